@@ -1,0 +1,1 @@
+"""What can be placed on the canvas: layer specs built from keras.layers and user modules."""

@@ -1,0 +1,215 @@
+"""What can be placed on the canvas, as plain frozen data (no Keras, no Qt).
+
+A `LayerSpec` describes one layer class: where it is imported from, its
+parameters (`ParamSpec`), its ports and how its `call` behaves. Specs are built
+from Keras by introspection (`keras_layers.py`) or from the user's modules
+(`user_modules.py`) in the engine process, and travel to the GUI and codegen as
+JSON (`Catalog.to_dict`), so nothing here may import Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
+
+# Parameter kinds. "choice" has `choices` (and may be free text when `editable`).
+PARAM_KINDS = (
+    "int",
+    "float",
+    "bool",
+    "str",
+    "choice",
+    "tuple",  # a tuple of ints (`length` items) or a single int that Keras expands
+    "shape",  # a tuple of ints or None, any length (Input shape, Reshape target)
+    "ints",  # a list of ints of any length (axes, dims)
+    "dtype",
+    "any",  # a JSON value taken as it is
+)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One constructor parameter of a layer.
+
+    `default` is Keras' default (a JSON value). `required` parameters have no
+    default; `suggested` is the value a new node starts with. `nullable`
+    parameters accept None. `doc` is the docstring's Args text.
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+    required: bool = False
+    nullable: bool = False
+    choices: tuple[Any, ...] = ()
+    editable: bool = False
+    length: int | None = None
+    suggested: Any = None
+    doc: str = ""
+
+    def initial_value(self) -> Any:
+        return self.suggested if self.required else self.default
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "name": self.name,
+            "kind": self.kind,
+            "default": self.default,
+            "required": self.required,
+            "nullable": self.nullable,
+            "choices": list(self.choices),
+            "editable": self.editable,
+            "length": self.length,
+            "suggested": self.suggested,
+            "doc": self.doc,
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParamSpec:
+        return cls(**{**data, "choices": tuple(data.get("choices", ()))})
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer class as the designer sees it.
+
+    `key` identifies the spec in project files: the class name for Keras layers,
+    "module.Class" for layers from other modules. `module` and `class_name` say
+    how generated code imports it (`keras.layers` for built-ins).
+    """
+
+    key: str
+    class_name: str
+    module: str
+    category: str
+    params: tuple[ParamSpec, ...] = ()
+    ports: PortLayout = field(default_factory=PortLayout)
+    doc: str = ""
+    summary: str = ""
+    source: str = "keras"  # "keras", "library" (layers/), "user"
+    call_training: bool = False  # call(...) accepts `training`
+    call_mask: bool = False  # call(...) accepts `mask`
+    file: str | None = None  # the .py file of a custom layer
+
+    @property
+    def is_input(self) -> bool:
+        return self.key == INPUT_TYPE
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def initial_params(self) -> dict[str, Any]:
+        """The params a new node starts with: required ones at their suggested value."""
+        return {p.name: p.suggested for p in self.params if p.required}
+
+    def full_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every parameter's value: the given ones over the defaults."""
+        return {**{p.name: p.default for p in self.params if not p.required}, **params}
+
+    def non_default_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The given params without those equal to Keras' default, in spec order."""
+        known = {p.name: p for p in self.params}
+        kept = {}
+        for name in [p.name for p in self.params] + [n for n in params if n not in known]:
+            if name not in params:
+                continue
+            spec = known.get(name)
+            if spec is not None and not spec.required and _same_value(params[name], spec.default):
+                continue
+            kept[name] = params[name]
+        return kept
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "class_name": self.class_name,
+            "module": self.module,
+            "category": self.category,
+            "params": [p.to_dict() for p in self.params],
+            "ports": self.ports.to_dict(),
+            "doc": self.doc,
+            "summary": self.summary,
+            "source": self.source,
+            "call_training": self.call_training,
+            "call_mask": self.call_mask,
+            "file": self.file,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LayerSpec:
+        return cls(
+            **{
+                **data,
+                "params": tuple(ParamSpec.from_dict(p) for p in data["params"]),
+                "ports": PortLayout.from_dict(data["ports"]),
+            }
+        )
+
+
+def _same_value(value: Any, default: Any) -> bool:
+    """Equality that treats JSON lists and tuples alike, and 1 == 1.0 but not True == 1."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return type(value) is type(default) and value == default
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return len(value) == len(default) and all(map(_same_value, value, default))
+    return value == default
+
+
+INPUT_SPEC = LayerSpec(
+    key=INPUT_TYPE,
+    class_name="Input",
+    module="keras",
+    category="core",
+    params=(
+        ParamSpec("shape", "shape", required=True, suggested=[8], doc="Shape without the batch axis; None for unknown."),
+        ParamSpec("dtype", "dtype", default="float32", doc="The tensor's dtype."),
+        ParamSpec("sparse", "bool", default=False, doc="Whether the input is a sparse tensor."),
+    ),
+    ports=INPUT_PORTS,
+    doc="A symbolic model input (keras.Input).",
+    summary="A model input.",
+)
+
+
+class Catalog(Mapping[str, LayerSpec]):
+    """Layer specs by key, in a stable order, grouped by category."""
+
+    def __init__(self, specs: Mapping[str, LayerSpec] | list[LayerSpec] = (), version: str = "") -> None:
+        items = specs.values() if isinstance(specs, Mapping) else specs
+        self._specs: dict[str, LayerSpec] = {s.key: s for s in items}
+        self._specs.setdefault(INPUT_TYPE, INPUT_SPEC)
+        self.version = version
+
+    def __getitem__(self, key: str) -> LayerSpec:
+        return self._specs[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def categories(self) -> dict[str, list[LayerSpec]]:
+        grouped: dict[str, list[LayerSpec]] = {}
+        for spec in sorted(self._specs.values(), key=lambda s: (s.category, s.key)):
+            grouped.setdefault(spec.category, []).append(spec)
+        return grouped
+
+    def ports_of(self, key: str) -> PortLayout | None:
+        """The port layout of a layer key, None if unknown (project loading uses this)."""
+        spec = self._specs.get(key)
+        return spec.ports if spec else None
+
+    def merged(self, specs: list[LayerSpec]) -> Catalog:
+        return Catalog([*self._specs.values(), *specs], self.version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "specs": [s.to_dict() for s in self._specs.values()]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
+        return cls([LayerSpec.from_dict(s) for s in data["specs"]], data.get("version", ""))

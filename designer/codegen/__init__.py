@@ -1,0 +1,1 @@
+"""Graph -> Python source text (Functional, subclassed, Sequential, training script). Keras-free."""

@@ -1,0 +1,1 @@
+"""Everything that needs Keras while editing: inference, building, importing, inspection."""

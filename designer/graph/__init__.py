@@ -1,0 +1,1 @@
+"""The design itself: graph model, validation, project files. Qt-free and Keras-free."""

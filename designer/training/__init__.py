@@ -1,0 +1,1 @@
+"""Training configuration, data sources, run folders and the worker process. Qt-free."""

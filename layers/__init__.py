@@ -1,0 +1,1 @@
+"""A standalone library of custom Keras layers: each one a well-made example of a Keras pattern."""

@@ -1,0 +1,1 @@
+"""Icons, styles and example projects shipped with the designer."""
