@@ -31,7 +31,7 @@ class CycleError(GraphError):
         self.cycle = cycle
 
 
-class NameError_(GraphError):  # noqa: N801 - the builtin NameError is taken
+class NameError_(GraphError):  # noqa: N801, N818 - the builtin NameError is taken
     """A node name is not a valid Python identifier or is already used."""
 
 

@@ -256,6 +256,13 @@ class ModelGraph:
             if candidate not in self._nodes:
                 return candidate
 
+    def reserve_ids(self) -> None:
+        """Move the id counter past every "nN" id held, so that new_id never hands
+        out the id of a loaded node, even after that node is removed (undo needs it)."""
+        held = (int(node_id[1:]) for node_id in self._nodes if node_id[:1] == "n" and node_id[1:].isdigit())
+        following = max(next(self._ids), max(held, default=0) + 1)
+        self._ids = itertools.count(following)
+
     def unique_name(self, base: str, exclude: str | None = None) -> str:
         """`base` if free, else base_1, base_2...; `exclude` is a node id whose own
         name does not count as taken."""
@@ -336,7 +343,7 @@ class ModelGraph:
             )
         path = self.reaches(edge.target, edge.source)
         if path is not None:
-            names = " -> ".join(self._nodes[n].name for n in path + [edge.target])
+            names = " -> ".join(self._nodes[n].name for n in [*path, edge.target])
             raise CycleError(
                 f"Connecting '{source.name}' to '{target.name}' would make a cycle: {names}.",
                 path,
@@ -446,7 +453,9 @@ class ModelGraph:
         name = name or node.name
         if not is_valid_name(name):
             raise NameError_(f"'{name}' is not a valid output name: use a Python identifier.")
-        clash = next((o for o in self._outputs if o.name == name and (o.node, o.port) != (node_id, port)), None)
+        clash = next(
+            (o for o in self._outputs if o.name == name and (o.node, o.port) != (node_id, port)), None
+        )
         if clash is not None:
             raise NameError_(f"Another model output is already called '{name}'.")
         mark = ModelOutput(node_id, port, name)

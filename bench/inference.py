@@ -1,0 +1,62 @@
+"""Benchmark: validate + infer a 1,000-node residual CNN, and one edit re-inferred incrementally.
+
+Both are printed as ratios to the time Keras takes to build the same model
+(`keras.Model`, weights allocated) in this same run. Targets: the full pass at
+most 0.25x the Keras build; one edit at most 20 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.graphs import middle_node, residual_cnn  # noqa: E402
+from designer.engine.analysis import default_catalog  # noqa: E402
+from designer.engine.build import build_model  # noqa: E402
+from designer.engine.inference import ShapeInference  # noqa: E402
+from designer.graph.validation import validate  # noqa: E402
+
+
+def timed(function, repeat: int = 1) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    catalog = default_catalog()
+    graph = residual_cnn(catalog, 1000)
+    build_model(graph, catalog)  # warm Keras up (first-call costs) before timing
+    keras_build = timed(lambda: build_model(graph, catalog), repeat=2)
+
+    def full_pass() -> None:
+        validate(graph)
+        ShapeInference(catalog).infer(graph)
+
+    full = timed(full_pass, repeat=2)
+    engine = ShapeInference(catalog)
+    engine.infer(graph)
+    target = middle_node(graph, "Conv2D")
+    edits = []
+    for activation in ["gelu", "relu", "tanh", None] * 3:
+        params = {**graph.nodes[target].params, "activation": activation}
+        graph.set_params(target, params)
+        edits.append(timed(lambda: engine.infer(graph, [target])))
+    edit = statistics.median(edits)
+    print(f"graph: {len(graph)} nodes, {len(graph.edges)} edges")
+    print(f"keras.Model build (baseline): {keras_build * 1e3:8.1f} ms")
+    print(f"full validate + infer:        {full * 1e3:8.1f} ms  = {full / keras_build:.3f}x keras (target <= 0.25x)")
+    print(f"one edit, incremental:        {edit * 1e3:8.2f} ms  = {edit / keras_build:.4f}x keras (target <= 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
