@@ -27,6 +27,14 @@ PARAM_KINDS = (
     "ints",  # a list of ints of any length (axes, dims)
     "dtype",
     "any",  # a JSON value taken as it is
+    "layer",  # a nested layer {"class_name": ..., "config": {...}}, or a list of them
+)
+
+# How a layer's call takes the tensors of its input ports.
+CALL_CONVENTIONS = (
+    "single",  # one tensor: layer(x)
+    "positional",  # one positional argument per port: layer(query, value)
+    "list",  # all ports as one list: layer([a, b])
 )
 
 
@@ -94,6 +102,7 @@ class LayerSpec:
     call_training: bool = False  # call(...) accepts `training`
     call_mask: bool = False  # call(...) accepts `mask`
     file: str | None = None  # the .py file of a custom layer
+    call_convention: str = "positional"  # one of CALL_CONVENTIONS
 
     @property
     def is_input(self) -> bool:
@@ -137,6 +146,7 @@ class LayerSpec:
             "call_training": self.call_training,
             "call_mask": self.call_mask,
             "file": self.file,
+            "call_convention": self.call_convention,
         }
 
     @classmethod
@@ -165,7 +175,13 @@ INPUT_SPEC = LayerSpec(
     module="keras",
     category="core",
     params=(
-        ParamSpec("shape", "shape", required=True, suggested=[8], doc="Shape without the batch axis; None for unknown."),
+        ParamSpec(
+            "shape",
+            "shape",
+            required=True,
+            suggested=[8],
+            doc="Shape without the batch axis; None for unknown.",
+        ),
         ParamSpec("dtype", "dtype", default="float32", doc="The tensor's dtype."),
         ParamSpec("sparse", "bool", default=False, doc="Whether the input is a sparse tensor."),
     ),
