@@ -1,0 +1,236 @@
+"""Undo commands: each captures the old state in its constructor and calls one graph mutator.
+
+Compound gestures (paste, insert a layer into an edge, replace an occupied
+input, delete a selection) are QUndoStack macros of these commands, so every
+gesture is one step in the history. Typing in a parameter field and dragging
+nodes fold into one step through `id()`/`mergeWith()`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from designer.graph.model import Edge, ModelGraph, ModelOutput, Node
+
+MOVE_ID, PARAMS_ID = 1, 2
+
+
+class AddNode(QUndoCommand):
+    def __init__(self, graph: ModelGraph, node: Node) -> None:
+        super().__init__(f"Add {node.name}")
+        self.graph, self.node = graph, copy.deepcopy(node)
+
+    def redo(self) -> None:
+        self.graph.add_node(copy.deepcopy(self.node))
+
+    def undo(self) -> None:
+        self.graph.remove_node(self.node.id)
+
+
+class RemoveNode(QUndoCommand):
+    """Remove one node that has no edges, marks or sharers left (see `remove_nodes`)."""
+
+    def __init__(self, graph: ModelGraph, node_id: str) -> None:
+        node = graph.node(node_id)
+        super().__init__(f"Delete {node.name}")
+        self.graph, self.node = graph, copy.deepcopy(node)
+
+    def redo(self) -> None:
+        self.graph.remove_node(self.node.id)
+
+    def undo(self) -> None:
+        self.graph.add_node(copy.deepcopy(self.node))
+
+
+class Connect(QUndoCommand):
+    def __init__(self, graph: ModelGraph, edge: Edge) -> None:
+        super().__init__(f"Connect {graph.node(edge.source).name} to {graph.node(edge.target).name}")
+        self.graph, self.edge = graph, edge
+
+    def redo(self) -> None:
+        self.graph.connect(self.edge)
+
+    def undo(self) -> None:
+        self.graph.disconnect(self.edge)
+
+
+class Disconnect(QUndoCommand):
+    def __init__(self, graph: ModelGraph, edge: Edge) -> None:
+        super().__init__(f"Disconnect {graph.node(edge.source).name} from {graph.node(edge.target).name}")
+        self.graph, self.edge = graph, edge
+
+    def redo(self) -> None:
+        self.graph.disconnect(self.edge)
+
+    def undo(self) -> None:
+        self.graph.connect(self.edge)
+
+
+class SetParams(QUndoCommand):
+    """Set a node's params; consecutive edits of the same node merge into one step."""
+
+    def __init__(self, graph: ModelGraph, node_id: str, params: dict[str, Any], merge: bool = False) -> None:
+        node = graph.node(node_id)
+        super().__init__(f"Edit {node.name}")
+        self.graph, self.node_id, self.merge = graph, node_id, merge
+        self.old, self.new = copy.deepcopy(node.params), copy.deepcopy(params)
+
+    def id(self) -> int:
+        return PARAMS_ID if self.merge else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, SetParams) or other.node_id != self.node_id or not other.merge:
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self) -> None:
+        self.graph.set_params(self.node_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_params(self.node_id, self.old)
+
+
+class Rename(QUndoCommand):
+    def __init__(self, graph: ModelGraph, node_id: str, name: str) -> None:
+        self.graph, self.node_id = graph, node_id
+        self.old, self.new = graph.node(node_id).name, name
+        super().__init__(f"Rename {self.old} to {name}")
+
+    def redo(self) -> None:
+        self.graph.rename(self.node_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename(self.node_id, self.old)
+
+
+class MoveNodes(QUndoCommand):
+    """Move nodes; the moves of one drag merge into one step (`drag` is the gesture's key)."""
+
+    def __init__(
+        self,
+        graph: ModelGraph,
+        positions: dict[str, tuple[float, float]],
+        old: dict[str, tuple[float, float]] | None = None,
+        drag: object = None,
+    ) -> None:
+        super().__init__("Move" if len(positions) != 1 else f"Move {graph.node(next(iter(positions))).name}")
+        self.graph, self.drag = graph, drag
+        self.new = dict(positions)
+        self.old = old if old is not None else {n: graph.node(n).position for n in positions}
+
+    def id(self) -> int:
+        return MOVE_ID if self.drag is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, MoveNodes) or other.drag is not self.drag:
+            return False
+        self.new.update(other.new)
+        self.old = {**other.old, **self.old}
+        return True
+
+    def redo(self) -> None:
+        for node_id, position in self.new.items():
+            self.graph.move(node_id, position)
+
+    def undo(self) -> None:
+        for node_id, position in self.old.items():
+            self.graph.move(node_id, position)
+
+
+class SetOutputs(QUndoCommand):
+    def __init__(self, graph: ModelGraph, outputs: list[ModelOutput], text: str = "Change model outputs") -> None:
+        super().__init__(text)
+        self.graph, self.old, self.new = graph, list(graph.outputs), list(outputs)
+
+    def redo(self) -> None:
+        self.graph.set_outputs(self.new)
+
+    def undo(self) -> None:
+        self.graph.set_outputs(self.old)
+
+
+class SetShares(QUndoCommand):
+    def __init__(self, graph: ModelGraph, node_id: str, owner_id: str | None) -> None:
+        super().__init__("Share layer" if owner_id else "Stop sharing layer")
+        node = graph.node(node_id)
+        self.graph, self.node_id = graph, node_id
+        self.old_owner, self.new_owner = node.shares, owner_id
+        self.old_params = copy.deepcopy(node.params)
+
+    def redo(self) -> None:
+        self.graph.set_shares(self.node_id, self.new_owner)
+
+    def undo(self) -> None:
+        self.graph.set_shares(self.node_id, self.old_owner)
+        if self.old_owner is None:
+            self.graph.set_params(self.node_id, self.old_params)
+
+
+# ------------------------------------------------------------ compound gestures
+def connect_replacing(stack: QUndoStack, graph: ModelGraph, edge: Edge) -> None:
+    """Connect; an occupied input is freed first, all in one undo step.
+
+    Raises the graph's typed error (a cycle, a bad port) before anything changes.
+    """
+    existing = graph.edge_into(edge.target, edge.target_port)
+    if existing is None:
+        graph.check_connect(edge)
+        stack.push(Connect(graph, edge))
+        return
+    _check_without(graph, existing, edge)
+    stack.beginMacro(f"Reconnect {graph.node(edge.target).name}")
+    stack.push(Disconnect(graph, existing))
+    stack.push(Connect(graph, edge))
+    stack.endMacro()
+
+
+def _check_without(graph: ModelGraph, existing: Edge, edge: Edge) -> None:
+    probe = graph.copy()
+    probe.disconnect(existing)
+    probe.check_connect(edge)
+
+
+def remove_nodes(stack: QUndoStack, graph: ModelGraph, node_ids: list[str]) -> None:
+    """Delete nodes with their edges, output marks and sharing, as one undo step."""
+    if not node_ids:
+        return
+    names = ", ".join(graph.node(n).name for n in node_ids[:3]) + ("..." if len(node_ids) > 3 else "")
+    stack.beginMacro(f"Delete {names}")
+    doomed = set(node_ids)
+    kept_outputs = [o for o in graph.outputs if o.node not in doomed]
+    if len(kept_outputs) != len(graph.outputs):
+        stack.push(SetOutputs(graph, kept_outputs))
+    edges = {e for n in node_ids for e in graph.input_edges(n) + graph.output_edges(n)}
+    for edge in sorted(edges):
+        stack.push(Disconnect(graph, edge))
+    for node_id in node_ids:
+        for sharer in graph.sharers(node_id):
+            if sharer.id not in doomed:
+                stack.push(SetShares(graph, sharer.id, None))
+    for node_id in node_ids:
+        stack.push(RemoveNode(graph, node_id))
+    stack.endMacro()
+
+
+def insert_on_edge(stack: QUndoStack, graph: ModelGraph, node: Node, edge: Edge) -> None:
+    """Add `node` and splice it into `edge` (source -> node -> target), as one step."""
+    stack.beginMacro(f"Insert {node.name}")
+    stack.push(AddNode(graph, node))
+    stack.push(Disconnect(graph, edge))
+    stack.push(Connect(graph, Edge(edge.source, edge.source_port, node.id, 0)))
+    stack.push(Connect(graph, Edge(node.id, 0, edge.target, edge.target_port)))
+    stack.endMacro()
+
+
+def add_nodes(stack: QUndoStack, graph: ModelGraph, nodes: list[Node], edges: list[Edge], text: str) -> None:
+    """Add several nodes and the edges among them (paste, duplicate) as one step."""
+    stack.beginMacro(text)
+    for node in nodes:
+        stack.push(AddNode(graph, node))
+    for edge in edges:
+        stack.push(Connect(graph, edge))
+    stack.endMacro()

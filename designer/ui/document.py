@@ -1,0 +1,107 @@
+"""The open design as the window sees it: graph, catalog, undo stack, file, engine results.
+
+`Document` owns what every view of one design shares. The graph stays the only
+source of truth; the document adds the undo stack every edit goes through, the
+file it came from, the project's other sections (training, groups, custom
+layers), the selection, and the latest results the engine sent back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from designer.catalog.spec import Catalog
+from designer.engine.results import NodeResult
+from designer.graph import project
+from designer.graph.model import ModelGraph
+from designer.graph.validation import Diagnostic
+
+
+class Document(QObject):
+    """One design open in the window."""
+
+    results_changed = Signal()  # `results` / `diagnostics` were replaced
+    selection_changed = Signal(list)  # node ids
+    path_changed = Signal(object)  # Path | None
+    graph_replaced = Signal()  # a new graph object (New, Open): views must re-subscribe
+    catalog_changed = Signal()
+
+    def __init__(self, catalog: Catalog, graph: ModelGraph | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.graph = graph if graph is not None else ModelGraph()
+        self.undo_stack = QUndoStack(self)
+        self.path: Path | None = None
+        self.sections: dict[str, Any] = {"groups": [], "training": None, "custom_layers": [], "extra": {}}
+        self.results: dict[str, NodeResult] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.selection: list[str] = []
+
+    # ------------------------------------------------------------------- state
+    @property
+    def is_dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def set_selection(self, node_ids: list[str]) -> None:
+        node_ids = [n for n in node_ids if n in self.graph.nodes]
+        if node_ids != self.selection:
+            self.selection = node_ids
+            self.selection_changed.emit(list(node_ids))
+
+    def set_results(self, results: dict[str, NodeResult], diagnostics: list[Diagnostic]) -> None:
+        self.results = results
+        self.diagnostics = diagnostics
+        self.results_changed.emit()
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.catalog_changed.emit()
+
+    def node_diagnostics(self, node_id: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.node == node_id]
+
+    # ------------------------------------------------------------------- files
+    def to_project(self) -> project.Project:
+        sections = self.sections
+        return project.Project(
+            self.graph,
+            groups=sections["groups"],
+            training=sections["training"],
+            custom_layers=sections["custom_layers"],
+            extra=sections["extra"],
+        )
+
+    def replace(self, loaded: project.Project, path: Path | None) -> None:
+        """Show another design (New, Open, Recover): a fresh undo history."""
+        self.graph = loaded.graph
+        self.sections = {
+            "groups": loaded.groups,
+            "training": loaded.training,
+            "custom_layers": loaded.custom_layers,
+            "extra": loaded.extra,
+        }
+        self.undo_stack.clear()
+        self.results, self.diagnostics, self.selection = {}, [], []
+        self.set_path(path)
+        self.graph_replaced.emit()
+
+    def open(self, path: Path) -> None:
+        """Load a project file; raises ProjectError (the current design stays) when it is bad."""
+        loaded = project.load(path, self.catalog.ports_of)
+        self.replace(loaded, Path(path))
+
+    def save(self, path: Path | None = None) -> Path:
+        target = Path(path or self.path or "untitled.json")
+        project.save(target, self.to_project())
+        self.undo_stack.setClean()
+        self.set_path(target)
+        return target
+
+    def set_path(self, path: Path | None) -> None:
+        if path != self.path:
+            self.path = path
+            self.path_changed.emit(path)
