@@ -141,6 +141,8 @@ class ModelGraph:
         self._outgoing: dict[str, set[Edge]] = {}
         self._outputs: list[ModelOutput] = []
         self._ids = itertools.count(1)
+        self._sharers: dict[str, set[str]] = {}
+        self.structure_version = 0  # bumped by every change of nodes, edges or sharing
 
     # ----------------------------------------------------------------- queries
     @property
@@ -198,7 +200,10 @@ class ModelGraph:
         return self._nodes[node.shares] if node.shares else node
 
     def sharers(self, node_id: str) -> list[Node]:
-        return [n for n in self._nodes.values() if n.shares == node_id]
+        return [self._nodes[n] for n in sorted(self._sharers.get(node_id, ()), key=self._order_key)]
+
+    def _order_key(self, node_id: str) -> int:
+        return list(self._nodes).index(node_id)
 
     def output_names(self, node_id: str) -> dict[int, str]:
         return {o.port: o.name for o in self._outputs if o.node == node_id}
@@ -388,7 +393,10 @@ class ModelGraph:
             self.set_shares(sharer.id, None)
         for output in [o for o in self._outputs if o.node == node_id]:
             self.unmark_output(output.node, output.port)
+        self._unlink_sharer(node)
         del self._nodes[node_id]
+        self._sharers.pop(node_id, None)
+        self.structure_version += 1
         self._incoming.pop(node_id, None)
         self._outgoing.pop(node_id, None)
         self.node_removed.emit(node)
@@ -404,6 +412,7 @@ class ModelGraph:
         if edge not in self._edges:
             raise GraphError(f"There is no edge {edge}.")
         self._edges.discard(edge)
+        self.structure_version += 1
         del self._incoming[edge.target][edge.target_port]
         self._outgoing[edge.source].discard(edge)
         self.edge_removed.emit(edge)
@@ -443,7 +452,10 @@ class ModelGraph:
                 raise SharingError(f"Other nodes share the layer of '{node.name}'.")
             self._check_share(node, owner_id)
             node.params = {}
+        self._unlink_sharer(node)
         node.shares = owner_id
+        self._link_sharer(node)
+        self.structure_version += 1
         self.sharing_changed.emit(node_id, owner_id)
 
     def mark_output(self, node_id: str, port: int = 0, name: str | None = None) -> ModelOutput:
@@ -487,11 +499,22 @@ class ModelGraph:
         self._nodes[node.id] = node
         self._incoming.setdefault(node.id, {})
         self._outgoing.setdefault(node.id, set())
+        self._link_sharer(node)
+        self.structure_version += 1
+
+    def _link_sharer(self, node: Node) -> None:
+        if node.shares is not None:
+            self._sharers.setdefault(node.shares, set()).add(node.id)
+
+    def _unlink_sharer(self, node: Node) -> None:
+        if node.shares is not None:
+            self._sharers.get(node.shares, set()).discard(node.id)
 
     def _insert_edge(self, edge: Edge) -> None:
         self._edges.add(edge)
         self._incoming[edge.target][edge.target_port] = edge
         self._outgoing[edge.source].add(edge)
+        self.structure_version += 1
 
 
 def _identifier_stem(base: str) -> str:

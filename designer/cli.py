@@ -1,0 +1,112 @@
+"""The `designer` command: the GUI by default, headless subcommands for scripts and CI.
+
+`designer [FILE]` opens the editor; `designer validate|summary|export ...` work
+without a display. Errors a person can fix (a bad project file, a graph with
+errors) are printed as one clear message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from designer.graph.errors import GraphError
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+def _quiet_tensorflow() -> None:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from designer.engine.analysis import analyze, default_catalog, load_project
+
+    catalog = default_catalog()
+    loaded = load_project(args.file, catalog)
+    analysis = analyze(loaded.graph, catalog)
+    for diagnostic in analysis.diagnostics:
+        out.write(format_diagnostic(loaded.graph, diagnostic) + "\n")
+    errors, warnings = len(analysis.errors), len(analysis.diagnostics) - len(analysis.errors)
+    out.write(f"{args.file}: {errors} error(s), {warnings} warning(s)\n")
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
+    from designer.engine.analysis import analyze, default_catalog, load_project
+    from designer.engine.summary import summary_table
+
+    catalog = default_catalog()
+    loaded = load_project(args.file, catalog)
+    analysis = analyze(loaded.graph, catalog)
+    out.write(summary_table(loaded.graph, analysis) + "\n")
+    for diagnostic in analysis.errors:
+        out.write(format_diagnostic(loaded.graph, diagnostic) + "\n")
+    return EXIT_INVALID if analysis.errors else EXIT_OK
+
+
+def format_diagnostic(graph: object, diagnostic: object) -> str:
+    """`error [conv_1]: message (hint)` on one line."""
+    nodes = getattr(graph, "nodes", {})
+    node = nodes.get(getattr(diagnostic, "node", None) or "")
+    where = f" [{node.name}]" if node is not None else ""
+    hint = getattr(diagnostic, "hint", "")
+    text = f"{diagnostic.severity}{where}: {diagnostic.message}"  # type: ignore[attr-defined]
+    return f"{text}\n    hint: {hint}" if hint else text
+
+
+COMMANDS: dict[str, tuple[str, Handler]] = {
+    "validate": ("List the diagnostics of a project; exit 1 when there are errors.", cmd_validate),
+    "summary": ("Print the layer table (like model.summary()) with parameter totals.", cmd_summary),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="designer",
+        description="Keras model designer. Without a subcommand, opens the editor (on FILE, or an example).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, _) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("file", type=Path, help="project file (.json)")
+    _add_extra_arguments(sub)
+    return parser
+
+
+def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
+    """Options of subcommands beyond the project file (filled in by each feature)."""
+
+
+def run_command(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _quiet_tensorflow()
+    try:
+        return COMMANDS[args.command][1](args, out)
+    except GraphError as error:
+        err.write(f"error: {error}\n")
+        return EXIT_USAGE
+    except OSError as error:
+        err.write(f"error: {error.filename or ''}: {error.strerror or error}\n")
+        return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+        return run_command(argv)
+    from designer.app import main as gui_main
+
+    return gui_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

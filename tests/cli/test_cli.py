@@ -1,0 +1,92 @@
+"""The headless commands: validate and summary, and clear errors for bad project files."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from designer.cli import run_command
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_command(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_validate_an_example_exits_zero() -> None:
+    code, out, _ = run("validate", str(EXAMPLES / "digits_cnn.json"))
+    assert code == 0
+    assert out.strip().endswith("0 error(s), 0 warning(s)")
+
+
+def test_validate_reports_errors_with_node_and_hint_and_exits_one(tmp_path: Path) -> None:
+    data = json.loads((EXAMPLES / "digits_cnn.json").read_text())
+    pooling = next(n for n in data["nodes"] if n["type"] == "GlobalAveragePooling2D")
+    pooling["type"] = "Identity"  # Dense is now fed a 4-D feature map
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("validate", str(path))
+    assert code == 1
+    assert "error [digit]: Dense expects a rank-2 input, got (None, 4, 4, 32) from pool_2" in out
+    assert "hint: Insert Flatten or GlobalAveragePooling2D before digit." in out
+
+
+def test_summary_matches_keras_totals() -> None:
+    code, out, _ = run("summary", str(EXAMPLES / "resnet_block.json"))
+    assert code == 0
+    assert 'Model: "resnet_block"' in out
+    assert "block_add (Add)" in out and "(None, 8, 8, 16)" in out
+    import keras
+
+    from designer.engine.analysis import default_catalog, load_project
+    from designer.engine.build import build_model
+
+    catalog = default_catalog()
+    model = build_model(load_project(EXAMPLES / "resnet_block.json", catalog).graph, catalog)
+    assert f"Total params: {model.count_params():,}" in out
+    frozen = sum(int(keras.ops.size(v)) for v in model.non_trainable_weights)
+    assert f"Non-trainable params: {frozen:,}" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{not json", "$: not JSON"),
+        ('{"format_version": 99}', "$.format_version: unsupported format_version 99"),
+        (None, "$.nodes[1].type: unknown layer type 'Dens'"),
+    ],
+)
+def test_bad_project_files_print_one_line_and_exit_two(tmp_path: Path, text: str | None, expected: str) -> None:
+    path = tmp_path / "broken.json"
+    if text is None:
+        data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+        data["nodes"][1]["type"] = "Dens"
+        text = json.dumps(data)
+    path.write_text(text)
+    code, out, err = run("validate", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_missing_file_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    code, _, err = run("summary", str(tmp_path / "nowhere.json"))
+    assert code == 2 and "nowhere.json" in err
+
+
+def test_the_installed_command_has_help_for_every_subcommand() -> None:
+    executable = shutil.which("designer", path=str(Path(sys.executable).parent))
+    assert executable is not None
+    result = subprocess.run([executable, "--help"], capture_output=True, text=True, check=True)
+    for command in ("validate", "summary"):
+        assert command in result.stdout
+    result = subprocess.run([executable, "validate", "--help"], capture_output=True, text=True, check=True)
+    assert "project file" in result.stdout

@@ -1,0 +1,202 @@
+"""Shape inference agrees with the models Keras builds, allocates no weights, and is incremental."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from designer.catalog.keras_layers import construct
+from designer.engine.analysis import analyze, default_catalog, load_project
+from designer.engine.build import build_model
+from designer.engine.inference import ShapeInference, TensorSpec, call_layer, infer
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.json"))
+
+# Input candidates tried in turn for each class: (shape without batch, dtype).
+CANDIDATES = [
+    ((8,), "float32"),
+    ((6, 4), "float32"),
+    ((8, 8, 3), "float32"),
+    ((4, 8, 8, 3), "float32"),
+    ((6,), "int32"),
+    ((6, 4), "int32"),
+    ((3,), "string"),
+    ((), "string"),
+    ((8, 8, 3), "uint8"),
+    ((8, 8, 32), "float32"),
+    ((3, 4, 4, 4, 2), "float32"),
+    ((4096, 1), "float32"),
+]
+
+
+def _keras_model(spec, params, shape, dtype):  # noqa: ANN001, ANN202
+    count = max(spec.ports.min_inputs, len(spec.ports.inputs)) if spec.ports.inputs else 1
+    inputs = [keras.Input(shape=shape, dtype=dtype) for _ in range(count)]
+    layer = construct(spec, params, name="probe")
+    outputs = call_layer(layer, spec, inputs)
+    return keras.Model(inputs, outputs), count
+
+
+def _suitable_input(spec):  # noqa: ANN001, ANN202
+    for shape, dtype in CANDIDATES:
+        try:
+            model, count = _keras_model(spec, spec.initial_params(), shape, dtype)
+        except Exception:  # noqa: S112 - try the next candidate
+            continue
+        return model, count, shape, dtype
+    return None
+
+
+def _weights(model: keras.Model, trainable: bool) -> int:
+    variables = model.trainable_weights if trainable else model.non_trainable_weights
+    return sum(math.prod(v.shape) for v in variables)
+
+
+ALL_KEYS = [key for key in default_catalog() if key != "Input"]
+
+
+@pytest.mark.parametrize("key", ALL_KEYS)
+def test_inference_agrees_with_keras_for_every_catalog_class(key: str, builder) -> None:  # noqa: ANN001
+    spec = default_catalog()[key]
+    found = _suitable_input(spec)
+    if found is None:
+        pytest.skip(f"{key} builds on none of the candidate inputs with its initial params")
+    model, count, shape, dtype = found
+    b = builder()
+    inputs = [b.add("Input", f"in_{i}", shape=list(shape), dtype=dtype) for i in range(count)]
+    node = b.add(key, "probe")
+    for port, source in enumerate(inputs):
+        b.connect(source, node, port)
+    result = infer(b.graph, default_catalog())[node]
+    assert result.ok, result.diagnostics
+    expected = [TensorSpec(tuple(t.shape), str(t.dtype)) for t in keras.tree.flatten(model.outputs)]
+    assert list(result.outputs) == expected
+    assert result.trainable == _weights(model, True)
+    assert result.non_trainable == _weights(model, False)
+
+
+def test_every_catalog_class_but_one_is_checked_against_keras() -> None:
+    unbuildable = [key for key in ALL_KEYS if _suitable_input(default_catalog()[key]) is None]
+    # keras.Model refuses Equalization's functional graph ("is part of a cycle") in Keras 3.15.1;
+    # its symbolic call, which inference uses, works.
+    assert unbuildable == ["Equalization"]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_examples_validate_infer_and_build_with_the_same_counts(path: Path, catalog) -> None:  # noqa: ANN001
+    graph = load_project(path, catalog).graph
+    analysis = analyze(graph, catalog)
+    assert analysis.errors == []
+    model = build_model(graph, catalog)
+    assert analysis.totals() == (_weights(model, True), _weights(model, False))
+    for output, tensor in zip(graph.outputs, keras.tree.flatten(model.outputs), strict=True):
+        assert analysis.results[output.node].outputs[output.port].shape == tuple(tensor.shape)
+
+
+def test_inference_allocates_no_weights(builder) -> None:  # noqa: ANN001
+    b = builder()
+    # 10 billion parameters: 40 GB if they were allocated.
+    dense = b.chain(b.add("Input", shape=[100_000]), b.add("Dense", units=100_000))
+    result = infer(b.graph, default_catalog())[dense]
+    assert result.trainable == 100_000 * 100_000 + 100_000
+    assert result.outputs[0].shape == (None, 100_000)
+
+
+def test_shared_layer_weights_count_once(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    left, right = b.add("Input", "left", shape=[6]), b.add("Input", "right", shape=[6])
+    dense_left = b.chain(left, b.add("Dense", "encoder", units=4))
+    dense_right = b.chain(right, b.add("Dense", "encoder_again", units=4))
+    b.graph.set_shares(dense_right, dense_left)
+    merged = b.add("Concatenate", "merged")
+    b.connect(dense_left, merged, 0)
+    b.connect(dense_right, merged, 1)
+    b.output(merged)
+    analysis = analyze(b.graph, catalog)
+    assert analysis.errors == []
+    assert analysis.results[dense_right].shared
+    model = build_model(b.graph, catalog)
+    assert analysis.totals() == (_weights(model, True), 0) == (28, 0)
+
+
+def test_shared_layer_fed_another_shape_is_an_error(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    first = b.chain(b.add("Input", "a", shape=[6]), b.add("Dense", "encoder", units=4))
+    second = b.chain(b.add("Input", "b", shape=[5]), b.add("Dense", "encoder_again", units=4))
+    b.graph.set_shares(second, first)
+    result = infer(b.graph, catalog)[second]
+    assert [d.code for d in result.diagnostics] == ["shared-shape"]
+
+
+def test_an_edit_reinfers_only_what_changes(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    ids = [b.add("Input", shape=[16])] + [b.add("Dense", units=16) for _ in range(20)]
+    b.chain(*ids)
+    engine = ShapeInference(catalog)
+    engine.infer(b.graph)
+    middle = ids[10]
+    before = engine.computed_count
+    b.graph.set_params(middle, {"units": 16, "activation": "tanh"})
+    visited = engine.infer(b.graph, [middle])
+    assert engine.computed_count == before + 1  # only the edited layer is called again
+    assert list(visited) == [middle]  # its output is unchanged, so nothing downstream is revisited
+    b.graph.set_params(middle, {"units": 8})
+    visited = engine.infer(b.graph, [middle])
+    assert list(visited) == [middle, ids[11]]  # the next Dense sees a new input shape; its output is the same
+    assert engine.results[ids[11]].trainable == 8 * 16 + 16
+
+
+def test_rank_mismatch_names_the_source_and_hints_a_fix(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    dense = b.chain(b.add("Input", shape=[64]), b.add("Dense", "dense", units=64))
+    conv = b.chain(dense, b.add("Conv2D", "conv", filters=4, kernel_size=3))
+    [diagnostic] = infer(b.graph, catalog)[conv].diagnostics
+    assert "conv (Conv2D)" in diagnostic.message and "ndim=4" in diagnostic.message
+    assert "Reshape" in diagnostic.hint and "dense" in diagnostic.hint
+
+
+def test_dense_on_a_feature_map_is_an_error_with_a_flatten_hint(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    conv = b.chain(b.add("Input", shape=[28, 28, 1]), b.add("Conv2D", "conv_1", filters=8, kernel_size=3))
+    dense = b.chain(conv, b.add("Dense", "classifier", units=10))
+    [diagnostic] = infer(b.graph, catalog)[dense].diagnostics
+    assert diagnostic.severity == "error"
+    assert "Dense expects a rank-2 input, got (None, 26, 26, 8) from conv_1" in diagnostic.message
+    assert "Flatten or GlobalAveragePooling2D" in diagnostic.hint
+
+
+def test_merge_of_mismatched_shapes_explains_both_inputs(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    a = b.chain(b.add("Input", "a", shape=[4]), b.add("Dense", "wide", units=5))
+    c = b.add("Input", "c", shape=[4])
+    add = b.add("Add", "sum")
+    b.connect(a, add, 0)
+    b.connect(c, add, 1)
+    [diagnostic] = infer(b.graph, catalog)[add].diagnostics
+    assert "incompatible shapes" in diagnostic.message
+    assert "(None, 5) from wide" in diagnostic.hint and "(None, 4) from c" in diagnostic.hint
+
+
+def test_invalid_parameter_gives_keras_message_and_blocks_downstream(builder, catalog) -> None:  # noqa: ANN001
+    b = builder()
+    bad = b.chain(b.add("Input", shape=[4]), b.add("Dense", "bad", units=-1))
+    after = b.chain(bad, b.add("Dense", "after", units=2))
+    results = infer(b.graph, catalog)
+    [diagnostic] = results[bad].diagnostics
+    assert "units" in diagnostic.message and "-1" in diagnostic.message
+    assert "`units`" in diagnostic.hint
+    assert results[after].blocked and results[after].diagnostics == ()
+
+
+def test_inferred_shapes_match_a_real_forward_pass(catalog) -> None:  # noqa: ANN001
+    graph = load_project(EXAMPLES[0].parent / "two_in_two_out.json", catalog).graph
+    results = infer(graph, catalog)
+    model = build_model(graph, catalog)
+    batch = {n.name: np.zeros((3, *n.params["shape"]), "float32") for n in graph.input_nodes()}
+    outputs = model.predict(batch, verbose=0)
+    for output in graph.outputs:
+        assert outputs[output.name].shape[1:] == results[output.node].outputs[0].shape[1:]
