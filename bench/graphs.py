@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from designer.catalog.spec import Catalog
 from designer.graph.model import Edge, ModelGraph, Node
 
@@ -17,7 +19,7 @@ def residual_cnn(catalog: Catalog, node_count: int = 1000, filters: int = 16) ->
         return graph.add_node(node).id
 
     def chain(*ids: str) -> str:
-        for source, target in zip(ids, ids[1:], strict=False):
+        for source, target in itertools.pairwise(ids):
             graph.connect(Edge(source, 0, target, 0))
         return ids[-1]
 

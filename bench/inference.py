@@ -16,14 +16,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.graphs import middle_node, residual_cnn  # noqa: E402
-from designer.engine.analysis import default_catalog  # noqa: E402
-from designer.engine.build import build_model  # noqa: E402
-from designer.engine.inference import ShapeInference  # noqa: E402
-from designer.graph.validation import validate  # noqa: E402
+from bench.graphs import middle_node, residual_cnn
+from designer.engine.analysis import default_catalog
+from designer.engine.build import build_model
+from designer.engine.inference import ShapeInference
+from designer.graph.validation import validate
 
 
-def timed(function, repeat: int = 1) -> float:  # noqa: ANN001
+def timed(function, repeat: int = 1) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -63,19 +63,19 @@ def main() -> None:
     for filters in [8, 16] * 3:
         graph.set_params(feeding_add, {**graph.nodes[feeding_add].params, "filters": filters})
         reshaping.append(timed(lambda: engine.infer(graph, [feeding_add])))
+    worst = statistics.median(reshaping)
     print(f"graph: {len(graph)} nodes, {len(graph.edges)} edges")
     print(f"keras.Model build (baseline): {keras_build * 1e3:8.1f} ms")
-    print(
-        f"full validate + infer:        {full * 1e3:8.1f} ms  = {full / keras_build:.3f}x keras (target <= 0.25x)"
-    )
-    print(
-        f"one edit, incremental:        {edit * 1e3:8.2f} ms  = {edit / keras_build:.4f}x keras (target <= 20 ms)"
-    )
-    worst = statistics.median(reshaping)
-    print(f"one shape-changing edit:      {worst * 1e3:8.2f} ms  = {worst / keras_build:.4f}x keras (no target)")
+    report("full validate + infer", full, keras_build, "target <= 0.25x")
+    report("one edit, incremental", edit, keras_build, "target <= 20 ms")
+    report("one shape-changing edit", worst, keras_build, "no target")
 
 
-def _feeds_add(graph, node_id: str) -> bool:  # noqa: ANN001
+def report(label: str, seconds: float, baseline: float, target: str) -> None:
+    print(f"{label + ':':<30}{seconds * 1e3:8.2f} ms  = {seconds / baseline:.4f}x keras ({target})")
+
+
+def _feeds_add(graph, node_id: str) -> bool:
     """Conv -> BatchNormalization -> Add: a change of filters breaks the Add."""
     [normalization] = [e.target for e in graph.output_edges(node_id)]
     return any(graph.nodes[e.target].type == "Add" for e in graph.output_edges(normalization))

@@ -65,7 +65,9 @@ def test_summary_matches_keras_totals() -> None:
         (None, "$.nodes[1].type: unknown layer type 'Dens'"),
     ],
 )
-def test_bad_project_files_print_one_line_and_exit_two(tmp_path: Path, text: str | None, expected: str) -> None:
+def test_bad_project_files_print_one_line_and_exit_two(
+    tmp_path: Path, text: str | None, expected: str
+) -> None:
     path = tmp_path / "broken.json"
     if text is None:
         data = json.loads((EXAMPLES / "digits_mlp.json").read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +40,7 @@ class GraphBuilder:
         self.graph.connect(Edge(source, source_port, target, port))
 
     def chain(self, *ids: str) -> str:
-        for source, target in zip(ids, ids[1:], strict=False):
+        for source, target in itertools.pairwise(ids):
             self.connect(source, target)
         return ids[-1]
 

@@ -33,7 +33,7 @@ CANDIDATES = [
 ]
 
 
-def _keras_model(spec, params, shape, dtype):  # noqa: ANN001, ANN202
+def _keras_model(spec, params, shape, dtype):
     count = max(spec.ports.min_inputs, len(spec.ports.inputs)) if spec.ports.inputs else 1
     inputs = [keras.Input(shape=shape, dtype=dtype) for _ in range(count)]
     layer = construct(spec, params, name="probe")
@@ -41,11 +41,11 @@ def _keras_model(spec, params, shape, dtype):  # noqa: ANN001, ANN202
     return keras.Model(inputs, outputs), count
 
 
-def _suitable_input(spec):  # noqa: ANN001, ANN202
+def _suitable_input(spec):
     for shape, dtype in CANDIDATES:
         try:
             model, count = _keras_model(spec, spec.initial_params(), shape, dtype)
-        except Exception:  # noqa: S112 - try the next candidate
+        except Exception:
             continue
         return model, count, shape, dtype
     return None
@@ -60,7 +60,7 @@ ALL_KEYS = [key for key in default_catalog() if key != "Input"]
 
 
 @pytest.mark.parametrize("key", ALL_KEYS)
-def test_inference_agrees_with_keras_for_every_catalog_class(key: str, builder) -> None:  # noqa: ANN001
+def test_inference_agrees_with_keras_for_every_catalog_class(key: str, builder) -> None:
     spec = default_catalog()[key]
     found = _suitable_input(spec)
     if found is None:
@@ -87,7 +87,7 @@ def test_every_catalog_class_but_one_is_checked_against_keras() -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_examples_validate_infer_and_build_with_the_same_counts(path: Path, catalog) -> None:  # noqa: ANN001
+def test_examples_validate_infer_and_build_with_the_same_counts(path: Path, catalog) -> None:
     graph = load_project(path, catalog).graph
     analysis = analyze(graph, catalog)
     assert analysis.errors == []
@@ -97,7 +97,7 @@ def test_examples_validate_infer_and_build_with_the_same_counts(path: Path, cata
         assert analysis.results[output.node].outputs[output.port].shape == tuple(tensor.shape)
 
 
-def test_inference_allocates_no_weights(builder) -> None:  # noqa: ANN001
+def test_inference_allocates_no_weights(builder) -> None:
     b = builder()
     # 10 billion parameters: 40 GB if they were allocated.
     dense = b.chain(b.add("Input", shape=[100_000]), b.add("Dense", units=100_000))
@@ -106,7 +106,7 @@ def test_inference_allocates_no_weights(builder) -> None:  # noqa: ANN001
     assert result.outputs[0].shape == (None, 100_000)
 
 
-def test_shared_layer_weights_count_once(builder, catalog) -> None:  # noqa: ANN001
+def test_shared_layer_weights_count_once(builder, catalog) -> None:
     b = builder()
     left, right = b.add("Input", "left", shape=[6]), b.add("Input", "right", shape=[6])
     dense_left = b.chain(left, b.add("Dense", "encoder", units=4))
@@ -123,7 +123,7 @@ def test_shared_layer_weights_count_once(builder, catalog) -> None:  # noqa: ANN
     assert analysis.totals() == (_weights(model, True), 0) == (28, 0)
 
 
-def test_shared_layer_fed_another_shape_is_an_error(builder, catalog) -> None:  # noqa: ANN001
+def test_shared_layer_fed_another_shape_is_an_error(builder, catalog) -> None:
     b = builder()
     first = b.chain(b.add("Input", "a", shape=[6]), b.add("Dense", "encoder", units=4))
     second = b.chain(b.add("Input", "b", shape=[5]), b.add("Dense", "encoder_again", units=4))
@@ -132,7 +132,7 @@ def test_shared_layer_fed_another_shape_is_an_error(builder, catalog) -> None:  
     assert [d.code for d in result.diagnostics] == ["shared-shape"]
 
 
-def test_an_edit_reinfers_only_what_changes(builder, catalog) -> None:  # noqa: ANN001
+def test_an_edit_reinfers_only_what_changes(builder, catalog) -> None:
     b = builder()
     ids = [b.add("Input", shape=[16])] + [b.add("Dense", units=16) for _ in range(20)]
     b.chain(*ids)
@@ -150,7 +150,7 @@ def test_an_edit_reinfers_only_what_changes(builder, catalog) -> None:  # noqa: 
     assert engine.results[ids[11]].trainable == 8 * 16 + 16
 
 
-def test_rank_mismatch_names_the_source_and_hints_a_fix(builder, catalog) -> None:  # noqa: ANN001
+def test_rank_mismatch_names_the_source_and_hints_a_fix(builder, catalog) -> None:
     b = builder()
     dense = b.chain(b.add("Input", shape=[64]), b.add("Dense", "dense", units=64))
     conv = b.chain(dense, b.add("Conv2D", "conv", filters=4, kernel_size=3))
@@ -159,7 +159,7 @@ def test_rank_mismatch_names_the_source_and_hints_a_fix(builder, catalog) -> Non
     assert "Reshape" in diagnostic.hint and "dense" in diagnostic.hint
 
 
-def test_dense_on_a_feature_map_is_an_error_with_a_flatten_hint(builder, catalog) -> None:  # noqa: ANN001
+def test_dense_on_a_feature_map_is_an_error_with_a_flatten_hint(builder, catalog) -> None:
     b = builder()
     conv = b.chain(b.add("Input", shape=[28, 28, 1]), b.add("Conv2D", "conv_1", filters=8, kernel_size=3))
     dense = b.chain(conv, b.add("Dense", "classifier", units=10))
@@ -169,7 +169,7 @@ def test_dense_on_a_feature_map_is_an_error_with_a_flatten_hint(builder, catalog
     assert "Flatten or GlobalAveragePooling2D" in diagnostic.hint
 
 
-def test_merge_of_mismatched_shapes_explains_both_inputs(builder, catalog) -> None:  # noqa: ANN001
+def test_merge_of_mismatched_shapes_explains_both_inputs(builder, catalog) -> None:
     b = builder()
     a = b.chain(b.add("Input", "a", shape=[4]), b.add("Dense", "wide", units=5))
     c = b.add("Input", "c", shape=[4])
@@ -181,7 +181,7 @@ def test_merge_of_mismatched_shapes_explains_both_inputs(builder, catalog) -> No
     assert "(None, 5) from wide" in diagnostic.hint and "(None, 4) from c" in diagnostic.hint
 
 
-def test_invalid_parameter_gives_keras_message_and_blocks_downstream(builder, catalog) -> None:  # noqa: ANN001
+def test_invalid_parameter_gives_keras_message_and_blocks_downstream(builder, catalog) -> None:
     b = builder()
     bad = b.chain(b.add("Input", shape=[4]), b.add("Dense", "bad", units=-1))
     after = b.chain(bad, b.add("Dense", "after", units=2))
@@ -192,7 +192,7 @@ def test_invalid_parameter_gives_keras_message_and_blocks_downstream(builder, ca
     assert results[after].blocked and results[after].diagnostics == ()
 
 
-def test_inferred_shapes_match_a_real_forward_pass(catalog) -> None:  # noqa: ANN001
+def test_inferred_shapes_match_a_real_forward_pass(catalog) -> None:
     graph = load_project(EXAMPLES[0].parent / "two_in_two_out.json", catalog).graph
     results = infer(graph, catalog)
     model = build_model(graph, catalog)
