@@ -142,7 +142,9 @@ class MoveNodes(QUndoCommand):
 
 
 class SetOutputs(QUndoCommand):
-    def __init__(self, graph: ModelGraph, outputs: list[ModelOutput], text: str = "Change model outputs") -> None:
+    def __init__(
+        self, graph: ModelGraph, outputs: list[ModelOutput], text: str = "Change model outputs"
+    ) -> None:
         super().__init__(text)
         self.graph, self.old, self.new = graph, list(graph.outputs), list(outputs)
 

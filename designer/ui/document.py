@@ -30,7 +30,9 @@ class Document(QObject):
     graph_replaced = Signal()  # a new graph object (New, Open): views must re-subscribe
     catalog_changed = Signal()
 
-    def __init__(self, catalog: Catalog, graph: ModelGraph | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, graph: ModelGraph | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.catalog = catalog
         self.graph = graph if graph is not None else ModelGraph()
