@@ -1,0 +1,204 @@
+"""Specs for `keras.layers.Layer` subclasses found in Python files: layers/ and the user's own.
+
+A file is imported under a private module name, every Layer subclass it defines
+becomes a `LayerSpec` made by the same `spec_from_class` as Keras' own layers,
+with its ports from `call`'s signature and, when `call` returns a tuple, one
+output port per element. A file that fails to import is reported with its path
+and line (`ModuleProblem`); the caller keeps the last good specs of that file.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import sys
+import textwrap
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+
+from designer.catalog.keras_layers import spec_from_class
+from designer.catalog.spec import LayerSpec
+
+LIBRARY_PACKAGE = "layers"
+USER_CATEGORY = "custom"
+LIBRARY_CATEGORY = "library"
+
+
+@dataclass(frozen=True)
+class ModuleProblem:
+    """A file that could not be loaded: where and why."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class LoadedModules:
+    """The specs found in some files, and the files that failed."""
+
+    specs: list[LayerSpec] = field(default_factory=list)
+    problems: list[ModuleProblem] = field(default_factory=list)
+
+
+def library_specs() -> list[LayerSpec]:
+    """Specs of every layer in the standalone `layers` package (imported as a package)."""
+    package = importlib.import_module(LIBRARY_PACKAGE)
+    specs = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{LIBRARY_PACKAGE}.{info.name}")
+        specs += specs_of_module(module, LIBRARY_CATEGORY, "library", Path(module.__file__ or ""))
+    return specs
+
+
+def load_paths(paths: list[Path]) -> LoadedModules:
+    """Load .py files and every .py file in the given folders (not recursive)."""
+    loaded = LoadedModules()
+    for path in expand_paths(paths):
+        specs, problems = load_file(path)
+        loaded.specs += specs
+        loaded.problems += problems
+    return loaded
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += (
+            sorted(p for p in path.glob("*.py") if not p.name.startswith("_")) if path.is_dir() else [path]
+        )
+    return files
+
+
+def load_file(path: Path) -> tuple[list[LayerSpec], list[ModuleProblem]]:
+    """Import one file as module `<stem>`, its folder on sys.path as generated code will have it.
+
+    A file with a syntax error is run block by block (each top-level statement
+    on its own), so the classes that are fine still load and each broken block
+    is reported with its line.
+    """
+    path = Path(path).resolve()
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as error:
+        return [], [ModuleProblem(str(path), None, f"cannot read the file: {error.strerror or error}")]
+    module = _fresh_module(path)
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError:
+        problems = _run_by_blocks(source, path, module)
+    else:
+        problems = _run(code, path, module, line=None)
+    return specs_of_module(module, USER_CATEGORY, "user", path), problems
+
+
+def _fresh_module(path: Path) -> types.ModuleType:
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    sys.modules[path.stem] = module
+    return module
+
+
+def _run(code: types.CodeType, path: Path, module: types.ModuleType, line: int | None) -> list[ModuleProblem]:
+    try:
+        exec(code, module.__dict__)
+    except Exception as error:  # the user's code may raise anything
+        return [ModuleProblem(str(path), _line_in(error, path) or line, f"{type(error).__name__}: {error}")]
+    return []
+
+
+def _run_by_blocks(source: str, path: Path, module: types.ModuleType) -> list[ModuleProblem]:
+    problems = []
+    for start, text in top_level_blocks(source):
+        padded = "\n" * (start - 1) + text  # keeps line numbers in tracebacks
+        try:
+            code = compile(padded, str(path), "exec")
+        except SyntaxError as error:
+            problems.append(ModuleProblem(str(path), error.lineno, f"SyntaxError: {error.msg}"))
+            continue
+        problems += _run(code, path, module, line=start)
+    return problems
+
+
+def top_level_blocks(source: str) -> list[tuple[int, str]]:
+    """(first line, text) of each top-level statement: decorators stay with their def or class."""
+    blocks: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        starts_block = line[:1] not in ("", " ", "\t", "\n", "\r", "#", ")", "]", "}")
+        follows_decorator = bool(blocks) and blocks[-1][1][-1].startswith("@")
+        if (starts_block and not follows_decorator) or not blocks:
+            blocks.append((number, [line]))
+        else:
+            blocks[-1][1].append(line)
+    return [(start, "".join(lines)) for start, lines in blocks]
+
+
+def specs_of_module(module: object, category: str, source: str, path: Path) -> list[LayerSpec]:
+    """A spec for every Layer subclass defined (not imported) in `module`."""
+    name = getattr(module, "__name__", "")
+    classes = [
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and issubclass(value, keras.layers.Layer)
+        and value.__module__ == name
+        and not inspect.isabstract(value)
+    ]
+    return [_spec(cls, name, category, source, path) for cls in sorted(classes, key=lambda c: c.__name__)]
+
+
+def _spec(cls: type, module: str, category: str, source: str, path: Path) -> LayerSpec:
+    spec = spec_from_class(
+        cls, key=f"{module}.{cls.__name__}", module=module, category=category, source=source
+    )
+    outputs = returned_names(cls)
+    ports = dataclasses.replace(spec.ports, outputs=outputs) if outputs else spec.ports
+    return dataclasses.replace(spec, ports=ports, file=str(path))
+
+
+def returned_names(cls: type) -> tuple[str, ...]:
+    """Output port names when `call` returns a tuple literal (`return z_mean, z_log_var, z`)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls.call))  # type: ignore[attr-defined]
+    except (OSError, TypeError):
+        return ()
+    tuples = [
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple)
+    ]
+    if not tuples:
+        return ()
+    elements = tuples[-1].elts
+    return tuple(
+        element.id if isinstance(element, ast.Name) else f"output_{index}"
+        for index, element in enumerate(elements)
+    )
+
+
+def _line_in(error: BaseException, path: Path) -> int | None:
+    """The last line of `path` in the error's traceback (where the user's code failed)."""
+    lines = [
+        frame.lineno for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename) == path
+    ]
+    return lines[-1] if lines else None
