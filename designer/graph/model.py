@@ -116,7 +116,12 @@ class Node:
 
 def is_valid_name(name: str) -> bool:
     """A node name must be usable as a Python identifier in generated code."""
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+    return (
+        isinstance(name, str)
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")  # TensorFlow refuses such layer names as name scopes
+    )
 
 
 class ModelGraph:
@@ -321,7 +326,7 @@ class ModelGraph:
         if not is_valid_name(name):
             raise NameError_(
                 f"'{name}' is not a valid name: use letters, digits and underscores, "
-                "not starting with a digit, and not a Python keyword."
+                "not starting with a digit or an underscore, and not a Python keyword."
             )
         other = self.node_by_name(name)
         if other is not None and other.id != node_id:

@@ -1,0 +1,98 @@
+"""The design as a subclassed `keras.Model`: layers made in `__init__`, wired in `call`.
+
+Layers are attributes named after their nodes (a shared layer once) and keep
+the node's name (`name="dense"`), so layer names and parameter counts match
+the Functional export. `call(inputs, training=None)` takes a dict keyed by
+input name when the model has several inputs, else one tensor, and passes
+`training=training` to every layer whose call accepts it. The class registers
+itself for saving, and the module's `build_model()` builds it on `keras.Input`s
+so `summary()` and `save()` work at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from designer.catalog.spec import LayerSpec
+from designer.codegen.formatting import finish
+from designer.codegen.functional import docstring_name, model_outputs, module_source
+from designer.codegen.naming import class_name
+from designer.codegen.plan import ModelPlan, plan_model
+from designer.codegen.rendering import string
+from designer.graph.model import ModelGraph
+
+SERIALIZATION_PACKAGE = "designer"
+
+
+def generate_subclassed(
+    graph: ModelGraph,
+    catalog: Mapping[str, LayerSpec],
+    *,
+    self_contained: bool = False,
+    format_code: bool = True,
+) -> str:
+    """Python source of a module defining the model class and `build_model()`."""
+    name = model_class_name(graph)
+    plan = plan_model(graph, catalog, self_contained=self_contained, reserved={name, f"{name}Model"})
+    if name in plan.imports.bound_names:
+        name = f"{name}Model"
+    definition = [*class_lines(plan, name), "", "", *build_lines(plan, name)]
+    source = module_source(plan, "a subclassed keras.Model", definition)
+    return finish(source, local_modules=plan.imports.local_modules) if format_code else source
+
+
+def model_class_name(graph: ModelGraph) -> str:
+    return class_name(graph.name)
+
+
+def class_lines(plan: ModelPlan, name: str) -> list[str]:
+    graph_name = string(plan.graph.name)
+    lines = [
+        f'@keras.saving.register_keras_serializable(package="{SERIALIZATION_PACKAGE}")',
+        f"class {name}(keras.Model):",
+        f'    """The "{docstring_name(plan.graph.name)}" model."""',
+        "",
+        f"    def __init__(self, name={graph_name}, **kwargs):",
+        "        super().__init__(name=name, **kwargs)",
+    ]
+    lines += [f"        self.{plan.names[owner]} = {source}" for owner, source in plan.constructors.items()]
+    lines += ["", "    def call(self, inputs, training=None):", *call_body(plan)]
+    lines += [
+        "",
+        "    def get_config(self):",
+        "        # Every layer is made in __init__: name, dtype and trainable are the whole config.",
+        "        return super().get_config()",
+        "",
+        "    @classmethod",
+        "    def from_config(cls, config):",
+        "        return cls(**config)",
+    ]
+    return lines
+
+
+def call_body(plan: ModelPlan) -> list[str]:
+    if len(plan.inputs) == 1:
+        lines = [f"        {plan.names[plan.inputs[0].id]} = inputs"]
+    else:
+        lines = [f"        {plan.names[node.id]} = inputs[{string(node.name)}]" for node in plan.inputs]
+    for call in plan.calls:
+        arguments = call.arguments + (", training=training" if call.spec.call_training else "")
+        lines.append(f"        {call.assigned} = self.{plan.names[call.owner.id]}({arguments})")
+    lines.append(f"        return {model_outputs(plan)}")
+    return lines
+
+
+def build_lines(plan: ModelPlan, name: str) -> list[str]:
+    """`build_model()`: the model called once on symbolic inputs, which builds
+    every layer (so the weights exist before training, summary or saving)."""
+    if len(plan.inputs) == 1:
+        inputs = plan.input_constructor(plan.inputs[0])
+    else:
+        items = ", ".join(f"{string(node.name)}: {plan.input_constructor(node)}" for node in plan.inputs)
+        inputs = "{" + items + "}"
+    return [
+        "def build_model() -> keras.Model:",
+        f"    model = {name}()",
+        f"    model({inputs})",
+        "    return model",
+    ]
