@@ -52,6 +52,51 @@ def cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_INVALID if analysis.errors else EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from designer.codegen import CodegenError, export, python_names
+    from designer.engine.analysis import analyze, default_catalog, load_project
+
+    catalog = default_catalog()
+    loaded = load_project(args.file, catalog)
+    analysis = analyze(loaded.graph, catalog)
+    if analysis.errors:
+        out.write(f"{args.file}: export refused, the design has {len(analysis.errors)} error(s):\n")
+        for diagnostic in analysis.errors:
+            out.write(format_diagnostic(loaded.graph, diagnostic) + "\n")
+        return EXIT_INVALID
+    for old, new in python_names(loaded.graph).renamed.items():
+        out.write(f"renamed: {old} -> {new} (in the code; the layer keeps its name)\n")
+    try:
+        files = export(
+            loaded.graph,
+            catalog,
+            args.style,
+            self_contained=args.self_contained,
+            with_training=args.with_training,
+            training_config=loaded.training,
+        )
+    except CodegenError as error:
+        out.write(f"{args.file}: {error}\n")
+        return EXIT_INVALID
+    for path in write_export(files, args.output, folder=args.with_training):
+        out.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+def write_export(files: dict[str, str], output: Path, folder: bool) -> list[Path]:
+    """One file to `output` (or into it, when it is a folder); several files into folder `output`."""
+    from designer.graph.project import atomic_write_text
+
+    if folder or output.is_dir():
+        targets = {output / name: text for name, text in files.items()}
+    else:
+        targets = {output: next(iter(files.values()))}
+    for path, text in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    return list(targets)
+
+
 def format_diagnostic(graph: object, diagnostic: object) -> str:
     """`error [conv_1]: message (hint)` on one line."""
     nodes = getattr(graph, "nodes", {})
@@ -65,6 +110,7 @@ def format_diagnostic(graph: object, diagnostic: object) -> str:
 COMMANDS: dict[str, tuple[str, Handler]] = {
     "validate": ("List the diagnostics of a project; exit 1 when there are errors.", cmd_validate),
     "summary": ("Print the layer table (like model.summary()) with parameter totals.", cmd_summary),
+    "export": ("Write the model as Python code (and a training script).", cmd_export),
 }
 
 
@@ -82,7 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
-    """Options of subcommands beyond the project file (filled in by each feature)."""
+    """Options of subcommands beyond the project file."""
+    export = sub.choices["export"]
+    export.add_argument("--style", choices=("functional", "subclassed", "sequential"), default="functional")
+    export.add_argument("--self-contained", action="store_true", help="inline custom layer classes")
+    export.add_argument("--with-training", action="store_true", help="also write train.py (OUT is a folder)")
+    export.add_argument("-o", "--output", type=Path, required=True, help="output .py file, or folder")
 
 
 def run_command(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

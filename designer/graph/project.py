@@ -117,13 +117,17 @@ def dumps(data: Mapping[str, Any]) -> str:
 
 
 def save(path: str | os.PathLike[str], content: ModelGraph | Project | Mapping[str, Any]) -> None:
-    """Write a graph, a project or project data to `path` atomically.
+    """Write a graph, a project or project data to `path` atomically."""
+    atomic_write_text(path, dumps(_as_data(content)))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` to `path` so that a reader sees the old file or the new one, never a part.
 
     The text goes to a temporary file in the same folder, is flushed and synced,
     then replaces `path` in one step: a failure at any point leaves the old file
     as it was.
     """
-    text = dumps(_as_data(content))
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:

@@ -92,3 +92,50 @@ def test_the_installed_command_has_help_for_every_subcommand() -> None:
         assert command in result.stdout
     result = subprocess.run([executable, "validate", "--help"], capture_output=True, text=True, check=True)
     assert "project file" in result.stdout
+
+
+def test_export_writes_ruff_clean_code_that_builds(tmp_path: Path) -> None:
+    target = tmp_path / "model.py"
+    code, out, _ = run(
+        "export", str(EXAMPLES / "resnet_block.json"), "--style", "subclassed", "-o", str(target)
+    )
+    assert code == 0 and f"wrote {target}" in out
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(target.read_text(), str(target), "exec"), namespace)
+    assert namespace["build_model"]().count_params() > 0
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "ruff"), "check", "--isolated", str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_export_with_training_writes_both_files_into_a_folder(tmp_path: Path) -> None:
+    code, _out, _ = run(
+        "export", str(EXAMPLES / "digits_mlp.json"), "--with-training", "-o", str(tmp_path / "out")
+    )
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.py", "train.py"]
+
+
+def test_export_refuses_a_design_with_errors_and_lists_them(tmp_path: Path) -> None:
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["edges"] = data["edges"][1:]  # the first layer loses its input
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("export", str(path), "-o", str(tmp_path / "model.py"))
+    assert code == 1 and "export refused" in out and "error [scale]" in out
+    assert not (tmp_path / "model.py").exists()
+
+
+def test_export_reports_names_renamed_for_python(tmp_path: Path) -> None:
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["nodes"][2]["name"] = "lambda_"
+    data["nodes"][3]["name"] = "print"
+    path = tmp_path / "names.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("export", str(path), "-o", str(tmp_path / "model.py"))
+    assert code == 0
+    assert "renamed: print -> print_" in out
+    assert 'name="print"' in (tmp_path / "model.py").read_text()
