@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from designer.graph.errors import GraphError
+from designer.graph.model import ModelGraph
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -83,6 +84,30 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    from designer.engine.analysis import analyze, default_catalog
+    from designer.training.data import model_output_shapes
+    from designer.training.launcher import ModelCheck, train_cli
+
+    catalog = default_catalog()
+
+    def check(graph: ModelGraph) -> ModelCheck:
+        analysis = analyze(graph, catalog)
+        errors = [format_diagnostic(graph, d) for d in analysis.errors]
+        return ModelCheck(errors, model_output_shapes(graph, analysis.results))
+
+    return train_cli(
+        args.file,
+        catalog=catalog,
+        check_model=check,
+        epochs=args.epochs,
+        data=args.data,
+        run_dir=args.run_dir,
+        fix=args.fix,
+        out=out,
+    )
+
+
 def write_export(files: dict[str, str], output: Path, folder: bool) -> list[Path]:
     """One file to `output` (or into it, when it is a folder); several files into folder `output`."""
     from designer.graph.project import atomic_write_text
@@ -111,6 +136,7 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "validate": ("List the diagnostics of a project; exit 1 when there are errors.", cmd_validate),
     "summary": ("Print the layer table (like model.summary()) with parameter totals.", cmd_summary),
     "export": ("Write the model as Python code (and a training script).", cmd_export),
+    "train": ("Train the model on its configured data; a line per epoch, a run folder.", cmd_train),
 }
 
 
@@ -134,6 +160,11 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--self-contained", action="store_true", help="inline custom layer classes")
     export.add_argument("--with-training", action="store_true", help="also write train.py (OUT is a folder)")
     export.add_argument("-o", "--output", type=Path, required=True, help="output .py file, or folder")
+    train = sub.choices["train"]
+    train.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
+    train.add_argument("--data", default=None, help="data source, e.g. sklearn:digits or data.npz")
+    train.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/<project>/run_N)")
+    train.add_argument("--fix", action="store_true", help="apply the obvious fix when the data does not fit")
 
 
 def run_command(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

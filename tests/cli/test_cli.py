@@ -125,7 +125,7 @@ def test_export_refuses_a_design_with_errors_and_lists_them(tmp_path: Path) -> N
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(data))
     code, out, _ = run("export", str(path), "-o", str(tmp_path / "model.py"))
-    assert code == 1 and "export refused" in out and "error [scale]" in out
+    assert code == 1 and "export refused" in out and "error [hidden_1]" in out
     assert not (tmp_path / "model.py").exists()
 
 

@@ -1,0 +1,462 @@
+"""Run folders: the code, config and design of one training run, and what the run wrote.
+
+A run folder holds `model.py` and `train.py` exactly as Export writes them for
+the design and config, `config.json`, `graph.json` and `run.json` (the graph
+hash, the export options, the sample count), `events.jsonl` (the worker's JSON
+lines), `checkpoints/` (`last.keras` after every epoch, plus what the config
+asks for), `logs/` (TensorBoard), `history.csv`, and the worker's
+`stdout.log` / `stderr.log`. A `stop` file asks the worker to stop after the
+current batch.
+
+The pure functions the UI needs live here too: `per_batch_values` turns Keras'
+per-batch running means back into each batch's value, `smooth` is
+TensorBoard's smoothing, and `EventTail` reads the event log as it grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import re
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from designer.catalog.spec import LayerSpec
+from designer.codegen import MODEL_FILE, TRAINING_FILE, export
+from designer.graph import project
+from designer.graph.model import ModelGraph
+from designer.training.config import TrainingConfig
+
+CONFIG_FILE = "config.json"
+GRAPH_FILE = "graph.json"
+RUN_FILE = "run.json"
+EVENTS_FILE = "events.jsonl"
+HISTORY_FILE = "history.csv"
+STOP_FILE = "stop"
+STDOUT_FILE = "stdout.log"
+STDERR_FILE = "stderr.log"
+CHECKPOINTS = "checkpoints"
+LOGS = "logs"
+LAST_CHECKPOINT = "last.keras"  # in checkpoints/: the model after the last epoch, optimizer included
+LAST_STATE = "last.json"  # in checkpoints/: {"epoch": epochs done, "partial": stopped inside it}
+TERMINAL_EVENTS = ("finished", "stopped", "error")
+RUN_NAME = re.compile(r"run_(\d+)$")
+
+
+def graph_hash(graph: ModelGraph) -> str:
+    """sha256 of the design's canonical project JSON, node positions left out (moving a node
+    on the canvas does not change what trains)."""
+    data = project.to_dict(graph)
+    for node in data["nodes"]:
+        node.pop("position")
+    return hashlib.sha256(project.dumps(data).encode("utf-8")).hexdigest()
+
+
+def tensorboard_installed() -> bool:
+    """Whether the tensorboard package is there: Keras' TensorBoard callback fails without it."""
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def run_config(config: TrainingConfig) -> TrainingConfig:
+    """The config a run trains with: a run always writes its CSV log, and its TensorBoard logs
+    when the tensorboard package is installed (`run_notes` says so when it is not)."""
+    callbacks = TrainingConfig.from_dict(config.to_dict()).callbacks
+    callbacks.csv_logger = True
+    callbacks.tensorboard = tensorboard_installed()
+    return config.copy(callbacks=callbacks)
+
+
+def run_notes(config: TrainingConfig) -> list[str]:
+    """What a run changes of `config`, for a person to read."""
+    if tensorboard_installed():
+        return []
+    asked = " although the config asks for them" if config.callbacks.tensorboard else ""
+    return [f"TensorBoard is not installed (pip install tensorboard): no TensorBoard logs{asked}."]
+
+
+def default_runs_root(project_path: str | os.PathLike[str]) -> Path:
+    """Where the runs of a project file go: runs/<project file stem>/ beside it."""
+    path = Path(project_path)
+    return path.parent / "runs" / path.stem
+
+
+def _write_text(path: Path, text: str) -> None:
+    """UTF-8 with the text's own newlines on every system: the code is byte for byte Export's."""
+    path.write_bytes(text.encode("utf-8"))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of a project's run list."""
+
+    path: Path
+    name: str
+    status: str  # created, running, finished, stopped or error
+    reason: str  # why it stopped or failed ("nan", "stop requested", the error message)
+    config: dict[str, Any]
+    graph_hash: str
+    final_metrics: dict[str, float]  # the logs of the last epoch, val_* included
+    epochs: int  # epochs done
+    duration: float  # seconds of training, summed over resumed sessions
+    started: float | None  # Unix time of the first start
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The folder of one run; `create` writes it, the worker and the launcher fill it."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    # ----------------------------------------------------------- create
+    @classmethod
+    def create(
+        cls,
+        runs_root: str | os.PathLike[str],
+        graph: ModelGraph,
+        config: TrainingConfig,
+        catalog: Mapping[str, LayerSpec],
+        *,
+        style: str = "functional",
+        self_contained: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunFolder:
+        """A new folder run_NNNN under `runs_root` (the next free number), written as `create_at`."""
+        root = Path(runs_root)
+        root.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = root / next_run_name(root)
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return cls.create_at(
+                path, graph, config, catalog, style=style, self_contained=self_contained, metadata=metadata
+            )
+
+    @classmethod
+    def create_at(
+        cls,
+        path: str | os.PathLike[str],
+        graph: ModelGraph,
+        config: TrainingConfig,
+        catalog: Mapping[str, LayerSpec],
+        *,
+        style: str = "functional",
+        self_contained: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunFolder:
+        """Write the run's code (Export's own output), config, design and metadata into `path`,
+        which must be new or empty. The code is generated first: a design codegen refuses
+        leaves no folder behind."""
+        config = run_config(config)
+        files = export(
+            graph,
+            catalog,
+            style,
+            self_contained=self_contained,
+            with_training=True,
+            training_config=config.to_dict(),
+        )
+        run = cls(Path(path))
+        if run.path.exists() and any(run.path.iterdir()):
+            raise FileExistsError(f"{run.path} is not empty: a run folder must be new.")
+        run.path.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            _write_text(run.path / name, text)
+        _write_json(run.path / CONFIG_FILE, config.to_dict())
+        _write_json(run.path / GRAPH_FILE, project.to_dict(graph))
+        options = {"style": style, "self_contained": self_contained}
+        _write_json(
+            run.path / RUN_FILE,
+            {**dict(metadata or {}), **options, "graph_hash": graph_hash(graph), "created": time.time()},
+        )
+        for folder in (CHECKPOINTS, LOGS):
+            (run.path / folder).mkdir(exist_ok=True)
+        (run.path / EVENTS_FILE).touch()
+        return run
+
+    # ------------------------------------------------------------ files
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def training_file(self) -> Path:
+        return self.path / TRAINING_FILE
+
+    @property
+    def events_file(self) -> Path:
+        return self.path / EVENTS_FILE
+
+    @property
+    def history_file(self) -> Path:
+        return self.path / HISTORY_FILE
+
+    @property
+    def stderr_file(self) -> Path:
+        return self.path / STDERR_FILE
+
+    @property
+    def stdout_file(self) -> Path:
+        return self.path / STDOUT_FILE
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / LAST_CHECKPOINT
+
+    def config(self) -> TrainingConfig:
+        return TrainingConfig.from_dict(json.loads((self.path / CONFIG_FILE).read_text(encoding="utf-8")))
+
+    def metadata(self) -> dict[str, Any]:
+        return json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
+
+    @property
+    def graph_hash(self) -> str:
+        return str(self.metadata()["graph_hash"])
+
+    def completed_epochs(self) -> int:
+        """Epochs whose weights `last.keras` holds (0 without a checkpoint): where a resume starts."""
+        state = self.checkpoints / LAST_STATE
+        if not state.exists() or not self.last_checkpoint.exists():
+            return 0
+        return int(json.loads(state.read_text(encoding="utf-8"))["epoch"])
+
+    # ------------------------------------------------------------- stop
+    @property
+    def stop_file(self) -> Path:
+        return self.path / STOP_FILE
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop after the current batch (it keeps a checkpoint)."""
+        self.stop_file.touch()
+
+    def clear_stop(self) -> None:
+        self.stop_file.unlink(missing_ok=True)
+
+    # ----------------------------------------------------------- events
+    def events(self) -> list[dict[str, Any]]:
+        """Every complete event of the log (a line cut short by a killed worker is skipped)."""
+        return EventTail(self.events_file).read()
+
+    def append_event(self, event: Mapping[str, Any]) -> None:
+        """Add an event to the log (the launcher's, after the worker is gone)."""
+        with open_event_log(self.events_file) as file:
+            file.write(json.dumps({"time": time.time(), **event}) + "\n")
+
+    def record_exit(self, returncode: int, stderr_lines: Sequence[str] = ()) -> dict[str, Any] | None:
+        """After the worker ended: when its last session has no final event (a crash, Kill, an
+        out-of-memory kill), log an error event with the exit and the last lines of stderr."""
+        events = self.events()
+        last_start = max((i for i, e in enumerate(events) if e.get("type") == "start"), default=-1)
+        if any(e.get("type") in TERMINAL_EVENTS for e in events[last_start + 1 :]) or (
+            last_start < 0 and returncode == 0
+        ):
+            return None
+        event = {
+            "type": "error",
+            "message": exit_message(returncode),
+            "returncode": returncode,
+            "stderr": list(stderr_lines),
+        }
+        self.append_event(event)
+        return event
+
+    def summary(self) -> RunSummary:
+        return _summarize(self, self.events())
+
+
+def next_run_name(root: Path) -> str:
+    """run_0001, run_0002... one past the highest number in `root`."""
+    numbers = [int(match.group(1)) for entry in root.iterdir() if (match := RUN_NAME.match(entry.name))]
+    return f"run_{max(numbers, default=0) + 1:04d}"
+
+
+def exit_message(returncode: int) -> str:
+    """What a worker's exit status means to a person."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        cause = " (Kill, or the system ran out of memory)" if name == "SIGKILL" else ""
+        return f"The training worker was killed by {name}{cause}."
+    return f"The training worker exited with code {returncode} before the run ended."
+
+
+def tail_lines(path: Path, count: int = 20) -> list[str]:
+    """The last `count` lines of a text file (nothing when it does not exist)."""
+    if not path.exists():
+        return []
+    with open(path, "rb") as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - 64 * 1024))
+        text = file.read().decode("utf-8", errors="replace")
+    return text.splitlines()[-count:]
+
+
+# --------------------------------------------------------------- run list
+def list_runs(root: str | os.PathLike[str]) -> list[RunSummary]:
+    """The runs under `root`, oldest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    folders = sorted(entry for entry in root.iterdir() if (entry / RUN_FILE).is_file())
+    return [RunFolder(folder).summary() for folder in folders]
+
+
+def _summarize(run: RunFolder, events: list[dict[str, Any]]) -> RunSummary:
+    starts = [e for e in events if e.get("type") == "start"]
+    terminal = next((e for e in reversed(events) if e.get("type") in TERMINAL_EVENTS), None)
+    epochs = [e for e in events if e.get("type") == "epoch"]
+    status, reason = "created", ""
+    if starts:
+        status = "running"
+    if terminal is not None and (not starts or events.index(terminal) > events.index(starts[-1])):
+        status, reason = terminal["type"], str(terminal.get("reason") or terminal.get("message") or "")
+    return RunSummary(
+        path=run.path,
+        name=run.name,
+        status=status,
+        reason=reason,
+        config=run.config().to_dict(),
+        graph_hash=run.graph_hash,
+        final_metrics=dict(epochs[-1].get("logs", {})) if epochs else {},
+        epochs=epochs[-1]["epoch"] + 1 if epochs else 0,
+        duration=_duration(events),
+        started=starts[0].get("time") if starts else None,
+        device=str(starts[-1].get("device", "")) if starts else "",
+    )
+
+
+def _duration(events: list[dict[str, Any]]) -> float:
+    """Seconds from each start to the last event of its session, summed."""
+    sessions: list[list[float]] = []
+    for event in events:
+        if event.get("type") == "start":
+            sessions.append([])
+        if sessions and isinstance(event.get("time"), int | float):
+            sessions[-1].append(float(event["time"]))
+    return sum(times[-1] - times[0] for times in sessions if times)
+
+
+# ---------------------------------------------------------------- event log
+def open_event_log(path: Path) -> TextIO:
+    """The event log opened for appending, after ending a line a killed writer left cut short."""
+    with open(path, "ab+") as raw:
+        if raw.seek(0, os.SEEK_END) > 0:
+            raw.seek(-1, os.SEEK_END)
+            if raw.read(1) != b"\n":
+                raw.write(b"\n")  # append mode: at the end
+    return open(path, "a", encoding="utf-8", newline="\n")
+
+
+@dataclass
+class EventTail:
+    """Reads a JSON-lines event log as it grows: each `read()` returns the new complete lines."""
+
+    path: Path
+    offset: int = 0
+    _partial: bytes = field(default=b"", repr=False)
+
+    def read(self) -> list[dict[str, Any]]:
+        if not Path(self.path).exists():
+            return []
+        with open(self.path, "rb") as file:
+            file.seek(self.offset)
+            data = self._partial + file.read()
+            self.offset = file.tell()
+        *lines, self._partial = data.split(b"\n")
+        return [event for line in lines if (event := _parse_event(line)) is not None]
+
+
+def _parse_event(line: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+# ------------------------------------------------------------- batch values
+NOT_MEANS = (
+    "auc",
+    "precision",
+    "recall",
+    "f1_score",
+    "fbeta",
+    "r2_score",
+    "iou",
+    "correlation",
+    "learning_rate",
+)
+
+
+def is_running_mean(name: str) -> bool:
+    """Whether Keras logs `name` as a mean over the epoch's batches (loss, accuracy, mae...),
+    which `per_batch_values` can undo; AUC, precision, recall and the like accumulate otherwise."""
+    return not any(word in name for word in NOT_MEANS)
+
+
+def next_batch_value(
+    running_mean: float, previous_mean: float, weight_before: float, batch_size: float
+) -> float:
+    """The value of one batch from the running mean after it and the one before it."""
+    return (running_mean * (weight_before + batch_size) - previous_mean * weight_before) / batch_size
+
+
+def per_batch_values(
+    running_means: Sequence[float], batch_sizes: Sequence[float] | None = None
+) -> list[float]:
+    """Each batch's own value from Keras' running means over the epoch.
+
+    Keras logs the mean of batches 1..k after batch k, weighted by batch size:
+    m_k = (w_1 v_1 + ... + w_k v_k) / (w_1 + ... + w_k), so
+    v_k = (W_k m_k - W_(k-1) m_(k-1)) / w_k; with equal batches v_k = k m_k - (k-1) m_(k-1).
+    """
+    sizes = list(batch_sizes) if batch_sizes is not None else [1.0] * len(running_means)
+    if len(sizes) != len(running_means):
+        raise ValueError(f"{len(running_means)} running means but {len(sizes)} batch sizes.")
+    values, weight, previous = [], 0.0, 0.0
+    for mean, size in zip(running_means, sizes, strict=True):
+        values.append(next_batch_value(mean, previous, weight, size))
+        weight, previous = weight + size, mean
+    return values
+
+
+def smooth(values: Sequence[float], weight: float) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average, debiased so that it starts at
+    the first value. `weight` in [0, 1): 0 leaves the values as they are. NaN/Inf stay as they are."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"The smoothing weight must be in [0, 1), got {weight!r}.")
+    smoothed, last, count = [], 0.0, 0
+    for value in values:
+        if not math.isfinite(value):
+            smoothed.append(value)
+            continue
+        last = last * weight + (1 - weight) * value
+        count += 1
+        smoothed.append(last / (1 - weight**count))
+    return smoothed

@@ -1,0 +1,411 @@
+"""The training worker: one process per run, training with the run folder's own train.py.
+
+    python -m designer.training.worker RUN_DIR [--events-fd N] [--events-file PATH]
+                                       [--resume] [--epochs N] [--batch-interval SECONDS]
+
+It imports RUN_DIR/train.py, the script Export writes, and calls its
+`main(argv, callbacks=[...])` with one callback of its own that streams JSON-line
+events: start (device, backend, replicas, epochs, steps), batch (each batch's own
+values, the running means, samples per second; at most one every
+--batch-interval seconds, but always the first and last of an epoch), epoch
+(every one, val_* included), nan, and one of finished / stopped / error. Events
+go to RUN_DIR/events.jsonl, flushed line by line, and also to an inherited
+descriptor (--events-fd, what the GUI reads) or another file: never to stdout,
+so what user code prints cannot corrupt them.
+
+Stop: a `stop` file in the run folder, or SIGTERM / SIGINT, ends the run after
+the current batch; the epoch still ends (validation, callbacks) and
+checkpoints/last.keras is saved, as after every epoch. Resume: --resume loads
+that checkpoint (weights and optimizer state) into the model train.py builds and
+compiles, and epochs continue from where they stopped. A NaN or infinite loss
+stops the run with a nan event. Several GPUs are used through the config's
+"mirrored" distribution, which `launcher.prepare_run` chooses when it sees them.
+
+The only module of designer.training that imports Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import IO, Any
+
+import keras
+
+from designer.training.runs import (
+    HISTORY_FILE,
+    LAST_CHECKPOINT,
+    LAST_STATE,
+    RunFolder,
+    is_running_mean,
+    next_batch_value,
+    open_event_log,
+)
+
+DEFAULT_BATCH_INTERVAL = 0.05  # seconds between batch events
+
+
+# ------------------------------------------------------------------- events
+class EventWriter:
+    """Writes each event as one JSON line to every sink and flushes it at once."""
+
+    def __init__(self, streams: list[IO[str]]) -> None:
+        self.streams = streams
+
+    @classmethod
+    def open(cls, run: RunFolder, events_fd: int | None, events_file: Path | None) -> EventWriter:
+        streams = [open_event_log(run.events_file)]
+        if events_file is not None and events_file.resolve() != run.events_file.resolve():
+            streams.append(open(events_file, "a", encoding="utf-8", newline="\n"))  # noqa: SIM115
+        if events_fd is not None:
+            streams.append(os.fdopen(events_fd, "w", encoding="utf-8", newline="\n"))
+        return cls(streams)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        line = json.dumps({"time": time.time(), **event}) + "\n"
+        for stream in list(self.streams):
+            try:
+                stream.write(line)
+                stream.flush()
+            except (BrokenPipeError, OSError):  # the reader went away: keep training, keep the file
+                self.streams.remove(stream)
+
+    def close(self) -> None:
+        for stream in self.streams:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+class StopRequest:
+    """A stop asked for by the run folder's stop file or by SIGTERM / SIGINT."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+        self.signalled: str | None = None
+
+    def install(self) -> None:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_signal)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        self.signalled = signal.Signals(number).name
+
+    def reason(self) -> str | None:
+        if self.signalled:
+            return f"stop requested ({self.signalled})"
+        return "stop requested" if self.run.stop_file.exists() else None
+
+
+# ----------------------------------------------------------------- callback
+class RunCallback(keras.callbacks.Callback):
+    """Streams the run's events, stops on request or on a NaN loss, keeps the last checkpoint,
+    and on resume restores it before the first epoch."""
+
+    def __init__(
+        self,
+        run: RunFolder,
+        events: EventWriter,
+        stop: StopRequest,
+        *,
+        batch_size: int,
+        samples: int | None,
+        resume_epoch: int = 0,
+        batch_interval: float = DEFAULT_BATCH_INTERVAL,
+        device: str = "",
+    ) -> None:
+        super().__init__()
+        self.run, self.events, self.stop = run, events, stop
+        self.batch_size, self.samples = batch_size, samples
+        self.resume_epoch, self.batch_interval, self.device = resume_epoch, batch_interval, device
+        self.stop_reason: str | None = None
+        self.nan: dict[str, Any] | None = None
+        self.last_logs: dict[str, float] = {}
+        self.epochs_done = resume_epoch
+        self._epoch, self._epoch_start, self._last_sent = resume_epoch, 0.0, 0.0
+        self._previous: dict[str, float] = {}
+        self._steps_done = 0
+
+    # -- train
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.resume_epoch:
+            self._restore()
+        strategy = getattr(self.model, "distribute_strategy", None)
+        self.events.emit(
+            {
+                "type": "start",
+                "pid": os.getpid(),
+                "device": self.device,
+                "backend": keras.backend.backend(),
+                "replicas": int(getattr(strategy, "num_replicas_in_sync", 1)),
+                "epochs": self.params.get("epochs"),
+                "initial_epoch": self.resume_epoch,
+                "steps_per_epoch": self.params.get("steps"),
+                "batch_size": self.batch_size,
+                "samples": self.samples,
+                "resumed": bool(self.resume_epoch),
+            }
+        )
+
+    def _restore(self) -> None:
+        """What keras.callbacks.BackupAndRestore does: load the state, then set `_initial_epoch`,
+        which fit() reads after on_train_begin."""
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(str(self.run.last_checkpoint))
+        self.model._initial_epoch = self.resume_epoch
+
+    # -- batches
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch, self._epoch_start = epoch, time.perf_counter()
+        self._previous, self._steps_done = {}, 0
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        running = {name: float(value) for name, value in (logs or {}).items() if _is_number(value)}
+        values, samples_done = self._batch_values(batch + 1, running)
+        bad = next(
+            (name for name, mean in running.items() if name.endswith("loss") and not math.isfinite(mean)),
+            None,
+        )
+        if bad is not None:
+            self._stop_on_nan(batch, bad, running[bad])
+        elif self.stop_reason is None and (reason := self.stop.reason()):
+            self.stop_reason = reason
+            self.model.stop_training = True
+        if bad is not None or self._should_send(batch):
+            elapsed = max(time.perf_counter() - self._epoch_start, 1e-9)
+            self._last_sent = time.perf_counter()
+            event = {"type": "batch", "epoch": self._epoch, "step": batch, "logs": values, "running": running}
+            self.events.emit({**event, "samples_per_second": samples_done / elapsed})
+
+    def _batch_values(self, steps_done: int, running: dict[str, float]) -> tuple[dict[str, float], float]:
+        """Each running mean turned back into this batch's own value; and the samples seen so far."""
+        before, after = self._samples_done(self._steps_done), self._samples_done(steps_done)
+        size = after - before if after > before else float(self.batch_size)
+        values = {
+            name: next_batch_value(mean, self._previous.get(name, 0.0), before, size)
+            for name, mean in running.items()
+            if is_running_mean(name)
+        }
+        self._previous, self._steps_done = running, steps_done
+        return values, after
+
+    def _samples_done(self, steps: int) -> float:
+        done = steps * self.batch_size
+        return float(min(done, self.samples) if self.samples else done)
+
+    def _should_send(self, batch: int) -> bool:
+        last = self.params.get("steps")
+        due = time.perf_counter() - self._last_sent >= self.batch_interval
+        return batch == 0 or (last is not None and batch + 1 >= last) or due
+
+    def _stop_on_nan(self, batch: int, metric: str, value: float) -> None:
+        self.nan = {"type": "nan", "epoch": self._epoch, "step": batch, "metric": metric, "value": str(value)}
+        self.events.emit(self.nan)
+        self.model.stop_training = True
+
+    # -- epochs
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.last_logs = {name: float(value) for name, value in (logs or {}).items() if _is_number(value)}
+        steps = self.params.get("steps")
+        partial = steps is not None and self._steps_done < steps
+        duration = time.perf_counter() - self._epoch_start
+        event = {
+            "type": "epoch",
+            "epoch": epoch,
+            "logs": self.last_logs,
+            "duration": duration,
+            "partial": partial,
+        }
+        self.events.emit(event)
+        self.epochs_done = epoch + 1
+        if self.nan is None:
+            self._save_last(epoch, partial)
+
+    def _save_last(self, epoch: int, partial: bool) -> None:
+        """checkpoints/last.keras, replaced in one step so a kill never leaves half a file."""
+        folder = self.run.checkpoints
+        folder.mkdir(exist_ok=True)
+        temporary = folder / f".{LAST_CHECKPOINT}"
+        self.model.save(str(temporary))
+        os.replace(temporary, folder / LAST_CHECKPOINT)
+        state = json.dumps({"epoch": epoch + 1, "partial": partial})
+        (folder / LAST_STATE).write_text(state + "\n", encoding="utf-8")
+
+    # -- the end
+    def final_event(self, total_epochs: int) -> dict[str, Any]:
+        done = {"epochs": self.epochs_done, "logs": self.last_logs}
+        if self.nan is not None:
+            return {"type": "stopped", "reason": "nan", **done, "metric": self.nan["metric"]}
+        if self.stop_reason is not None:
+            return {"type": "stopped", "reason": self.stop_reason, **done}
+        return {"type": "finished", **done, "early_stopped": self.epochs_done < total_epochs}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# ------------------------------------------------------------------ devices
+def gpu_names(backend: str) -> list[str]:
+    """The GPUs the backend sees, by name."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = tf.config.list_physical_devices("GPU")
+        return [tf.config.experimental.get_device_details(d).get("device_name", d.name) for d in devices]
+    if backend == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(index) for index in range(torch.cuda.device_count())]
+    return []
+
+
+def device_line(backend: str, gpus: list[str]) -> str:
+    """'2 GPUs: NVIDIA H100, NVIDIA H100 (tensorflow)' or 'CPU (jax)'."""
+    if not gpus:
+        return f"CPU ({backend})"
+    return f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: {', '.join(gpus)} ({backend})"
+
+
+def check_distribution(backend: str, gpus: list[str], configured: str) -> None:
+    """MirroredStrategy needs TensorFlow; several GPUs without it train on one (said on stderr)."""
+    if configured == "mirrored" and backend != "tensorflow":
+        raise RuntimeError(
+            "The config asks for MirroredStrategy, which needs the TensorFlow backend; "
+            f"KERAS_BACKEND is {backend}."
+        )
+    if len(gpus) > 1 and configured != "mirrored":
+        note = f"note: {len(gpus)} GPUs are visible; the distribution 'mirrored' would use them all."
+        print(note, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- train.py
+def load_training_module(run: RunFolder) -> ModuleType:
+    """Import the run's train.py (its `from model import build_model` finds the run's model.py)."""
+    sys.path.insert(0, str(run.path))
+    specification = importlib.util.spec_from_file_location("train", run.training_file)
+    if specification is None or specification.loader is None:
+        raise ImportError(f"Cannot import {run.training_file}.")
+    module = importlib.util.module_from_spec(specification)
+    sys.modules["train"] = module
+    specification.loader.exec_module(module)
+    return module
+
+
+class HistoryKeeper:
+    """Keeps history.csv whole across a resume: train.py's CSVLogger starts the file anew, so the
+    earlier rows wait aside and are put back in front when the session ends."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.history = run.path / HISTORY_FILE
+        self.earlier = run.path / f"{HISTORY_FILE}.before-resume"
+
+    def set_aside(self) -> None:
+        if not self.history.exists():
+            return
+        if self.earlier.exists():  # a killed resumed session left both
+            self._append(self.earlier, self.history)
+            self.history.unlink()
+        else:
+            os.replace(self.history, self.earlier)
+
+    def put_back(self) -> None:
+        if not self.earlier.exists():
+            return
+        if self.history.exists():
+            self._append(self.earlier, self.history)
+        os.replace(self.earlier, self.history)
+
+    @staticmethod
+    def _append(target: Path, source: Path) -> None:
+        lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+        with open(target, "a", encoding="utf-8", newline="") as file:
+            file.writelines(lines[1:])  # the header is already there
+
+
+def train(run: RunFolder, arguments: argparse.Namespace, events: EventWriter, stop: StopRequest) -> int:
+    """Run train.py's main() with the worker's callback; emit the final event."""
+    config = run.config()
+    epochs = arguments.epochs or config.epochs
+    resume_epoch = run.completed_epochs() if arguments.resume else 0
+    if arguments.resume and not resume_epoch:
+        raise FileNotFoundError(f"{run.last_checkpoint}: no checkpoint to resume from.")
+    backend = keras.backend.backend()
+    gpus = gpu_names(backend)
+    check_distribution(backend, gpus, config.distribution)
+    callback = RunCallback(
+        run,
+        events,
+        stop,
+        batch_size=config.batch_size,
+        samples=run.metadata().get("samples"),
+        resume_epoch=resume_epoch,
+        batch_interval=arguments.batch_interval,
+        device=device_line(backend, gpus),
+    )
+    history = HistoryKeeper(run)
+    if resume_epoch:
+        history.set_aside()
+    try:
+        module = load_training_module(run)
+        module.main(["--epochs", str(epochs), "--output-dir", str(run.path)], callbacks=[callback])
+    finally:
+        history.put_back()
+    final = callback.final_event(epochs)
+    events.emit(final)
+    return 0
+
+
+# --------------------------------------------------------------------- main
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m designer.training.worker", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("run_dir", type=Path, help="the run folder (RunFolder.create wrote it)")
+    parser.add_argument("--events-fd", type=int, default=None, help="an inherited descriptor for the events")
+    parser.add_argument("--events-file", type=Path, default=None, help="another file to append the events to")
+    parser.add_argument("--resume", action="store_true", help="continue from checkpoints/last.keras")
+    parser.add_argument("--epochs", type=int, default=None, help="total epochs (default: the config's)")
+    parser.add_argument(
+        "--batch-interval", type=float, default=DEFAULT_BATCH_INTERVAL, help="seconds between batch events"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    run = RunFolder(arguments.run_dir.resolve())
+    events_file = arguments.events_file.resolve() if arguments.events_file else None
+    events = EventWriter.open(run, arguments.events_fd, events_file)
+    stop = StopRequest(run)
+    stop.install()
+    print(f"designer training worker, pid {os.getpid()}: {run.path}", file=sys.stderr, flush=True)
+    os.chdir(run.path)
+    try:
+        return train(run, arguments, events, stop)
+    except Exception as error:
+        traceback.print_exc()
+        message = f"{type(error).__name__}: {error}"
+        events.emit({"type": "error", "message": message, "traceback": traceback.format_exc()})
+        return 1
+    finally:
+        events.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
