@@ -1,0 +1,275 @@
+"""The engine process of the GUI: serves the engine functions over JSON lines.
+
+`python -m designer.engine.host --cache-dir DIR` reads one request per line on
+stdin, `{"id": int, "op": str, ...}`, and writes one reply per line,
+`{"id": int, "ok": true, "result": ...}` or `{"id": int, "ok": false, "error": str}`.
+Its first line, written once Keras is imported, is `{"id": 0, "ok": true, "result": "ready"}`.
+
+Operations:
+- "ping" -> "pong".
+- "catalog" -> `Catalog.to_dict()`; the catalog is also stored in the disk cache
+  of `--cache-dir` (`load_or_build_catalog`), which the GUI reads on its next start.
+- "analyze" {"project": project data} -> {"results": {node id: NodeResult}, "diagnostics":
+  [Diagnostic], "totals": [trainable, non_trainable]}. The host keeps the last
+  design and re-infers only what the difference to it can change.
+- "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
+
+The protocol owns private duplicates of the original stdin and stdout. File
+descriptors 0 and 1 are pointed at /dev/null and stderr before Keras is
+imported, so neither a print() nor an input() in user layer code, nor TensorFlow
+writing to fd 1, can corrupt the protocol. A failing request gets an error reply
+and the host goes on serving; end of input ends the process.
+
+Test hook: when DESIGNER_ENGINE_TEST_HANG_OP names an op, the host sleeps forever
+on that op, so that the GUI's supervision of a hung engine can be tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from designer.catalog.spec import Catalog
+from designer.graph import project
+from designer.graph.model import ModelGraph
+from designer.graph.validation import Diagnostic, validate
+
+if TYPE_CHECKING:
+    from designer.engine.inference import NodeResult, ShapeInference
+
+HANG_OP_VARIABLE = "DESIGNER_ENGINE_TEST_HANG_OP"
+READY_ID = 0
+CACHE_LIMIT = 20_000  # inference cache entries kept before the cache starts afresh
+
+
+class RequestError(Exception):
+    """A request the host cannot serve as asked; its message goes back to the client."""
+
+
+# --------------------------------------------------------------- the design diff
+def changed_nodes(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> set[str] | None:
+    """Ids of the nodes of `current` whose inference the edit from `previous` can change.
+
+    None asks for a full pass: there is no previous design, or its custom layers changed.
+    A node counts as changed when it is new, its type, params or sharing changed,
+    an edge into it was added or removed, or it or a node feeding it was renamed
+    (messages name the layers). Sharers of a changed node count too.
+    """
+    if previous is None or previous.get("custom_layers") != current.get("custom_layers"):
+        return None
+    old_nodes = {node["id"]: node for node in previous["nodes"]}
+    new_nodes = {node["id"]: node for node in current["nodes"]}
+    changed = {
+        node_id for node_id, node in new_nodes.items() if _layer_of(old_nodes.get(node_id)) != _layer_of(node)
+    }
+    renamed = {
+        node_id for node_id, node in new_nodes.items() if _name_of(old_nodes.get(node_id)) != node["name"]
+    }
+    old_edges, new_edges = _edge_keys(previous["edges"]), _edge_keys(current["edges"])
+    changed |= {target for _, _, target, _ in old_edges ^ new_edges}
+    changed |= renamed | {target for source, _, target, _ in new_edges if source in renamed}
+    changed |= {node_id for node_id, node in new_nodes.items() if node.get("shares") in changed}
+    return changed & set(new_nodes)
+
+
+def _layer_of(node: Mapping[str, Any] | None) -> str | None:
+    """What defines a node's layer, in a canonical form (JSON: True and 1 differ)."""
+    if node is None:
+        return None
+    return json.dumps([node["type"], node["params"], node.get("shares")], sort_keys=True)
+
+
+def _name_of(node: Mapping[str, Any] | None) -> str | None:
+    return None if node is None else node["name"]
+
+
+def _edge_keys(edges: Iterable[Mapping[str, Any]]) -> set[tuple[str, int, str, int]]:
+    return {(e["source"], e["source_port"], e["target"], e["target_port"]) for e in edges}
+
+
+# ------------------------------------------------------------------ the engine
+class EngineHost:
+    """The engine state of one GUI session: the catalog, the last design and its inference."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
+        self._catalog: Catalog | None = None
+        self._inference: ShapeInference | None = None
+        self._previous: dict[str, Any] | None = None
+
+    def handle(self, request: Mapping[str, Any]) -> Any:
+        """The result of one request; raises on failure."""
+        operation = request.get("op")
+        if operation and operation == os.environ.get(HANG_OP_VARIABLE):
+            threading.Event().wait()  # the test hook: never answer
+        handlers = {
+            "ping": self.ping,
+            "catalog": self.catalog,
+            "analyze": self.analyze,
+            "check_params": self.check_params,
+        }
+        if operation not in handlers:
+            raise RequestError(f"Unknown op {operation!r}; expected one of {', '.join(sorted(handlers))}.")
+        return handlers[operation](request)
+
+    def ping(self, request: Mapping[str, Any]) -> str:
+        return "pong"
+
+    def catalog(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self._current_catalog().to_dict()
+
+    def check_params(self, request: Mapping[str, Any]) -> dict[str, str]:
+        from designer.catalog.keras_layers import check_params
+
+        type_key = _field(request, "type", str)
+        spec = self._current_catalog().get(type_key)
+        if spec is None:
+            raise RequestError(f"Unknown layer type {type_key!r}.")
+        return check_params(spec, _field(request, "params", dict))
+
+    def analyze(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        data = _field(request, "project", dict)
+        catalog = self._current_catalog()
+        graph = project.from_dict(data, catalog.ports_of).graph
+        inference = self._current_inference()
+        changed = changed_nodes(self._previous, data)
+        self._previous = None  # a failing pass leaves no state to diff against
+        inference.infer(graph, changed)
+        self._previous = data
+        return _analysis_reply(graph, inference.results)
+
+    def _current_catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = _load_catalog(self.cache_dir)
+        return self._catalog
+
+    def _current_inference(self) -> ShapeInference:
+        from designer.engine.inference import ShapeInference
+
+        if self._inference is None:
+            self._inference = ShapeInference(self._current_catalog())
+        if len(self._inference.cache) > CACHE_LIMIT:
+            self._inference.cache.clear()
+        return self._inference
+
+
+def _load_catalog(cache_dir: Path | None) -> Catalog:
+    """The catalog, through the disk cache when there is a cache folder."""
+    from designer.catalog.keras_layers import build_catalog, load_or_build_catalog
+
+    if cache_dir is None:
+        return build_catalog()
+    try:
+        return load_or_build_catalog(cache_dir)
+    except OSError as error:  # an unwritable cache costs the next start its time, nothing more
+        print(f"The catalog cache in {cache_dir} cannot be written: {error}", file=sys.stderr)
+        return build_catalog()
+
+
+_JSON_NAMES = {dict: "an object", str: "a string", list: "a list"}
+
+
+def _field(request: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = request.get(key)
+    if not isinstance(value, kind):
+        got = "nothing" if value is None else type(value).__name__
+        raise RequestError(f"The request's {key!r} must be {_JSON_NAMES[kind]}, got {got}.")
+    return value
+
+
+def _analysis_reply(graph: ModelGraph, results: Mapping[str, NodeResult]) -> dict[str, Any]:
+    """Structural diagnostics first, then each node's, in node order (as `analysis.analyze`)."""
+    diagnostics: list[Diagnostic] = list(validate(graph))
+    for node_id in graph.nodes:
+        diagnostics.extend(results[node_id].diagnostics if node_id in results else ())
+    trainable = sum(result.trainable for result in results.values())
+    non_trainable = sum(result.non_trainable for result in results.values())
+    return {
+        "results": {node_id: result.to_dict() for node_id, result in results.items()},
+        "diagnostics": [diagnostic.to_dict() for diagnostic in diagnostics],
+        "totals": [trainable, non_trainable],
+    }
+
+
+# ---------------------------------------------------------------- the protocol
+def reply_line(request_id: Any, result: Any = None, error: str | None = None) -> str:
+    """One reply as a single line of JSON."""
+    if error is not None:
+        return json.dumps({"id": request_id, "ok": False, "error": error})
+    return json.dumps({"id": request_id, "ok": True, "result": result})
+
+
+def answer(host: EngineHost, line: bytes) -> str:
+    """The reply line to one request line; never raises for a bad or failing request."""
+    request_id = None
+    try:
+        request = json.loads(line)
+        if not isinstance(request, dict):
+            raise RequestError(f"A request must be a JSON object, got {type(request).__name__}.")
+        request_id = request.get("id")
+        return reply_line(request_id, host.handle(request))
+    except (Exception, SystemExit) as error:  # user layer code may raise anything, even exit
+        return reply_line(request_id, error=_describe(error))
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, RequestError):
+        return str(error)
+    return f"{type(error).__name__}: {error}".rstrip(": ")
+
+
+def serve(host: EngineHost, requests: IO[bytes], replies: IO[str]) -> None:
+    """Answer request lines until the end of input."""
+    for line in _request_lines(requests):
+        replies.write(answer(host, line) + "\n")
+        replies.flush()
+
+
+def _request_lines(requests: IO[bytes]) -> Iterator[bytes]:
+    for line in iter(requests.readline, b""):
+        if line.strip():
+            yield line
+
+
+def claim_protocol_streams() -> tuple[IO[bytes], IO[str]]:
+    """Private duplicates of stdin and stdout for the protocol; fd 0 and 1 then lead
+    to /dev/null and stderr, and sys.stdin / sys.stdout follow them."""
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    sys.stdout.flush()
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(nothing, 0)
+    os.close(nothing)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr
+    return requests, replies
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m designer.engine.host", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where the catalog cache is kept")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    requests, replies = claim_protocol_streams()
+    importlib.import_module("designer.engine.inference")  # Keras: seconds, and it may print
+    replies.write(reply_line(READY_ID, "ready") + "\n")
+    replies.flush()
+    serve(EngineHost(arguments.cache_dir), requests, replies)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The engine host speaks JSON lines on a private stdout, survives bad requests and re-infers edits."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from designer.engine.host import EngineHost, changed_nodes
+from designer.graph.project import PROJECT_FORMAT_VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 120.0  # importing TensorFlow on a small, busy machine
+REPLY_TIMEOUT_S = 60.0
+
+
+class HostProcess:
+    """A host started as the GUI starts it, with replies read on a thread so no read can block forever."""
+
+    def __init__(self, folder: Path, program: list[str]) -> None:
+        self.cache_dir = folder / "cache"
+        self.stderr_path = folder / "stderr.txt"
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(
+            [sys.executable, *program, "--cache-dir", str(self.cache_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=ROOT,
+        )
+        self._lines: queue.Queue[bytes | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
+        self._ids = itertools.count(1)
+        self.ready_line = self.read(START_TIMEOUT_S)
+
+    def _pump(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def read(self, timeout: float = REPLY_TIMEOUT_S) -> dict[str, Any]:
+        line = self._lines.get(timeout=timeout)
+        assert line is not None, f"the host ended; its stderr:\n{self.stderr_path.read_text()[-3000:]}"
+        return json.loads(line)
+
+    def send(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text.encode("utf-8") + b"\n")
+        self.process.stdin.flush()
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        request_id = next(self._ids)
+        self.send(json.dumps({"id": request_id, "op": op, **fields}))
+        reply = self.read()
+        assert reply["id"] == request_id, reply
+        return reply
+
+    def close(self) -> int:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        code = self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
+        self.process.stdout.close()
+        self._stderr.close()
+        return code
+
+
+def project_data(units: int = 4, second_units: int = 3) -> dict[str, Any]:
+    """Input (8,) -> Dense(units) -> Dense(second_units), the last one the model output."""
+    nodes = [
+        _node("n1", "Input", "inputs", {"shape": [8]}),
+        _node("n2", "Dense", "hidden", {"units": units}),
+        _node("n3", "Dense", "scores", {"units": second_units}),
+    ]
+    edges = [_edge("n1", "n2"), _edge("n2", "n3")]
+    return {
+        "format_version": PROJECT_FORMAT_VERSION,
+        "name": "model",
+        "nodes": nodes,
+        "edges": edges,
+        "outputs": [{"node": "n3", "port": 0, "name": "scores"}],
+    }
+
+
+def _node(node_id: str, type_key: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"id": node_id, "type": type_key, "name": name, "params": params, "position": [0.0, 0.0]}
+
+
+def _edge(source: str, target: str) -> dict[str, Any]:
+    return {"source": source, "source_port": 0, "target": target, "target_port": 0}
+
+
+def output_shape(reply: dict[str, Any], node_id: str) -> list[int | None]:
+    assert reply["ok"], reply
+    return reply["result"]["results"][node_id]["outputs"][0]["shape"]
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    started = HostProcess(tmp_path_factory.mktemp("host"), ["-m", "designer.engine.host"])
+    yield started
+    assert started.close() == 0
+
+
+# ------------------------------------------------------------------ protocol
+def test_the_first_line_says_ready(host: HostProcess) -> None:
+    assert host.ready_line == {"id": 0, "ok": True, "result": "ready"}
+
+
+def test_ping_answers_with_the_request_id(host: HostProcess) -> None:
+    host.send('{"id": 41, "op": "ping"}')
+    assert host.read() == {"id": 41, "ok": True, "result": "pong"}
+
+
+def test_catalog_is_served_and_stored_in_the_cache(host: HostProcess) -> None:
+    reply = host.request("catalog")
+    assert reply["ok"], reply
+    keys = {spec["key"] for spec in reply["result"]["specs"]}
+    assert {"Input", "Dense", "Conv2D", "Add"} <= keys
+    version = reply["result"]["version"]
+    cached = json.loads((host.cache_dir / f"catalog-{version}.json").read_text())
+    assert {spec["key"] for spec in cached["specs"]} == keys
+
+
+def test_bad_requests_get_an_error_and_the_host_keeps_serving(host: HostProcess) -> None:
+    host.send("this is not JSON")
+    assert host.read()["ok"] is False
+    host.send("[1, 2]")
+    assert host.read() == {"id": None, "ok": False, "error": "A request must be a JSON object, got list."}
+    unknown = host.request("no_such_op")
+    assert unknown["ok"] is False and "no_such_op" in unknown["error"]
+    missing = host.request("analyze")
+    assert missing["ok"] is False and "'project'" in missing["error"]
+    assert host.request("ping")["result"] == "pong"
+
+
+def test_a_failing_analysis_is_an_error_reply_then_the_next_one_works(host: HostProcess) -> None:
+    broken = project_data()
+    broken["nodes"][1]["type"] = "NoSuchLayer"
+    reply = host.request("analyze", project=broken)
+    assert reply["ok"] is False and "NoSuchLayer" in reply["error"]
+    assert output_shape(host.request("analyze", project=project_data(units=5)), "n2") == [None, 5]
+
+
+# ------------------------------------------------------------------- engine
+def test_analyze_gives_shapes_diagnostics_and_totals(host: HostProcess) -> None:
+    reply = host.request("analyze", project=project_data(units=4, second_units=3))
+    assert output_shape(reply, "n1") == [None, 8]
+    assert output_shape(reply, "n2") == [None, 4]
+    assert output_shape(reply, "n3") == [None, 3]
+    assert reply["result"]["totals"] == [8 * 4 + 4 + 4 * 3 + 3, 0]
+    assert reply["result"]["diagnostics"] == []
+
+
+def test_a_second_analysis_follows_a_params_change(host: HostProcess) -> None:
+    host.request("analyze", project=project_data(units=4))
+    reply = host.request("analyze", project=project_data(units=6))
+    assert output_shape(reply, "n2") == [None, 6]
+    assert reply["result"]["totals"] == [8 * 6 + 6 + 6 * 3 + 3, 0]
+
+
+def test_an_analysis_reports_layer_errors_as_diagnostics(host: HostProcess) -> None:
+    data = project_data()
+    data["nodes"][0]["params"] = {"shape": [4, 4, 2]}
+    data["nodes"][1] = _node("n2", "Conv2D", "hidden", {"filters": 2, "kernel_size": [9, 9]})
+    reply = host.request("analyze", project=data)
+    assert reply["ok"], reply
+    codes = [diagnostic["code"] for diagnostic in reply["result"]["diagnostics"]]
+    assert "layer" in codes
+    assert reply["result"]["results"]["n3"]["blocked"] is True
+
+
+def test_check_params_gives_keras_message(host: HostProcess) -> None:
+    bad = host.request("check_params", type="Dense", params={"units": -3})
+    assert bad["ok"], bad
+    assert "units" in bad["result"] and "positive integer" in bad["result"]["units"]
+    assert host.request("check_params", type="Dense", params={"units": 3})["result"] == {}
+    unknown = host.request("check_params", type="NoSuchLayer", params={})
+    assert unknown["ok"] is False and "NoSuchLayer" in unknown["error"]
+
+
+def test_an_unwritable_cache_still_gives_a_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    in_the_way = tmp_path / "a file"
+    in_the_way.write_text("not a folder")
+    catalog = EngineHost(cache_dir=in_the_way).handle({"id": 1, "op": "catalog"})
+    assert "Dense" in {spec["key"] for spec in catalog["specs"]}
+    assert "cannot be written" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- streams
+NOISY_HOST = """
+import os, sys
+import keras
+from designer.engine import host
+
+plain_build = keras.layers.Dense.build
+
+def noisy_build(self, input_shape):  # Keras reads the argument's name
+    print("print() from a layer")
+    sys.__stdout__.write("sys.__stdout__ from a layer\\n")
+    sys.__stdout__.flush()
+    os.write(1, b"file descriptor 1 from a layer\\n")
+    return plain_build(self, input_shape)
+
+keras.layers.Dense.build = noisy_build
+sys.exit(host.main(sys.argv[1:]))
+"""
+
+
+def test_output_of_layer_code_goes_to_stderr_not_into_the_protocol(tmp_path: Path) -> None:
+    noisy = HostProcess(tmp_path, ["-c", NOISY_HOST])
+    try:
+        assert noisy.ready_line["result"] == "ready"
+        assert output_shape(noisy.request("analyze", project=project_data(units=7)), "n2") == [None, 7]
+        assert noisy.request("ping")["result"] == "pong"
+    finally:
+        assert noisy.close() == 0
+    stderr = noisy.stderr_path.read_text()
+    for text in ("print() from a layer", "sys.__stdout__ from a layer", "file descriptor 1 from a layer"):
+        assert text in stderr
+
+
+# --------------------------------------------------------------- the diff
+def test_changed_nodes_without_a_previous_design_asks_for_a_full_pass() -> None:
+    assert changed_nodes(None, project_data()) is None
+
+
+def test_changed_nodes_of_a_params_change_is_the_node() -> None:
+    assert changed_nodes(project_data(units=4), project_data(units=5)) == {"n2"}
+
+
+def test_changed_nodes_ignores_positions() -> None:
+    moved = project_data()
+    moved["nodes"][1]["position"] = [120.0, 40.0]
+    assert changed_nodes(project_data(), moved) == set()
+
+
+def test_changed_nodes_of_edges_are_their_targets_and_new_nodes_count() -> None:
+    before = project_data()
+    after = copy.deepcopy(before)
+    after["nodes"].append(_node("n4", "Dense", "extra", {"units": 2}))
+    after["edges"] = [_edge("n1", "n2"), _edge("n1", "n3"), _edge("n3", "n4")]
+    assert changed_nodes(before, after) == {"n3", "n4"}
+
+
+def test_changed_nodes_of_a_rename_include_the_nodes_it_feeds() -> None:
+    renamed = project_data()
+    renamed["nodes"][1]["name"] = "features"
+    assert changed_nodes(project_data(), renamed) == {"n2", "n3"}
+
+
+def test_changed_nodes_treats_true_and_one_as_different() -> None:
+    before, after = project_data(), project_data()
+    before["nodes"][1]["params"]["use_bias"] = 1
+    after["nodes"][1]["params"]["use_bias"] = True
+    assert changed_nodes(before, after) == {"n2"}
+
+
+def test_changed_nodes_include_the_sharers_of_a_changed_layer() -> None:
+    before = project_data()
+    before["nodes"].append({**_node("n4", "Dense", "again", {}), "shares": "n3"})
+    before["edges"].append(_edge("n2", "n4"))
+    after = copy.deepcopy(before)
+    after["nodes"][2]["params"] = {"units": 9}
+    assert changed_nodes(before, after) == {"n3", "n4"}

@@ -1,0 +1,228 @@
+"""The engine client starts the host in the background, keeps a document in step, and survives
+a killed or hung host."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEventLoop
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from designer.catalog.spec import Catalog
+from designer.graph import project
+from designer.graph.model import Edge, ModelGraph, Node
+from designer.ui.document import Document
+from designer.ui.engine_client import EngineClient, EngineSync, cached_catalog
+
+START_TIMEOUT_MS = 120_000  # importing TensorFlow on a small, busy machine
+REPLY_TIMEOUT_MS = 30_000
+
+
+def project_data(units: int = 4) -> dict[str, Any]:
+    """Input (8,) -> Dense(units), the model output."""
+    return {
+        "format_version": project.PROJECT_FORMAT_VERSION,
+        "name": "model",
+        "nodes": [
+            {"id": "n1", "type": "Input", "name": "inputs", "params": {"shape": [8]}, "position": [0, 0]},
+            {"id": "n2", "type": "Dense", "name": "hidden", "params": {"units": units}, "position": [0, 0]},
+        ],
+        "edges": [{"source": "n1", "source_port": 0, "target": "n2", "target_port": 0}],
+        "outputs": [{"node": "n2", "port": 0, "name": "hidden"}],
+    }
+
+
+def wait_until_stopped(client: EngineClient, timeout_s: float = 10.0) -> None:
+    """Run the event loop until the client's processes are gone (no qtbot in module fixtures)."""
+    deadline = time.monotonic() + timeout_s
+    while client.is_running and time.monotonic() < deadline:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+    assert not client.is_running
+
+
+@dataclass
+class SharedEngine:
+    """One client for the tests that leave it healthy, with every status it reported."""
+
+    client: EngineClient
+    statuses: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("engine-cache")
+
+
+@pytest.fixture(scope="module")
+def shared(qapp: QApplication, cache_dir: Path) -> Iterator[SharedEngine]:
+    engine = SharedEngine(EngineClient(cache_dir))
+    engine.client.status_changed.connect(engine.statuses.append)
+    engine.client.start()
+    yield engine
+    engine.client.stop()
+    wait_until_stopped(engine.client)
+
+
+@pytest.fixture
+def client(qtbot: QtBot, shared: SharedEngine) -> EngineClient:
+    qtbot.waitUntil(lambda: shared.client.is_ready, timeout=START_TIMEOUT_MS)
+    return shared.client
+
+
+@pytest.fixture
+def make_client(qtbot: QtBot, cache_dir: Path) -> Iterator[Callable[..., EngineClient]]:
+    made: list[EngineClient] = []
+
+    def make(**options: Any) -> EngineClient:
+        made.append(EngineClient(cache_dir, **options))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.stop()
+        wait_until_stopped(each)
+
+
+def fetch_catalog(qtbot: QtBot, client: EngineClient) -> Catalog:
+    with qtbot.waitSignal(client.catalog_ready, timeout=REPLY_TIMEOUT_MS) as blocker:
+        client.request_catalog()
+    return blocker.args[0]
+
+
+def small_graph(catalog: Catalog, units: int = 4) -> ModelGraph:
+    graph = ModelGraph()
+    graph.add_node(Node("n1", "Input", "inputs", {"shape": [8]}, ports=catalog["Input"].ports))
+    graph.add_node(Node("n2", "Dense", "hidden", {"units": units}, ports=catalog["Dense"].ports))
+    graph.connect(Edge("n1", 0, "n2", 0))
+    graph.mark_output("n2")
+    return graph
+
+
+def output_shape(results: dict[str, Any], node_id: str) -> tuple[int | None, ...]:
+    return results[node_id].outputs[0].shape
+
+
+# ------------------------------------------------------------------- start
+def test_start_reports_ready_and_serves_the_catalog(
+    qtbot: QtBot, client: EngineClient, shared: SharedEngine, cache_dir: Path
+) -> None:
+    assert shared.statuses[:2] == ["Engine starting...", "Engine ready"]
+    catalog = fetch_catalog(qtbot, client)
+    assert {"Input", "Dense", "Conv2D"} <= set(catalog)
+    cached = cached_catalog(cache_dir)
+    assert cached is not None and list(cached) == list(catalog)
+    assert cached["Dense"] == catalog["Dense"]
+
+
+def test_cached_catalog_is_none_without_a_cache(tmp_path: Path) -> None:
+    assert cached_catalog(tmp_path) is None
+
+
+def test_check_params_brings_keras_message(qtbot: QtBot, client: EngineClient) -> None:
+    with qtbot.waitSignal(client.params_checked, timeout=REPLY_TIMEOUT_MS) as blocker:
+        request_id = client.check_params("Dense", {"units": -3})
+    assert blocker.args[0] == request_id
+    assert "positive integer" in blocker.args[1]["units"]
+
+
+def test_analyses_are_latest_wins(qtbot: QtBot, client: EngineClient) -> None:
+    answered: list[int] = []
+    client.analysis_ready.connect(lambda results, diagnostics, serial: answered.append(serial))
+    first, skipped, latest = (client.analyze(project_data(units)) for units in (3, 5, 6))
+    qtbot.waitUntil(lambda: latest in answered, timeout=REPLY_TIMEOUT_MS)
+    assert answered == [first, latest]
+    assert skipped not in answered
+
+
+def test_a_failed_analysis_is_reported(qtbot: QtBot, client: EngineClient) -> None:
+    broken = project_data()
+    broken["nodes"][1]["type"] = "NoSuchLayer"
+    with qtbot.waitSignal(client.request_failed, timeout=REPLY_TIMEOUT_MS) as blocker:
+        serial = client.analyze(broken)
+    assert blocker.args[0] == serial and "NoSuchLayer" in blocker.args[1]
+
+
+# -------------------------------------------------------------------- sync
+def test_engine_sync_applies_the_shapes_of_each_edit(qtbot: QtBot, client: EngineClient) -> None:
+    catalog = fetch_catalog(qtbot, client)
+    document = Document(catalog, small_graph(catalog))
+    with qtbot.waitSignal(client.analysis_ready, timeout=REPLY_TIMEOUT_MS):
+        sync = EngineSync(document, client)
+    qtbot.waitUntil(lambda: "n2" in document.results, timeout=REPLY_TIMEOUT_MS)
+    assert output_shape(document.results, "n2") == (None, 4)
+
+    with qtbot.waitSignal(sync.analysis_applied, timeout=REPLY_TIMEOUT_MS):
+        document.graph.set_params("n2", {"units": 7})
+    assert output_shape(document.results, "n2") == (None, 7)
+
+    with qtbot.assertNotEmitted(sync.analysis_applied, wait=300):
+        document.graph.move("n2", (120.0, 40.0))
+    sync.close()
+
+
+def test_engine_sync_follows_a_replaced_graph(qtbot: QtBot, client: EngineClient) -> None:
+    catalog = fetch_catalog(qtbot, client)
+    document = Document(catalog, small_graph(catalog))
+    sync = EngineSync(document, client)
+    with qtbot.waitSignal(sync.analysis_applied, timeout=REPLY_TIMEOUT_MS):
+        document.replace(project.Project(small_graph(catalog, units=2)), None)
+    assert output_shape(document.results, "n2") == (None, 2)
+    with qtbot.waitSignal(sync.analysis_applied, timeout=REPLY_TIMEOUT_MS):
+        document.graph.set_params("n2", {"units": 9})
+    assert output_shape(document.results, "n2") == (None, 9)
+    sync.close()
+
+
+# ------------------------------------------------------------- supervision
+def test_a_killed_engine_is_reported_restarted_and_answers_the_last_analysis(
+    qtbot: QtBot, make_client: Callable[..., EngineClient]
+) -> None:
+    engine = make_client()
+    statuses: list[str] = []
+    engine.status_changed.connect(statuses.append)
+    with qtbot.waitSignal(engine.started, timeout=START_TIMEOUT_MS):
+        engine.start()
+    process_id = engine.process_id
+    assert process_id is not None
+
+    with qtbot.waitSignal(engine.crashed, timeout=REPLY_TIMEOUT_MS) as crash:
+        serial = engine.analyze(project_data(units=5))
+        os.kill(process_id, signal.SIGKILL)
+    assert "Engine crashed (exit code -9): restarted" in statuses
+    assert crash.args[0].startswith("Engine crashed (exit code -9): restarted")
+
+    with qtbot.waitSignal(
+        engine.analysis_ready, timeout=START_TIMEOUT_MS, check_params_cb=lambda *args: args[2] == serial
+    ) as answer:
+        pass
+    assert output_shape(answer.args[0], "n2") == (None, 5)
+    assert engine.is_ready and engine.process_id not in (None, process_id)
+
+
+def test_a_hung_engine_is_killed_restarted_and_reported(
+    qtbot: QtBot, make_client: Callable[..., EngineClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGNER_ENGINE_TEST_HANG_OP", "analyze")  # the host's documented test hook
+    engine = make_client(analyze_timeout_s=3)
+    statuses: list[str] = []
+    engine.status_changed.connect(statuses.append)
+    with qtbot.waitSignal(engine.started, timeout=START_TIMEOUT_MS):
+        engine.start()
+
+    with qtbot.waitSignal(engine.request_failed, timeout=REPLY_TIMEOUT_MS) as failure:
+        serial = engine.analyze(project_data())
+    assert failure.args == [serial, "Engine did not answer in 3 s"]
+    assert "Engine did not answer in 3 s: restarted" in statuses
+
+    with qtbot.waitSignal(engine.started, timeout=START_TIMEOUT_MS):
+        pass
+    assert "Dense" in fetch_catalog(qtbot, engine)  # the request that hung is not sent again
