@@ -11,10 +11,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from designer.graph.errors import GraphError
 from designer.graph.model import ModelGraph
+
+if TYPE_CHECKING:
+    from designer.engine.analysis import OpenedProject
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -27,11 +30,21 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    from designer.engine.analysis import analyze, default_catalog, load_project
+def _open(args: argparse.Namespace, out: TextIO) -> OpenedProject:
+    """The project named on the command line with its catalog; layer files that fail are warnings."""
+    from designer.engine.analysis import open_project
 
-    catalog = default_catalog()
-    loaded = load_project(args.file, catalog)
+    opened = open_project(args.file, trust=args.trust)
+    for problem in opened.problems:
+        out.write(f"warning: {problem}\n")
+    return opened
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from designer.engine.analysis import analyze
+
+    opened = _open(args, out)
+    loaded, catalog = opened.project, opened.catalog
     analysis = analyze(loaded.graph, catalog)
     for diagnostic in analysis.diagnostics:
         out.write(format_diagnostic(loaded.graph, diagnostic) + "\n")
@@ -41,11 +54,11 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
-    from designer.engine.analysis import analyze, default_catalog, load_project
+    from designer.engine.analysis import analyze
     from designer.engine.summary import summary_table
 
-    catalog = default_catalog()
-    loaded = load_project(args.file, catalog)
+    opened = _open(args, out)
+    loaded, catalog = opened.project, opened.catalog
     analysis = analyze(loaded.graph, catalog)
     out.write(summary_table(loaded.graph, analysis) + "\n")
     for diagnostic in analysis.errors:
@@ -55,10 +68,10 @@ def cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from designer.codegen import CodegenError, export, python_names
-    from designer.engine.analysis import analyze, default_catalog, load_project
+    from designer.engine.analysis import analyze
 
-    catalog = default_catalog()
-    loaded = load_project(args.file, catalog)
+    opened = _open(args, out)
+    loaded, catalog = opened.project, opened.catalog
     analysis = analyze(loaded.graph, catalog)
     if analysis.errors:
         out.write(f"{args.file}: export refused, the design has {len(analysis.errors)} error(s):\n")
@@ -85,11 +98,11 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
-    from designer.engine.analysis import analyze, default_catalog
+    from designer.engine.analysis import analyze
     from designer.training.data import model_output_shapes
     from designer.training.launcher import ModelCheck, train_cli
 
-    catalog = default_catalog()
+    catalog = _open(args, out).catalog
 
     def check(graph: ModelGraph) -> ModelCheck:
         analysis = analyze(graph, catalog)
@@ -106,6 +119,21 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         fix=args.fix,
         out=out,
     )
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    from designer.engine.analysis import default_catalog
+    from designer.engine.importer import import_to_project
+
+    output = import_to_project(
+        args.source,
+        args.output,
+        default_catalog(),
+        args.weights_dir,
+        on_message=lambda message: out.write(f"note: {message}\n"),
+    )
+    out.write(f"{output}: imported {args.source}\n")
+    return EXIT_OK
 
 
 def write_export(files: dict[str, str], output: Path, folder: bool) -> list[Path]:
@@ -137,7 +165,9 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "summary": ("Print the layer table (like model.summary()) with parameter totals.", cmd_summary),
     "export": ("Write the model as Python code (and a training script).", cmd_export),
     "train": ("Train the model on its configured data; a line per epoch, a run folder.", cmd_train),
+    "import": ("Import a Keras model (.keras, JSON config, module:function) as a project.", cmd_import),
 }
+_SOURCE_COMMANDS = {"import"}  # take a SOURCE, not a project file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, _) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        command.add_argument("file", type=Path, help="project file (.json)")
+        if name not in _SOURCE_COMMANDS:
+            command.add_argument("file", type=Path, help="project file (.json)")
+            command.add_argument("--trust", action="store_true", help="run the project's custom layer code")
     _add_extra_arguments(sub)
     return parser
 
@@ -160,6 +192,10 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--self-contained", action="store_true", help="inline custom layer classes")
     export.add_argument("--with-training", action="store_true", help="also write train.py (OUT is a folder)")
     export.add_argument("-o", "--output", type=Path, required=True, help="output .py file, or folder")
+    source = sub.choices["import"]
+    source.add_argument("source", help="a .keras file, a model JSON config, or module:function")
+    source.add_argument("-o", "--output", type=Path, required=True, help="the project file to write")
+    source.add_argument("--weights-dir", type=Path, default=None, help="where the imported weights go")
     train = sub.choices["train"]
     train.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
     train.add_argument("--data", default=None, help="data source, e.g. sklearn:digits or data.npz")

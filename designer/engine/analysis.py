@@ -7,24 +7,35 @@ engine process serves (Keras' layers and the library in layers/).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from designer.catalog.keras_layers import build_catalog
-from designer.catalog.spec import Catalog
+from designer.catalog.spec import Catalog, LayerSpec
+from designer.catalog.user_modules import (
+    LoadedModules,
+    ModuleProblem,
+    expand_paths,
+    library_specs,
+    load_paths,
+)
 from designer.engine.inference import NodeResult, ShapeInference
+from designer.engine.rules import design_rules
 from designer.graph import project
+from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic, validate
+from designer.trust import TrustStore
 
 _CATALOG: Catalog | None = None
 
 
 def default_catalog() -> Catalog:
-    """The catalog of this process, built once."""
+    """The catalog of this process, built once: Keras' layers and the library in layers/."""
     global _CATALOG
     if _CATALOG is None:
-        _CATALOG = build_catalog()
+        _CATALOG = build_catalog().merged(library_specs())
     return _CATALOG
 
 
@@ -49,11 +60,65 @@ def analyze(graph: ModelGraph, catalog: Catalog, engine: ShapeInference | None =
     """Validate and infer; an `engine` keeps its cache between calls."""
     engine = engine or ShapeInference(catalog)
     engine.infer(graph)
+    return Analysis(diagnose(graph, engine.results), dict(engine.results))
+
+
+def diagnose(graph: ModelGraph, results: Mapping[str, NodeResult]) -> list[Diagnostic]:
+    """Structural diagnostics first, then each node's from inference, then the design rules."""
     diagnostics = list(validate(graph))
     for node_id in graph.nodes:
-        diagnostics.extend(engine.results[node_id].diagnostics if node_id in engine.results else ())
-    return Analysis(diagnostics, dict(engine.results))
+        diagnostics.extend(results[node_id].diagnostics if node_id in results else ())
+    diagnostics.extend(design_rules(graph, results))
+    return diagnostics
 
 
 def load_project(path: str | Path, catalog: Catalog) -> project.Project:
     return project.load(path, catalog.ports_of)
+
+
+IMPORTED_SPECS_KEY = "imported_specs"  # specs an import added (keras.ops nodes, registered classes)
+
+
+@dataclass
+class OpenedProject:
+    """A project, the catalog it needs, and the custom-layer files that failed to load."""
+
+    project: project.Project
+    catalog: Catalog
+    problems: list[ModuleProblem] = field(default_factory=list)
+
+
+def open_project(path: str | Path, *, trust: bool = False) -> OpenedProject:
+    """A project with the catalog it needs: Keras' layers, the library, the specs its import
+    made and its custom-layer files, which run only when `trust` is given or the user trusted
+    them before (designer.trust)."""
+    data = project.read_data(path)
+    catalog = default_catalog()
+    if isinstance(data, dict) and isinstance(data.get(IMPORTED_SPECS_KEY), list):
+        catalog = catalog.merged([LayerSpec.from_dict(spec) for spec in data[IMPORTED_SPECS_KEY]])
+    files = custom_layer_files(path, data)
+    loaded = _trusted_layers(path, files, trust) if files else LoadedModules()
+    catalog = catalog.merged(loaded.specs)
+    return OpenedProject(project.from_dict(data, catalog.ports_of, str(path)), catalog, loaded.problems)
+
+
+def custom_layer_files(path: str | Path, data: object) -> list[Path]:
+    """The .py files or folders a project's "custom_layers" names, relative to the project."""
+    entries = data.get("custom_layers") if isinstance(data, dict) else None
+    folder = Path(path).parent
+    return [folder / entry for entry in entries or [] if isinstance(entry, str)]
+
+
+def _trusted_layers(path: str | Path, files: list[Path], trust: bool) -> LoadedModules:
+    store = TrustStore()
+    untrusted = [f for f in expand_paths(files) if not store.is_trusted(f)]
+    if untrusted and not trust:
+        names = ", ".join(str(f) for f in untrusted)
+        raise ProjectError(
+            f"the project runs custom layer code from {names}: pass --trust to allow it",
+            "$.custom_layers",
+            str(path),
+        )
+    if untrusted:
+        store.trust(untrusted)
+    return load_paths(files)

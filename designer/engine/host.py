@@ -39,7 +39,6 @@ from typing import IO, TYPE_CHECKING, Any
 from designer.catalog.spec import Catalog
 from designer.graph import project
 from designer.graph.model import ModelGraph
-from designer.graph.validation import Diagnostic, validate
 
 if TYPE_CHECKING:
     from designer.engine.inference import NodeResult, ShapeInference
@@ -185,10 +184,10 @@ def _field(request: Mapping[str, Any], key: str, kind: type) -> Any:
 
 
 def _analysis_reply(graph: ModelGraph, results: Mapping[str, NodeResult]) -> dict[str, Any]:
-    """Structural diagnostics first, then each node's, in node order (as `analysis.analyze`)."""
-    diagnostics: list[Diagnostic] = list(validate(graph))
-    for node_id in graph.nodes:
-        diagnostics.extend(results[node_id].diagnostics if node_id in results else ())
+    """Every diagnostic (as `analysis.diagnose` orders them), results and totals, as JSON."""
+    from designer.engine.analysis import diagnose
+
+    diagnostics = diagnose(graph, results)
     trainable = sum(result.trainable for result in results.values())
     non_trainable = sum(result.non_trainable for result in results.values())
     return {

@@ -118,7 +118,7 @@ class ShapeInference:
         frozen = sum(math.prod(s) for _, s, t in computed.weight_shapes if not t)
         if node.type != "Input" and not owner_trainable(graph, node):
             trainable, frozen = 0, trainable + frozen
-        diagnostics = list(_design_rules(graph, node, spec, inputs))
+        diagnostics: list[Diagnostic] = []
         shared = node.shares is not None
         if shared:
             diagnostics.extend(self._sharing_conflicts(graph, node, computed))
@@ -220,8 +220,9 @@ def _tensor_specs(outputs: Any) -> tuple[TensorSpec, ...]:
 
 
 def _weight_shapes(layer: keras.layers.Layer) -> tuple[tuple[str, Shape, bool], ...]:
-    trainable = {id(v) for v in layer.trainable_weights}
-    return tuple((v.path, tuple(v.shape), id(v) in trainable) for v in layer.weights)
+    # keras.ops operations (imported functional graphs) have no weights at all.
+    trainable = {id(v) for v in getattr(layer, "trainable_weights", ())}
+    return tuple((v.path, tuple(v.shape), id(v) in trainable) for v in getattr(layer, "weights", ()))
 
 
 def _clean_message(error: Exception) -> str:
@@ -248,22 +249,6 @@ def _port_count_diagnostic(node: Node, count: int) -> Diagnostic:
     )
     hint = "Reload the layer's module so its ports follow its call signature."
     return Diagnostic("error", message, hint, node=node.id, edge=None, code="output-ports")
-
-
-def _design_rules(
-    graph: ModelGraph, node: Node, spec: LayerSpec, inputs: list[TensorSpec]
-) -> list[Diagnostic]:
-    """Checks for graphs Keras accepts but that are almost always a mistake."""
-    if node.type == "Dense" and inputs and len(inputs[0].shape) >= 4:
-        edge = graph.input_edges(node.id)[0]
-        source = _source_name(graph, edge)
-        message = (
-            f"Dense expects a rank-2 input, got {inputs[0]} from {source}: it would apply to every "
-            "position of the feature map separately."
-        )
-        hint = f"Insert Flatten or GlobalAveragePooling{len(inputs[0].shape) - 2}D before {node.name}."
-        return [Diagnostic("error", message, hint, node=node.id, edge=edge, code="dense-feature-map")]
-    return []
 
 
 def _source_name(graph: ModelGraph, edge: Edge) -> str:

@@ -1,7 +1,8 @@
 """The project file: a design as JSON, its format version, migration and atomic save.
 
-`to_dict` / `from_dict` convert between a `ModelGraph` (plus the parts later
-features own: groups, training settings, custom layers) and plain JSON data;
+`to_dict` / `from_dict` convert between a `ModelGraph` (its groups included,
+plus the parts later features own: training settings, custom layers) and plain
+JSON data;
 `save` / `load` put that data on disk. Reading checks every key and raises a
 `ProjectError` whose `path` is the JSON path of the first problem
 ("$.nodes[3].type"), so a person can find it in the file.
@@ -10,6 +11,7 @@ features own: groups, training settings, custom layers) and plain JSON data;
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -24,6 +26,7 @@ from designer.graph.model import (
     INPUT_PORTS,
     INPUT_TYPE,
     Edge,
+    Group,
     ModelGraph,
     ModelOutput,
     Node,
@@ -36,6 +39,7 @@ PROJECT_KEYS = ("format_version", "name", "nodes", "edges", "outputs", "groups",
 NODE_KEYS = frozenset({"id", "type", "name", "params", "position", "shares"})
 EDGE_KEYS = frozenset({"source", "source_port", "target", "target_port"})
 OUTPUT_KEYS = frozenset({"node", "port", "name"})
+GROUP_KEYS = frozenset({"id", "name", "nodes", "block", "shares", "collapsed"})
 
 # MIGRATIONS[v] upgrades the data of format version v to version v + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -45,10 +49,14 @@ PortsOf = Callable[[str], PortLayout | None]
 
 @dataclass
 class Project:
-    """A design as read from a file; the parts besides the graph stay JSON for their owners."""
+    """A design as read from a file; the parts besides the graph stay JSON for their owners.
+
+    The groups are the graph's own (`graph.groups`). `groups` here is only kept so
+    that callers which still pass it keep working: it is neither read nor written.
+    """
 
     graph: ModelGraph
-    groups: list[Any] = field(default_factory=list)
+    groups: list[Any] = field(default_factory=list, compare=False, repr=False)  # deprecated: graph.groups
     training: dict[str, Any] | None = None
     custom_layers: list[Any] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys, kept as they are
@@ -72,7 +80,9 @@ def to_dict(
     custom_layers: list[Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The project file's data: nodes in insertion order, edges sorted, outputs in mark order."""
+    """The project file's data: nodes in insertion order, edges sorted, outputs in mark
+    order, groups in insertion order. `groups` is deprecated and ignored: the graph's
+    own groups are written."""
     clash = set(extra or ()) & set(PROJECT_KEYS)
     if clash:
         raise ValueError(f"extra keys {sorted(clash)} would overwrite the project's own keys")
@@ -82,7 +92,7 @@ def to_dict(
         "nodes": [_node_to_dict(node) for node in graph.nodes.values()],
         "edges": [_edge_to_dict(edge) for edge in graph.edges],
         "outputs": [{"node": o.node, "port": o.port, "name": o.name} for o in graph.outputs],
-        "groups": copy.deepcopy(groups or []),
+        "groups": [group_to_dict(group) for group in graph.groups.values()],
         "training": copy.deepcopy(training),
         "custom_layers": copy.deepcopy(custom_layers or []),
     }
@@ -100,6 +110,17 @@ def _node_to_dict(node: Node) -> dict[str, Any]:
     if node.shares is not None:
         data["shares"] = node.shares
     return data
+
+
+def group_to_dict(group: Group) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        "nodes": list(group.nodes),
+        "block": group.block,
+        "shares": group.shares,
+        "collapsed": group.collapsed,
+    }
 
 
 def _edge_to_dict(edge: Edge) -> dict[str, Any]:
@@ -169,6 +190,11 @@ def _sync_folder(folder: Path) -> None:
 # ------------------------------------------------------------------------ read
 def load(path: str | os.PathLike[str], ports_of: PortsOf) -> Project:
     """Read the project file at `path`; every problem is a ProjectError naming the file."""
+    return from_dict(read_data(path), ports_of, os.fspath(path))
+
+
+def read_data(path: str | os.PathLike[str]) -> Any:
+    """The JSON of a project file, before any check of its content."""
     file = os.fspath(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -177,11 +203,10 @@ def load(path: str | os.PathLike[str], ports_of: PortsOf) -> Project:
     except OSError as error:
         raise ProjectError(f"cannot read the file: {error.strerror or error}", "$", file) from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         message = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         raise ProjectError(message, "$", file) from None
-    return from_dict(data, ports_of, file)
 
 
 def migrate(data: dict[str, Any], file: str | None = None) -> dict[str, Any]:
@@ -226,10 +251,10 @@ def from_dict(data: Any, ports_of: PortsOf, file: str | None = None) -> Project:
     reader.read_nodes(graph, reader.field(data, "nodes", list, "$"))
     reader.read_edges(graph, reader.field(data, "edges", list, "$"))
     reader.read_outputs(graph, reader.field(data, "outputs", list, "$"))
+    reader.read_groups(graph, reader.optional(data, "groups", list, "$", []))
     graph.reserve_ids()
     return Project(
         graph=graph,
-        groups=copy.deepcopy(reader.optional(data, "groups", list, "$", [])),
         training=copy.deepcopy(reader.optional(data, "training", dict, "$", None)),
         custom_layers=copy.deepcopy(reader.optional(data, "custom_layers", list, "$", [])),
         extra={key: copy.deepcopy(value) for key, value in data.items() if key not in PROJECT_KEYS},
@@ -384,6 +409,55 @@ class _Reader:
         if not is_valid_name(name):
             raise self.fail(f"'{name}' is not a valid output name: use a Python identifier", f"{path}.name")
         return ModelOutput(node_id, port, name)
+
+    # -- groups
+    def read_groups(self, graph: ModelGraph, items: list[Any]) -> None:
+        """Add every group unshared first, then set sharing, so an owner may come after its sharers."""
+        shared: list[tuple[Group, str]] = []
+        for index, item in enumerate(items):
+            path = f"$.groups[{index}]"
+            group = self.read_group(graph, self.expect(item, dict, path), path)
+            if group.id in graph.groups:
+                raise self.fail(f"duplicate group id '{group.id}'", f"{path}.id")
+            self.apply(path, graph.add_group, dataclasses.replace(group, shares=None))
+            if group.shares is not None:
+                shared.append((group, f"{path}.shares"))
+        for group, path in shared:
+            if group.shares not in graph.groups:
+                raise self.fail(f"shares missing group '{group.shares}'", path)
+            self.apply(path, graph.update_group, group)
+
+    def read_group(self, graph: ModelGraph, data: dict[str, Any], path: str) -> Group:
+        self.only_keys(data, GROUP_KEYS, path)
+        group_id = self.field(data, "id", str, path)
+        name = self.field(data, "name", str, path)
+        if not is_valid_name(name):
+            raise self.fail(f"'{name}' is not a valid block name: use a Python identifier", f"{path}.name")
+        block = self.optional(data, "block", str, path, name)
+        collapsed = data.get("collapsed", True)
+        if not isinstance(collapsed, bool):
+            raise self.fail(f"expected true or false, got {_json_type(collapsed)}", f"{path}.collapsed")
+        return Group(
+            id=group_id,
+            name=name,
+            nodes=self.read_members(graph, self.field(data, "nodes", list, path), f"{path}.nodes"),
+            block=block,
+            shares=self.optional(data, "shares", str, path, None),
+            collapsed=collapsed,
+        )
+
+    def read_members(self, graph: ModelGraph, items: list[Any], path: str) -> tuple[str, ...]:
+        members: list[str] = []
+        for index, item in enumerate(items):
+            node_id = self.expect(item, str, f"{path}[{index}]")
+            if node_id not in graph.nodes:
+                raise self.fail(f"group of missing node '{node_id}'", f"{path}[{index}]")
+            owner = graph.group_of(node_id)
+            if owner is not None or node_id in members:
+                where = f"the group '{owner.id}'" if owner else "this group already"
+                raise self.fail(f"node '{node_id}' is in {where}", f"{path}[{index}]")
+            members.append(node_id)
+        return tuple(members)
 
     def apply(self, path: str, mutator: Callable[..., object], *arguments: Any) -> None:
         """Run one graph mutator; the graph's own refusal becomes a ProjectError at `path`."""

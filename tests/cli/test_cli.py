@@ -139,3 +139,23 @@ def test_export_reports_names_renamed_for_python(tmp_path: Path) -> None:
     assert code == 0
     assert "renamed: print -> print_" in out
     assert 'name="print"' in (tmp_path / "model.py").read_text()
+
+
+def test_custom_layer_code_runs_only_with_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    (tmp_path / "my_layers.py").write_text(
+        "import keras\n\n\nclass Doubling(keras.layers.Layer):\n"
+        "    def call(self, inputs):\n        return inputs * 2\n"
+    )
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["custom_layers"] = ["my_layers.py"]
+    hidden = next(n for n in data["nodes"] if n["name"] == "hidden_2")
+    hidden.update(type="my_layers.Doubling", params={})
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(data))
+    code, _, err = run("validate", str(path))
+    assert code == 2 and "$.custom_layers" in err and "--trust" in err and "my_layers.py" in err
+    code, out, _ = run("validate", "--trust", str(path))
+    assert code == 0, out
+    code, out, _ = run("summary", str(path))  # trusted now: remembered by file hash
+    assert code == 0 and "hidden_2 (my_layers.Doubling)" in out

@@ -163,10 +163,25 @@ def test_dense_on_a_feature_map_is_an_error_with_a_flatten_hint(builder, catalog
     b = builder()
     conv = b.chain(b.add("Input", shape=[28, 28, 1]), b.add("Conv2D", "conv_1", filters=8, kernel_size=3))
     dense = b.chain(conv, b.add("Dense", "classifier", units=10))
-    [diagnostic] = infer(b.graph, catalog)[dense].diagnostics
-    assert diagnostic.severity == "error"
+    b.output(dense)
+    [diagnostic] = [d for d in analyze(b.graph, catalog).diagnostics if d.node == dense]
+    assert diagnostic.severity == "error" and diagnostic.code == "dense-feature-map"
     assert "Dense expects a rank-2 input, got (None, 26, 26, 8) from conv_1" in diagnostic.message
     assert "Flatten or GlobalAveragePooling2D" in diagnostic.hint
+    flatten = b.add("Flatten", "flatten")
+    b.graph.disconnect(b.graph.input_edges(dense)[0])
+    b.chain(conv, flatten, dense)
+    assert [d for d in analyze(b.graph, catalog).diagnostics if d.node == dense] == []
+
+
+def test_a_pointwise_dense_inside_a_conv_net_is_fine(builder, catalog) -> None:
+    # ConvNeXt applies Dense to every position on purpose; the output is pooled later.
+    b = builder()
+    conv = b.chain(b.add("Input", shape=[8, 8, 3]), b.add("Conv2D", "conv", filters=8, kernel_size=3))
+    pointwise = b.chain(conv, b.add("Dense", "pointwise", units=16))
+    head = b.chain(pointwise, b.add("GlobalAveragePooling2D", "pool"), b.add("Dense", "head", units=3))
+    b.output(head)
+    assert analyze(b.graph, catalog).errors == []
 
 
 def test_merge_of_mismatched_shapes_explains_both_inputs(builder, catalog) -> None:
