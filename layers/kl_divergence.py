@@ -10,27 +10,31 @@ from layers._validation import check_non_negative_float
 class KLDivergenceLoss(keras.layers.Layer):
     """Adds the KL divergence of a VAE's latent distribution to the loss.
 
-    The layer takes the pair `(z_mean, z_log_var)` that a VAE encoder
+    The layer takes the `z_mean` and `z_log_var` that a VAE encoder
     produces and adds `weight` times the Kullback-Leibler divergence between
     the Gaussian `N(z_mean, exp(z_log_var))` and the standard normal prior,
     summed over the latent axis and averaged over the batch:
 
     `-0.5 * mean(sum(1 + z_log_var - square(z_mean) - exp(z_log_var), axis=-1))`
 
-    It returns its inputs unchanged, so it can sit between the encoder and a
-    `Sampling` layer; the reconstruction loss is left to `compile()`.
+    It returns its two inputs unchanged, so it can sit between the encoder
+    and a `Sampling` layer; the reconstruction loss is left to `compile()`.
 
     Args:
         weight: Non-negative float, the factor applied to the KL term
             (the `beta` of a beta-VAE). Defaults to `1.0`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
+    Call arguments:
+        z_mean: Tensor, the mean of the latent distribution.
+        z_log_var: Tensor of the same shape, its log-variance.
+
     Input shape:
-        The pair `(z_mean, z_log_var)`: two tensors of the same shape,
-        typically `(batch_size, latent_dim)`.
+        `z_mean` and `z_log_var`: two tensors of the same shape, typically
+        `(batch_size, latent_dim)`.
 
     Output shape:
-        The same pair, unchanged.
+        The two outputs `z_mean` and `z_log_var`, unchanged.
 
     Example:
 
@@ -38,8 +42,8 @@ class KLDivergenceLoss(keras.layers.Layer):
     encoded = keras.Input(shape=(8,))
     z_mean = keras.layers.Dense(2)(encoded)
     z_log_var = keras.layers.Dense(2)(encoded)
-    z_mean, z_log_var = KLDivergenceLoss(weight=0.5)((z_mean, z_log_var))
-    z = Sampling(seed=1)((z_mean, z_log_var))
+    z_mean, z_log_var = KLDivergenceLoss(weight=0.5)(z_mean, z_log_var)
+    z = Sampling(seed=1)(z_mean, z_log_var)
     encoder = keras.Model(encoded, z)
     encoder(np.ones((4, 8)))
     encoder.losses  # [the weighted KL term]
@@ -50,18 +54,17 @@ class KLDivergenceLoss(keras.layers.Layer):
         super().__init__(**kwargs)
         self.weight = check_non_negative_float("KLDivergenceLoss", "weight", weight)
 
-    def build(self, input_shape):
-        _check_pair(input_shape)
+    def build(self, z_mean_shape, z_log_var_shape):
+        _check_same_shape(z_mean_shape, z_log_var_shape)
 
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
+    def call(self, z_mean, z_log_var):
         divergence = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
         self.add_loss(self.weight * ops.mean(ops.sum(divergence, axis=-1)))
-        return inputs
+        return z_mean, z_log_var
 
-    def compute_output_shape(self, input_shape):
-        _check_pair(input_shape)
-        return input_shape
+    def compute_output_shape(self, z_mean_shape, z_log_var_shape):
+        _check_same_shape(z_mean_shape, z_log_var_shape)
+        return z_mean_shape, z_log_var_shape
 
     def get_config(self):
         base_config = super().get_config()
@@ -69,15 +72,10 @@ class KLDivergenceLoss(keras.layers.Layer):
         return {**base_config, **config}
 
 
-def _check_pair(input_shape):
-    """Raises unless `input_shape` holds two equal shapes, for `z_mean` and `z_log_var`."""
-    is_pair = (
-        isinstance(input_shape, (list, tuple))
-        and len(input_shape) == 2
-        and all(isinstance(shape, (list, tuple)) for shape in input_shape)
-    )
-    if not is_pair or tuple(input_shape[0]) != tuple(input_shape[1]):
+def _check_same_shape(z_mean_shape, z_log_var_shape):
+    """Raises unless `z_mean` and `z_log_var` have the same shape."""
+    if tuple(z_mean_shape) != tuple(z_log_var_shape):
         raise ValueError(
-            "KLDivergenceLoss expected the pair `(z_mean, z_log_var)` of two tensors of the same shape, "
-            f"received tensors of shape: {input_shape}"
+            "KLDivergenceLoss expected `z_mean` and `z_log_var` of the same shape, "
+            f"received: z_mean.shape={tuple(z_mean_shape)}, z_log_var.shape={tuple(z_log_var_shape)}"
         )

@@ -8,7 +8,7 @@ from layers._validation import check_optional_seed
 
 @keras.saving.register_keras_serializable(package="designer_layers")
 class Sampling(keras.layers.Layer):
-    """Draws `z` from the Gaussian described by `(z_mean, z_log_var)`.
+    """Draws `z` from the Gaussian described by `z_mean` and `z_log_var`.
 
     The layer returns `z_mean + exp(0.5 * z_log_var) * epsilon` with
     `epsilon` drawn from a standard normal distribution. Writing the sample
@@ -23,9 +23,9 @@ class Sampling(keras.layers.Layer):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
-        inputs: Either the pair `(z_mean, z_log_var)`, or `z_mean` alone when
-            `z_log_var` is passed as the second argument.
-        z_log_var: Optional tensor, the log-variance of the distribution.
+        z_mean: Tensor, the mean of the distribution.
+        z_log_var: Tensor of the same shape, the log-variance of the
+            distribution.
 
     Input shape:
         `z_mean` and `z_log_var`: N-D tensors of the same shape, typically
@@ -39,9 +39,7 @@ class Sampling(keras.layers.Layer):
     ```python
     z_mean = np.zeros((4, 2))
     z_log_var = np.zeros((4, 2))
-    sampling = Sampling(seed=1)
-    z = sampling((z_mean, z_log_var))  # shape (4, 2), draws from N(0, 1)
-    z = sampling(z_mean, z_log_var)  # the same call, with two arguments
+    z = Sampling(seed=1)(z_mean, z_log_var)  # shape (4, 2), draws from N(0, 1)
     ```
     """
 
@@ -50,24 +48,15 @@ class Sampling(keras.layers.Layer):
         self.seed = check_optional_seed("Sampling", seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
-    def call(self, inputs, z_log_var=None):
-        if z_log_var is None:
-            z_mean, z_log_var = _unpack_pair(inputs, is_pair=isinstance(inputs, (list, tuple)))
-        else:
-            z_mean = inputs
+    def call(self, z_mean, z_log_var):
         epsilon = keras.random.normal(ops.shape(z_mean), dtype=self.compute_dtype, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
-    def compute_output_shape(self, inputs_shape, z_log_var_shape=None):
-        if z_log_var_shape is None:
-            is_pair = all(isinstance(shape, (list, tuple)) for shape in inputs_shape)
-            z_mean_shape, z_log_var_shape = _unpack_pair(inputs_shape, is_pair)
-        else:
-            z_mean_shape = inputs_shape
+    def compute_output_shape(self, z_mean_shape, z_log_var_shape):
         if tuple(z_mean_shape) != tuple(z_log_var_shape):
             raise ValueError(
                 "Sampling expected `z_mean` and `z_log_var` of the same shape, "
-                f"received: z_mean.shape={z_mean_shape}, z_log_var.shape={z_log_var_shape}"
+                f"received: z_mean.shape={tuple(z_mean_shape)}, z_log_var.shape={tuple(z_log_var_shape)}"
             )
         return z_mean_shape
 
@@ -75,16 +64,3 @@ class Sampling(keras.layers.Layer):
         base_config = super().get_config()
         config = {"seed": self.seed}
         return {**base_config, **config}
-
-
-def _unpack_pair(inputs, is_pair):
-    """Returns `(z_mean, z_log_var)` from `inputs` (tensors or shapes), which must hold exactly those two."""
-    if not is_pair or len(inputs) != 2:
-        shapes = keras.tree.map_structure(
-            lambda item: tuple(item.shape) if hasattr(item, "shape") else item, inputs
-        )
-        raise ValueError(
-            "Sampling expected the pair `(z_mean, z_log_var)`, or `z_mean` and `z_log_var` as two "
-            f"arguments, received inputs of shape: {shapes}"
-        )
-    return inputs[0], inputs[1]
