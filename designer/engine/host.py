@@ -160,16 +160,19 @@ class EngineHost:
 
 
 def _load_catalog(cache_dir: Path | None) -> Catalog:
-    """The catalog, through the disk cache when there is a cache folder."""
+    """Keras' layers through the disk cache (keyed by the Keras version) when there is a
+    cache folder, plus the library in layers/, read afresh (it changes with the code)."""
     from designer.catalog.keras_layers import build_catalog, load_or_build_catalog
+    from designer.catalog.user_modules import library_specs
 
     if cache_dir is None:
-        return build_catalog()
+        return build_catalog().merged(library_specs())
     try:
-        return load_or_build_catalog(cache_dir)
+        keras_catalog = load_or_build_catalog(cache_dir)
     except OSError as error:  # an unwritable cache costs the next start its time, nothing more
         print(f"The catalog cache in {cache_dir} cannot be written: {error}", file=sys.stderr)
-        return build_catalog()
+        keras_catalog = build_catalog()
+    return keras_catalog.merged(library_specs())
 
 
 _JSON_NAMES = {dict: "an object", str: "a string", list: "a list"}
