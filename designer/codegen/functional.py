@@ -2,7 +2,9 @@
 
 One line per layer call, in topological order. Every layer is named after its
 node (`name="dense"`) so weights can be copied by name; a shared layer is
-created once as a variable and called once per node that uses it.
+created once as a variable and called once per node that uses it. A group is
+one block object (`encoder = Encoder(name="encoder")`), its class defined
+above `build_model()`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from designer.catalog.spec import LayerSpec
+from designer.codegen.blocks import BlockCall, with_blocks
 from designer.codegen.formatting import finish
 from designer.codegen.plan import ModelPlan, plan_model
 from designer.codegen.rendering import string
@@ -25,7 +28,7 @@ def generate_functional(
 ) -> str:
     """Python source of a module whose `build_model()` returns the design as a
     Functional `keras.Model`. `format_code=False` skips ruff (for timing)."""
-    plan = plan_model(graph, catalog, self_contained=self_contained)
+    plan = with_blocks(plan_model(graph, catalog, self_contained=self_contained))
     body = functional_body(plan)
     source = module_source(plan, "a Keras Functional model", ["def build_model() -> keras.Model:", *body])
     return finish(source, local_modules=plan.imports.local_modules) if format_code else source
@@ -37,6 +40,9 @@ def functional_body(plan: ModelPlan) -> list[str]:
     created: set[str] = set()
     shared = plan.shared
     for call in plan.calls:
+        if isinstance(call, BlockCall):
+            lines += _block_call_lines(plan, call, created)
+            continue
         owner = call.owner.id
         if owner in shared:
             variable = plan.names.layers[owner]
@@ -52,6 +58,16 @@ def functional_body(plan: ModelPlan) -> list[str]:
     lines.append(
         f"    return keras.Model(inputs={inputs}, outputs={outputs}, name={string(plan.graph.name)})"
     )
+    return lines
+
+
+def _block_call_lines(plan: ModelPlan, call: BlockCall, created: set[str]) -> list[str]:
+    """The block object made before its first call, then the call."""
+    lines = []
+    if call.instance not in created:
+        created.add(call.instance)
+        lines.append(f"    {call.variable} = {plan.constructors[call.instance]}")
+    lines.append(f"    {call.assigned} = {call.variable}({call.arguments})")
     return lines
 
 
@@ -86,6 +102,8 @@ def module_source(plan: ModelPlan, what: str, definition: list[str]) -> str:
         together = not _is_block(previous) and not _is_block(source) and previous
         parts += [source] if together else ["", "", source]
         previous = source
+    for source in plan.classes:
+        parts += ["", "", source]
     parts += ["", "", *definition, "", "", 'if __name__ == "__main__":', "    build_model().summary()", ""]
     return "\n".join(parts)
 

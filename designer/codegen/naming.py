@@ -16,7 +16,7 @@ import builtins
 import keyword
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from designer.graph.model import ModelGraph, Node
 
@@ -70,16 +70,19 @@ class NameMap:
     (node id, output port) -> variable of that output tensor. `layers`: node id
     of a shared layer's owner -> variable holding the layer object in
     Functional code. `renamed`: node name -> identifier, for every node whose
-    identifier differs from its name.
+    identifier differs from its name. `blocks`: group id -> variable (attribute)
+    holding the block object of that group, when the code has blocks.
     """
 
     nodes: dict[str, str]
     tensors: dict[tuple[str, int], str]
     layers: dict[str, str]
     renamed: dict[str, str]
+    blocks: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, node_id: str) -> str:
-        return self.nodes[node_id]
+        """The identifier of a node, or of a group's block object."""
+        return self.nodes[node_id] if node_id in self.nodes else self.blocks[node_id]
 
     def tensor(self, node_id: str, port: int = 0) -> str:
         return self.tensors[(node_id, port)]
@@ -101,10 +104,10 @@ def python_names(graph: ModelGraph, *, reserved: Iterable[str] = ()) -> NameMap:
             taken.add(base)
     for node in graph:
         if node.id not in nodes:
-            nodes[node.id] = _claim(bases[node.id], taken)
+            nodes[node.id] = claim(bases[node.id], taken)
     tensors = dict(_tensor_names(graph, nodes, taken))
     layers = {
-        node.id: _claim(f"{nodes[node.id].rstrip('_')}_layer", taken)
+        node.id: claim(f"{nodes[node.id].rstrip('_')}_layer", taken)
         for node in graph
         if graph.sharers(node.id)
     }
@@ -123,14 +126,14 @@ def _tensor_names(
             yield (node.id, 0), nodes[node.id]
             continue
         for port, port_name in enumerate(outputs):
-            yield (node.id, port), _claim(f"{nodes[node.id]}_{identifier_stem(port_name)}", taken)
+            yield (node.id, port), claim(f"{nodes[node.id]}_{identifier_stem(port_name)}", taken)
 
 
 def _output_ports(node: Node) -> tuple[str, ...]:
     return node.ports.outputs or ("output",)
 
 
-def _claim(base: str, taken: set[str]) -> str:
+def claim(base: str, taken: set[str]) -> str:
     """The first free name of base, base_, base_1, base_2... (and take it)."""
     candidates = [base, f"{base}_"] if not base.endswith("_") else [base]
     index = 1

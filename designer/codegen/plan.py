@@ -5,12 +5,15 @@ Only nodes that feed a model output are generated (Keras drops the others
 from a Functional model too, and an uncalled layer of a subclassed model
 would have no weights); every Input node stays a model input. Calls come in
 `graph.topological_order()`, so the same graph always gives the same code.
+The plan is flat; `blocks.with_blocks` turns each group's calls into one call
+of its block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from designer.catalog.spec import INPUT_SPEC, LayerSpec
 from designer.codegen.errors import CodegenError
@@ -18,6 +21,9 @@ from designer.codegen.imports import Imports
 from designer.codegen.naming import NameMap, python_names
 from designer.codegen.rendering import LayerWriter, find_spec
 from designer.graph.model import INPUT_TYPE, ModelGraph, ModelOutput, Node
+
+if TYPE_CHECKING:
+    from designer.codegen.blocks import BlockCall
 
 CALL_CONVENTIONS = ("single", "positional", "list")
 
@@ -45,14 +51,19 @@ class ModelPlan:
     imports: Imports
     writer: LayerWriter
     inputs: tuple[Node, ...]
-    calls: tuple[LayerCall, ...]
+    calls: tuple[LayerCall | BlockCall, ...]
     outputs: tuple[tuple[ModelOutput, str], ...]  # each output mark with its tensor variable
-    constructors: dict[str, str]  # owner node id -> `layers.Dense(...)`, in first-call order
+    constructors: dict[str, str]  # owner node (or block group) id -> `layers.Dense(...)`, in first-call order
+    classes: tuple[str, ...] = ()  # the source of each block class, in first-use order
 
     @property
     def shared(self) -> set[str]:
         """Owner ids of layers that are called more than once."""
-        return {call.owner.id for call in self.calls if call.owner.id != call.node.id}
+        return {
+            call.owner.id
+            for call in self.calls
+            if isinstance(call, LayerCall) and call.owner.id != call.node.id
+        }
 
     def input_constructor(self, node: Node) -> str:
         spec = self.writer.catalog.get(INPUT_TYPE, INPUT_SPEC)
@@ -81,7 +92,7 @@ def plan_model(
             constructors[owner.id] = writer.constructor(specs[node_id], owner.params, owner.name)
     names = python_names(graph, reserved={*reserved, *imports.bound_names})
     calls = tuple(
-        _call(graph, names, graph.node(node_id), specs[node_id])
+        layer_call(graph, names, graph.node(node_id), specs[node_id])
         for node_id in order
         if not graph.node(node_id).is_input
     )
@@ -126,7 +137,8 @@ def _spec_of(graph: ModelGraph, catalog: Mapping[str, LayerSpec], node_id: str) 
     return spec
 
 
-def _call(graph: ModelGraph, names: NameMap, node: Node, spec: LayerSpec) -> LayerCall:
+def layer_call(graph: ModelGraph, names: NameMap, node: Node, spec: LayerSpec) -> LayerCall:
+    """The call of `node`'s layer, its tensors named by `names`."""
     owner = graph.layer_owner(node.id)
     edges = graph.input_edges(node.id)
     if not edges:

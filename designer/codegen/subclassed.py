@@ -4,9 +4,11 @@ Layers are attributes named after their nodes (a shared layer once) and keep
 the node's name (`name="dense"`), so layer names and parameter counts match
 the Functional export. `call(inputs, training=None)` takes a dict keyed by
 input name when the model has several inputs, else one tensor, and passes
-`training=training` to every layer whose call accepts it. The class registers
-itself for saving, and the module's `build_model()` builds it on `keras.Input`s
-so `summary()` and `save()` work at once.
+`training=training` to every layer whose call accepts it, and to every block.
+The class registers itself for saving, and the module's `build_model()` builds
+it on `keras.Input`s so `summary()` and `save()` work at once. A group is a
+block object attribute (`self.encoder = Encoder(name="encoder")`), its class
+defined above the model's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from designer.catalog.spec import LayerSpec
+from designer.codegen.blocks import BlockCall, with_blocks
 from designer.codegen.formatting import finish
 from designer.codegen.functional import docstring_name, model_outputs, module_source
 from designer.codegen.naming import class_name
@@ -33,7 +36,10 @@ def generate_subclassed(
 ) -> str:
     """Python source of a module defining the model class and `build_model()`."""
     name = model_class_name(graph)
-    plan = plan_model(graph, catalog, self_contained=self_contained, reserved={name, f"{name}Model"})
+    reserved = {name, f"{name}Model"}
+    plan = with_blocks(
+        plan_model(graph, catalog, self_contained=self_contained, reserved=reserved), reserved=reserved
+    )
     if name in plan.imports.bound_names:
         name = f"{name}Model"
     definition = [*class_lines(plan, name), "", "", *build_lines(plan, name)]
@@ -76,6 +82,11 @@ def call_body(plan: ModelPlan) -> list[str]:
     else:
         lines = [f"        {plan.names[node.id]} = inputs[{string(node.name)}]" for node in plan.inputs]
     for call in plan.calls:
+        if isinstance(call, BlockCall):
+            lines.append(
+                f"        {call.assigned} = self.{call.variable}({call.arguments}, training=training)"
+            )
+            continue
         arguments = call.arguments + (", training=training" if call.spec.call_training else "")
         lines.append(f"        {call.assigned} = self.{plan.names[call.owner.id]}({arguments})")
     lines.append(f"        return {model_outputs(plan)}")

@@ -93,6 +93,9 @@ class DataLoaderWriter:
             lines.append(
                 '    x = ((bunch.data - bunch.data.mean(axis=0)) / bunch.data.std(axis=0)).astype("float32")'
             )
+        if source.get("targets") == "inputs":  # an autoencoder learns to give back its input
+            lines.append("    y = x")
+            return lines
         target = '.astype("float32")' if name == "diabetes" else ""
         lines.append(f"    y = np.asarray(bunch.target){target}")
         return lines

@@ -48,3 +48,7 @@ class ProjectError(GraphError):
         self.problem = message
         where = f"{file}: " if file else ""
         super().__init__(f"{where}{path}: {message}")
+
+
+class GroupError(GraphError):
+    """A group (a block of nodes) cannot be made, changed or removed as asked."""

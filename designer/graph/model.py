@@ -1,20 +1,26 @@
-"""The design itself: nodes (layer calls), edges between their ports, model outputs.
+"""The design itself: nodes (layer calls), edges between their ports, model outputs, groups.
 
 `ModelGraph` is the single source of truth of a design. It knows nothing of Qt or
 Keras. Every change goes through one mutator, which validates, applies and then
 emits one past-tense psygnal signal, and emits only when something really
 changed (the orange-canvas habit). Views subscribe to the signals; they never
 mutate nodes directly.
+
+A `Group` gathers nodes into a block (drawn as one node, written as one
+`keras.layers.Layer` subclass). The graph stays flat: a group only names its
+members, so shape inference and the engine's build see through blocks.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import keyword
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 from psygnal import Signal
@@ -22,6 +28,7 @@ from psygnal import Signal
 from designer.graph.errors import (
     CycleError,
     GraphError,
+    GroupError,
     NameError_,
     PortError,
     PortOccupiedError,
@@ -114,6 +121,71 @@ class Node:
         return self.type == INPUT_TYPE
 
 
+@dataclass(frozen=True)
+class Group:
+    """Nodes drawn and generated as one block.
+
+    `nodes` are the member ids in the block's order (its layers in `__init__`,
+    its ports). `block` is the block type: instances of one library block, or
+    copies, share it and with it one generated class (named after it in
+    CamelCase); it defaults to `name`. `shares` is the id of another group
+    whose weights this instance reuses: each member then shares the layer of
+    the owner's member at the same index. `collapsed` is how the canvas shows
+    the block (one node, or its members in a frame); it is saved with the design.
+    """
+
+    id: str
+    name: str
+    nodes: tuple[str, ...]
+    block: str = ""
+    shares: str | None = None
+    collapsed: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+        if not self.block:
+            object.__setattr__(self, "block", self.name)
+
+    @property
+    def class_name(self) -> str:
+        return block_class_name(self.block)
+
+
+@dataclass(frozen=True)
+class BoundaryInput:
+    """One input port of a block: the member input ports it feeds, and what feeds them.
+
+    Member ports fed by the same outside tensor make one block input; a member
+    port that nothing feeds is a block input of its own (`source` None).
+    """
+
+    consumers: tuple[tuple[str, int], ...]  # (member id, input port), in block order
+    source: tuple[str, int] | None  # (node id, output port) outside the block, or None
+
+
+@dataclass(frozen=True)
+class BoundaryOutput:
+    """One output port of a block: output `port` of member `node`, and its edges leaving the block."""
+
+    node: str
+    port: int
+    edges: tuple[Edge, ...]
+
+
+class Boundary(NamedTuple):
+    """The ports of a block, in block order (member by member, port by port)."""
+
+    inputs: tuple[BoundaryInput, ...]
+    outputs: tuple[BoundaryOutput, ...]
+
+
+def block_class_name(block: str) -> str:
+    """The class a block type becomes in generated code ("conv_block" -> "ConvBlock")."""
+    words = [word for word in re.split(r"[^0-9A-Za-z]+", block) if word]
+    name = "".join(word[:1].upper() + word[1:] for word in words) or "Block"
+    return f"Block{name}" if name[0].isdigit() else name
+
+
 def is_valid_name(name: str) -> bool:
     """A node name must be usable as a Python identifier in generated code."""
     return (
@@ -137,6 +209,9 @@ class ModelGraph:
     sharing_changed = Signal(str, object)  # node id, id of the node it shares or None
     outputs_changed = Signal(object)  # tuple of ModelOutput
     name_changed = Signal(str)  # the model's name
+    group_added = Signal(object)  # Group
+    group_removed = Signal(object)  # Group
+    group_changed = Signal(object)  # the Group as it is now (same id)
 
     def __init__(self, name: str = "model") -> None:
         self._name = name
@@ -147,7 +222,10 @@ class ModelGraph:
         self._outputs: list[ModelOutput] = []
         self._ids = itertools.count(1)
         self._sharers: dict[str, set[str]] = {}
-        self.structure_version = 0  # bumped by every change of nodes, edges or sharing
+        self._groups: dict[str, Group] = {}
+        self._group_of: dict[str, str] = {}  # member node id -> group id
+        self._group_ids = itertools.count(1)
+        self.structure_version = 0  # bumped by every change of nodes, edges, sharing or group members
 
     # ----------------------------------------------------------------- queries
     @property
@@ -260,6 +338,77 @@ class ModelGraph:
                     stack.append(edge.target)
         return None
 
+    # ------------------------------------------------------------ group queries
+    @property
+    def groups(self) -> dict[str, Group]:
+        """Groups by id, in insertion order. Read only: change them through the graph."""
+        return self._groups
+
+    def group(self, group_id: str) -> Group:
+        try:
+            return self._groups[group_id]
+        except KeyError:
+            raise GroupError(f"There is no group with id '{group_id}'.") from None
+
+    def group_of(self, node_id: str) -> Group | None:
+        group_id = self._group_of.get(node_id)
+        return None if group_id is None else self._groups[group_id]
+
+    def group_sharers(self, group_id: str) -> list[Group]:
+        """The groups that reuse the weights of `group_id`."""
+        return [group for group in self._groups.values() if group.shares == group_id]
+
+    def boundary(self, group_id: str) -> Boundary:
+        """The ports of a block: its inputs (member input ports not fed from inside,
+        those fed by one outside tensor together) and its outputs (member outputs
+        used outside, marked as model outputs, or used nowhere inside)."""
+        group = self.group(group_id)
+        members = set(group.nodes)
+        return Boundary(self._boundary_inputs(group, members), self._boundary_outputs(group, members))
+
+    def _boundary_inputs(self, group: Group, members: set[str]) -> tuple[BoundaryInput, ...]:
+        inputs: list[tuple[tuple[str, int] | None, list[tuple[str, int]]]] = []
+        fed_by: dict[tuple[str, int], int] = {}  # outside tensor -> its index in inputs
+        for node_id in group.nodes:
+            for port in self._fed_ports(node_id):
+                edge = self.edge_into(node_id, port)
+                if edge is not None and edge.source in members:
+                    continue
+                source = None if edge is None else (edge.source, edge.source_port)
+                if source is not None and source in fed_by:
+                    inputs[fed_by[source]][1].append((node_id, port))
+                    continue
+                if source is not None:
+                    fed_by[source] = len(inputs)
+                inputs.append((source, [(node_id, port)]))
+        return tuple(BoundaryInput(tuple(consumers), source) for source, consumers in inputs)
+
+    def _fed_ports(self, node_id: str) -> list[int]:
+        """The input ports a block declares for a member: all fixed ones; for a
+        variadic member the connected ones and at least `min_inputs`."""
+        node = self._nodes[node_id]
+        if not node.ports.variadic:
+            return list(range(len(node.ports.inputs)))
+        used = set(self._incoming.get(node_id, {}))
+        return sorted(used | set(range(node.ports.min_inputs)))
+
+    def _boundary_outputs(self, group: Group, members: set[str]) -> tuple[BoundaryOutput, ...]:
+        found = []
+        for node_id in group.nodes:
+            marked = self.output_names(node_id)
+            for port in range(len(self._nodes[node_id].ports.outputs)):
+                edges = [e for e in self.output_edges(node_id) if e.source_port == port]
+                leaving = tuple(e for e in edges if e.target not in members)
+                if leaving or port in marked or not edges:
+                    found.append(BoundaryOutput(node_id, port, leaving))
+        return tuple(found)
+
+    def new_group_id(self) -> str:
+        while True:
+            candidate = f"g{next(self._group_ids)}"
+            if candidate not in self._groups and candidate not in self._nodes:
+                return candidate
+
     def new_id(self) -> str:
         while True:
             candidate = f"n{next(self._ids)}"
@@ -272,12 +421,17 @@ class ModelGraph:
         held = (int(node_id[1:]) for node_id in self._nodes if node_id[:1] == "n" and node_id[1:].isdigit())
         following = max(next(self._ids), max(held, default=0) + 1)
         self._ids = itertools.count(following)
+        groups = (
+            int(group_id[1:]) for group_id in self._groups if group_id[:1] == "g" and group_id[1:].isdigit()
+        )
+        self._group_ids = itertools.count(max(next(self._group_ids), max(groups, default=0) + 1))
 
     def unique_name(self, base: str, exclude: str | None = None) -> str:
-        """`base` if free, else base_1, base_2...; `exclude` is a node id whose own
-        name does not count as taken."""
+        """`base` if free among node and group names, else base_1, base_2...;
+        `exclude` is a node or group id whose own name does not count as taken."""
         stem = _identifier_stem(base)
         taken = {n.name for n in self._nodes.values() if n.id != exclude}
+        taken |= {g.name for g in self._groups.values() if g.id != exclude}
         if stem not in taken:
             return stem
         for index in itertools.count(1):
@@ -294,6 +448,8 @@ class ModelGraph:
         for edge in self._edges:
             clone._insert_edge(edge)
         clone._outputs = list(self._outputs)
+        for group in self._groups.values():
+            clone._insert_group(group)
         return clone
 
     def __eq__(self, other: object) -> bool:
@@ -304,6 +460,7 @@ class ModelGraph:
             and self._nodes == other._nodes
             and self._edges == other._edges
             and self._outputs == other._outputs
+            and list(self._groups.values()) == list(other._groups.values())
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -318,6 +475,8 @@ class ModelGraph:
     def check_node(self, node: Node) -> None:
         if node.id in self._nodes:
             raise GraphError(f"A node with id '{node.id}' already exists.")
+        if node.id in self._groups:
+            raise GraphError(f"A group has the id '{node.id}'; give the node another id.")
         self.check_name(node.name)
         if node.shares is not None:
             self._check_share(node, node.shares)
@@ -331,6 +490,9 @@ class ModelGraph:
         other = self.node_by_name(name)
         if other is not None and other.id != node_id:
             raise NameError_(f"The name '{name}' is already used by another node.")
+        group = next((g for g in self._groups.values() if g.name == name), None)
+        if group is not None and group.id != node_id:
+            raise NameError_(f"The name '{name}' is already used by the block '{name}'.")
 
     def check_connect(self, edge: Edge) -> None:
         """Raise a GraphError saying why `edge` cannot be added, else return."""
@@ -358,12 +520,133 @@ class ModelGraph:
                 f"Connecting '{source.name}' to '{target.name}' would make a cycle: {names}.",
                 path,
             )
+        self._check_block_cycle(edge)
         existing = self.edge_into(edge.target, edge.target_port)
         if existing is not None:
             raise PortOccupiedError(
                 f"Input {edge.target_port} of '{target.name}' is already fed by "
                 f"'{self._nodes[existing.source].name}'.",
                 existing,
+            )
+
+    def _check_block_cycle(self, edge: Edge) -> None:
+        """Refuse an edge that would let a tensor leave a block and come back into it:
+        a block is called as one layer, so the graph of blocks must stay acyclic."""
+        source_group, target_group = self._group_of.get(edge.source), self._group_of.get(edge.target)
+        if not self._groups or (source_group is not None and source_group == target_group):
+            return
+        goal = set(self._unit(edge.source, self._groups, self._group_of))
+        path = self._unit_path([edge.target], goal, self._groups, self._group_of)
+        if path is not None:
+            blocks = sorted({self._groups[self._group_of[n]].name for n in path if n in self._group_of})
+            names = " -> ".join(self._nodes[n].name for n in [edge.source, *path])
+            raise CycleError(
+                f"Connecting '{self._nodes[edge.source].name}' to '{self._nodes[edge.target].name}' would "
+                f"make a cycle through the block '{blocks[0]}': {names}. A block is called as one layer, "
+                "so nothing may flow out of it and back in.",
+                [edge.source, *path],
+            )
+
+    @staticmethod
+    def _unit(node_id: str, groups: dict[str, Group], group_of: dict[str, str]) -> tuple[str, ...]:
+        """The node ids called together with `node_id`: its block's members, or itself."""
+        group_id = group_of.get(node_id)
+        return (node_id,) if group_id is None else groups[group_id].nodes
+
+    def _unit_path(
+        self, start: Iterable[str], goal: set[str], groups: dict[str, Group], group_of: dict[str, str]
+    ) -> list[str] | None:
+        """Node ids on a path from `start` to a node of `goal`, each block entered as a whole; or None."""
+        return _walk_units(
+            start,
+            goal,
+            lambda node_id: sorted(edge.target for edge in self._outgoing.get(node_id, ())),
+            lambda node_id: self._unit(node_id, groups, group_of),
+        )
+
+    def check_group(self, group: Group, groups: dict[str, Group] | None = None) -> None:
+        """Raise a GraphError saying why `group` cannot sit in the graph beside
+        `groups` (by default the graph's own), else return."""
+        others = {k: g for k, g in (self._groups if groups is None else groups).items() if k != group.id}
+        self._check_group_names(group, others)
+        self._check_group_members(group, others)
+        self._check_group_sharing(group, others)
+        self._check_group_cycle(group, others)
+
+    def _check_group_names(self, group: Group, others: dict[str, Group]) -> None:
+        if not group.id or group.id in self._nodes:
+            raise GroupError(f"'{group.id}' cannot be a group id: it is empty or a node's id.")
+        for text, what in ((group.name, "name"), (group.block, "block type")):
+            if not is_valid_name(text):
+                raise NameError_(
+                    f"'{text}' is not a valid block {what}: use letters, digits and underscores, "
+                    "not starting with a digit or an underscore, and not a Python keyword."
+                )
+        if self.node_by_name(group.name) is not None:
+            raise NameError_(
+                f"The name '{group.name}' is already used by a node; blocks and nodes need distinct names."
+            )
+        for other in others.values():
+            if other.name == group.name:
+                raise NameError_(f"The name '{group.name}' is already used by another block.")
+            if other.block != group.block and other.class_name == group.class_name:
+                raise NameError_(
+                    f"The block types '{group.block}' and '{other.block}' would both become the class "
+                    f"{group.class_name}; rename one of them."
+                )
+
+    def _check_group_members(self, group: Group, others: dict[str, Group]) -> None:
+        if not group.nodes:
+            raise GroupError(f"The block '{group.name}' has no nodes; select at least one node to group.")
+        if len(set(group.nodes)) != len(group.nodes):
+            raise GroupError(f"The block '{group.name}' lists a node twice.")
+        taken = {node_id: other for other in others.values() for node_id in other.nodes}
+        for node_id in group.nodes:
+            node = self.node(node_id)
+            if node.is_input:
+                raise GroupError(
+                    f"'{node.name}' is an Input node; a block takes its inputs from outside, so leave "
+                    "Input nodes out of it."
+                )
+            if node_id in taken:
+                raise GroupError(
+                    f"'{node.name}' is already in the block '{taken[node_id].name}'; blocks cannot be "
+                    "nested or overlap. Ungroup it first."
+                )
+
+    def _check_group_sharing(self, group: Group, others: dict[str, Group]) -> None:
+        if group.shares is None:
+            return
+        owner = others.get(group.shares)
+        if owner is None:
+            raise GroupError(
+                f"The block '{group.name}' shares the weights of group '{group.shares}', "
+                "which does not exist."
+            )
+        if owner.shares is not None:
+            raise GroupError(
+                f"The block '{owner.name}' itself shares weights; make '{group.name}' share "
+                f"'{owner.shares}' instead."
+            )
+        if owner.block != group.block or len(owner.nodes) != len(group.nodes):
+            raise GroupError(
+                f"The block '{group.name}' ({group.block}, {len(group.nodes)} nodes) cannot share the "
+                f"weights of '{owner.name}' ({owner.block}, {len(owner.nodes)} nodes): expected the same "
+                "block type and node count."
+            )
+
+    def _check_group_cycle(self, group: Group, others: dict[str, Group]) -> None:
+        groups = {**others, group.id: group}
+        group_of = {node_id: g.id for g in groups.values() for node_id in g.nodes}
+        members = set(group.nodes)
+        leaving = [e.target for m in group.nodes for e in self.output_edges(m) if e.target not in members]
+        path = self._unit_path(leaving, members, groups, group_of)
+        if path is not None:
+            outside = next(self._nodes[n].name for n in path if n not in members)
+            raise CycleError(
+                f"'{outside}' lies between nodes of the block '{group.name}': the block would feed "
+                "itself. Add it to the block, or leave out the nodes after it.",
+                path,
             )
 
     def _check_share(self, node: Node, owner_id: str) -> None:
@@ -390,7 +673,8 @@ class ModelGraph:
         return node
 
     def remove_node(self, node_id: str) -> Node:
-        """Remove a node with its edges, its output marks and the nodes' sharing of it."""
+        """Remove a node with its edges, its output marks, the nodes' sharing of it
+        and its place in a group (a group left empty is removed)."""
         node = self.node(node_id)
         for edge in self.input_edges(node_id) + self.output_edges(node_id):
             self.disconnect(edge)
@@ -398,6 +682,9 @@ class ModelGraph:
             self.set_shares(sharer.id, None)
         for output in [o for o in self._outputs if o.node == node_id]:
             self.unmark_output(output.node, output.port)
+        group = self.group_of(node_id)
+        if group is not None:
+            self._leave_group(group, node_id)
         self._unlink_sharer(node)
         del self._nodes[node_id]
         self._sharers.pop(node_id, None)
@@ -499,7 +786,111 @@ class ModelGraph:
             self._outputs = outputs
             self.outputs_changed.emit(self.outputs)
 
+    def add_group(self, group: Group) -> Group:
+        """Group existing nodes into a block; the nodes, edges and params stay as they are."""
+        if group.id in self._groups:
+            raise GroupError(f"A group with id '{group.id}' already exists.")
+        self.check_group(group)
+        self._insert_group(group)
+        self.group_added.emit(group)
+        return group
+
+    def remove_group(self, group_id: str) -> Group:
+        """Ungroup: the members stay, as plain nodes."""
+        group = self.group(group_id)
+        sharers = self.group_sharers(group_id)
+        if sharers:
+            raise GroupError(
+                f"The block '{sharers[0].name}' shares the weights of '{group.name}'; ungroup it first."
+            )
+        self._delete_group(group)
+        self.group_removed.emit(group)
+        return group
+
+    def update_group(self, group: Group) -> None:
+        """Replace the group with the same id (members, name, block type, sharing, collapsed)."""
+        old = self.group(group.id)
+        if group == old:
+            return
+        self.check_group(group)
+        sharers = self.group_sharers(group.id)
+        if sharers and (
+            group.shares is not None or (group.block, len(group.nodes)) != (old.block, len(old.nodes))
+        ):
+            raise GroupError(
+                f"The block '{sharers[0].name}' shares the weights of '{old.name}': its block type, "
+                "node count and sharing cannot change."
+            )
+        self._replace_group(group)
+        self.group_changed.emit(group)
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        """Rename a block; its block type follows when it was the name and no other block has it."""
+        group = self.group(group_id)
+        alone = all(other.block != group.block for other in self._groups.values() if other.id != group_id)
+        block = name if alone and group.block == group.name else group.block
+        self.update_group(dataclasses.replace(group, name=name, block=block))
+
+    def set_group_collapsed(self, group_id: str, collapsed: bool) -> None:
+        self.update_group(dataclasses.replace(self.group(group_id), collapsed=bool(collapsed)))
+
+    def set_groups(self, groups: Iterable[Group]) -> None:
+        """Replace every group at once (keeps their order); used by undo."""
+        new = {group.id: group for group in groups}
+        if list(new.values()) == list(self._groups.values()):
+            return
+        for group in new.values():
+            self.check_group(group, new)
+        old = dict(self._groups)
+        self._groups, self._group_of = {}, {}
+        for group in new.values():
+            self._insert_group(group)
+        for group in old.values():
+            if group.id not in new:
+                self.group_removed.emit(group)
+        for group in new.values():
+            if group.id not in old:
+                self.group_added.emit(group)
+            elif old[group.id] != group:
+                self.group_changed.emit(group)
+
     # ---------------------------------------------------------------- internal
+    def _insert_group(self, group: Group) -> None:
+        self._groups[group.id] = group
+        self._group_of.update(dict.fromkeys(group.nodes, group.id))
+        self.structure_version += 1
+
+    def _delete_group(self, group: Group) -> None:
+        del self._groups[group.id]
+        for node_id in group.nodes:
+            self._group_of.pop(node_id, None)
+        self.structure_version += 1
+
+    def _replace_group(self, group: Group) -> None:
+        """Put `group` in the place of the group with its id (the order of groups is kept)."""
+        old = self._groups[group.id]
+        for node_id in old.nodes:
+            self._group_of.pop(node_id, None)
+        self._groups[group.id] = group
+        self._group_of.update(dict.fromkeys(group.nodes, group.id))
+        if old.nodes != group.nodes:
+            self.structure_version += 1
+
+    def _leave_group(self, group: Group, node_id: str) -> None:
+        """A removed node leaves its group; a group left empty goes, and its sharers stop sharing it."""
+        remaining = tuple(n for n in group.nodes if n != node_id)
+        if remaining:
+            changed = dataclasses.replace(group, nodes=remaining)
+            self._replace_group(changed)
+            self.group_changed.emit(changed)
+            return
+        for sharer in self.group_sharers(group.id):
+            unshared = dataclasses.replace(sharer, shares=None)
+            self._replace_group(unshared)
+            self.group_changed.emit(unshared)
+        self._delete_group(group)
+        self.group_removed.emit(group)
+
     def _insert_node(self, node: Node) -> None:
         self._nodes[node.id] = node
         self._incoming.setdefault(node.id, {})
@@ -520,6 +911,40 @@ class ModelGraph:
         self._incoming[edge.target][edge.target_port] = edge
         self._outgoing[edge.source].add(edge)
         self.structure_version += 1
+
+
+def _walk_units(
+    start: Iterable[str],
+    goal: set[str],
+    successors: Callable[[str], Iterable[str]],
+    unit: Callable[[str], Iterable[str]],
+) -> list[str] | None:
+    """A path from `start` to a node of `goal`, where reaching a node reaches its whole
+    unit (its block) at once; None when there is none."""
+    parents: dict[str, str | None] = {}
+    stack: list[str] = []
+
+    def enter(node_id: str, parent: str | None) -> None:
+        parents[node_id] = parent
+        stack.append(node_id)
+        for member in unit(node_id):
+            if member not in parents:
+                parents[member] = node_id
+                stack.append(member)
+
+    for node_id in start:
+        enter(node_id, None)
+    while stack:
+        node_id = stack.pop()
+        for target in successors(node_id):
+            if target in goal:
+                path = [target, node_id]
+                while parents[path[-1]] is not None:
+                    path.append(parents[path[-1]])  # type: ignore[arg-type]
+                return path[::-1]
+            if target not in parents:
+                enter(target, node_id)
+    return None
 
 
 def _identifier_stem(base: str) -> str:

@@ -3,7 +3,7 @@
 `validate(graph)` runs every rule on the networkx view of the graph and returns
 `Diagnostic`s, model-wide ones first, then node by node in topological order
 (insertion order where a cycle leaves none). Rules look at structure only
-(ports, edges, names, sharing); shapes and layer arguments are the engine's.
+(ports, edges, names, sharing, groups); shapes and layer arguments are the engine's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import networkx as nx
 
-from designer.graph.model import Edge, ModelGraph, Node, is_valid_name
+from designer.graph.model import Edge, Group, ModelGraph, Node, is_valid_name
 
 ERROR = "error"
 WARNING = "warning"
@@ -361,6 +361,120 @@ def _sharing_problem(node: Node, owner: Node | None) -> str:
     return ""
 
 
+# ---------------------------------------------------------------------- groups
+def _check_groups(view: _View) -> Iterator[Diagnostic]:
+    for group in view.graph.groups.values():
+        yield from _group_shape(view, group)
+        if group.shares is not None:
+            yield from _group_shared_instance(view, group)
+
+
+def _group_diagnostic(group: Group, severity: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(severity, message, hint, node=group.nodes[0], code="group")
+
+
+def _group_shape(view: _View, group: Group) -> Iterator[Diagnostic]:
+    """A block should be one connected piece that gives something to the model."""
+    if not nx.is_weakly_connected(view.network.subgraph(group.nodes)):
+        yield _group_diagnostic(
+            group,
+            WARNING,
+            f"The block '{group.name}' is made of pieces that are not connected to each other.",
+            "Group connected nodes only: make one block per piece, or connect the pieces.",
+        )
+    graph = view.graph
+    used = [
+        out
+        for out in graph.boundary(group.id).outputs
+        if out.edges or out.port in graph.output_names(out.node)
+    ]
+    if not used:
+        yield _group_diagnostic(
+            group,
+            WARNING,
+            f"No output of the block '{group.name}' is used outside it, so the block gives nothing to "
+            "the model.",
+            f"Connect an output of '{group.name}' to a layer after it, or mark one as a model output.",
+        )
+
+
+def _check_block_layers(view: _View) -> Iterator[Diagnostic]:
+    """A block owns its layers: a node may share a layer within its own block (or its block
+    may share a whole block), never across a block's boundary."""
+    graph = view.graph
+    for node in graph.nodes.values():
+        if node.shares is None or node.shares not in graph.nodes:
+            continue
+        mine, theirs = graph.group_of(node.id), graph.group_of(node.shares)
+        if mine == theirs or (mine is not None and theirs is not None and mine.shares == theirs.id):
+            continue
+        owner = graph.nodes[node.shares].name
+        where = f"inside the block '{theirs.name}'" if theirs else f"outside the block '{_name(mine)}'"
+        yield Diagnostic(
+            ERROR,
+            f"{view.label(node.id)} shares the layer of '{owner}', which is {where}; "
+            "a block owns its layers.",
+            f"Stop sharing, put '{node.name}' and '{owner}' in one block, or share the whole block.",
+            node=node.id,
+            code="group",
+        )
+
+
+def _name(group: Group | None) -> str:
+    return "" if group is None else group.name
+
+
+def _group_shared_instance(view: _View, group: Group) -> Iterator[Diagnostic]:
+    """A block that reuses another's weights must be wired as that block, member by member."""
+    graph = view.graph
+    owner = graph.groups.get(group.shares or "")
+    if owner is None or len(owner.nodes) != len(group.nodes):
+        return
+    problem = _instance_difference(graph, owner, group)
+    if problem:
+        yield _group_diagnostic(
+            group,
+            ERROR,
+            f"The block '{group.name}' shares the weights of '{owner.name}', but {problem}.",
+            f"Make '{group.name}' a copy of '{owner.name}' again (ungroup it and instantiate the block "
+            "shared), or stop sharing.",
+        )
+
+
+def _instance_difference(graph: ModelGraph, owner: Group, group: Group) -> str:
+    """How `group` differs from the block it shares, or ""."""
+    for mine, theirs in zip(group.nodes, owner.nodes, strict=True):
+        if graph.layer_owner(mine).id != graph.layer_owner(theirs).id:
+            return (
+                f"'{graph.nodes[mine].name}' does not share the layer of '{graph.nodes[theirs].name}', "
+                "its counterpart"
+            )
+    if _internal_wiring(graph, group) != _internal_wiring(graph, owner):
+        return "its nodes are connected differently inside"
+    connected = all(block_input.source is not None for block_input in graph.boundary(group.id).inputs)
+    if connected and _input_wiring(graph, group) != _input_wiring(graph, owner):
+        return "its inputs feed other nodes"  # (open inputs are reported as unconnected)
+    return ""
+
+
+def _internal_wiring(graph: ModelGraph, group: Group) -> set[tuple[int, int, int, int]]:
+    index = {node_id: position for position, node_id in enumerate(group.nodes)}
+    return {
+        (index[e.source], e.source_port, index[e.target], e.target_port)
+        for node_id in group.nodes
+        for e in graph.input_edges(node_id)
+        if e.source in index
+    }
+
+
+def _input_wiring(graph: ModelGraph, group: Group) -> list[tuple[tuple[int, int], ...]]:
+    index = {node_id: position for position, node_id in enumerate(group.nodes)}
+    return [
+        tuple((index[node_id], port) for node_id, port in block_input.consumers)
+        for block_input in graph.boundary(group.id).inputs
+    ]
+
+
 _RULES: tuple[Callable[[_View], Iterable[Diagnostic]], ...] = (
     _check_model_name,
     _check_has_input,
@@ -373,4 +487,6 @@ _RULES: tuple[Callable[[_View], Iterable[Diagnostic]], ...] = (
     _check_dead_ends,
     _check_names,
     _check_sharing,
+    _check_groups,
+    _check_block_layers,
 )

@@ -480,6 +480,10 @@ def data_source_problems(source: Any, key: str = "data") -> list[ConfigProblem]:
         problems.append(
             ConfigProblem(f"{key}.name", _unknown_name(name, SKLEARN_DATASETS, "scikit-learn data set"))
         )
+    if kind == "sklearn" and source.get("targets", "labels") not in ("labels", "inputs"):
+        problems.append(
+            ConfigProblem(f"{key}.targets", f"expected 'labels' or 'inputs', got {source['targets']!r}")
+        )
     if kind == "keras_dataset" and name is not None and name not in KERAS_DATASETS:
         problems.append(
             ConfigProblem(f"{key}.name", _unknown_name(name, KERAS_DATASETS, "keras.datasets data set"))

@@ -166,8 +166,10 @@ def _describe_sklearn(source: Mapping[str, Any], context: _Context) -> DataDescr
     shape = bunch.data.shape
     if name == "digits" and source.get("image"):
         shape = (shape[0], 8, 8, 1)
-    target = np.asarray(bunch.target, dtype="float32" if name == "diabetes" else None)
     inputs = {UNNAMED: ArrayInfo(tuple(int(d) for d in shape), "float32")}
+    if source.get("targets") == "inputs":  # an autoencoder: the targets are the inputs
+        return DataDescription("sklearn", inputs, dict(inputs))
+    target = np.asarray(bunch.target, dtype="float32" if name == "diabetes" else None)
     return DataDescription("sklearn", inputs, {UNNAMED: target_info(target)})
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import keras
+
 from designer.catalog.spec import Catalog, LayerSpec, ParamSpec
 from designer.graph.model import MERGE_PORTS, Edge, ModelGraph, Node, PortLayout
 
@@ -372,3 +374,21 @@ GRAPHS = {
     "clash": clash_graph,
     "attention": attention_graph,
 }
+
+
+def layer_at(model: keras.Model, path: str) -> keras.layers.Layer:
+    """The layer at "block/inner" (or a top-level "name") of a model with blocks."""
+    outer, _, inner = path.partition("/")
+    layer = model.get_layer(outer)
+    if not inner:
+        return layer
+    return next(
+        sub for sub in layer._flatten_layers(include_self=False, recursive=False) if sub.name == inner
+    )
+
+
+def copy_flat_weights(flat: keras.Model, target: keras.Model, paths: dict[str, str]) -> None:
+    """Copy the engine's flat model's weights into a model with blocks, by inner layer name."""
+    for layer in flat.layers:
+        if layer.weights:
+            layer_at(target, paths.get(layer.name, layer.name)).set_weights(layer.get_weights())

@@ -17,11 +17,13 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from codegen_helpers import copy_flat_weights
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from designer.catalog.spec import Catalog
 from designer.codegen import generate_functional, generate_subclassed
+from designer.codegen.blocks import layer_paths
 from designer.engine.analysis import analyze, default_catalog, load_project
 from designer.engine.build import build_model
 from designer.graph.model import Edge, ModelGraph, Node
@@ -52,10 +54,9 @@ def _counts(model: keras.Model) -> tuple[int, int]:
     return trainable, sum(math.prod(v.shape) for v in model.non_trainable_weights)
 
 
-def _copy_weights_by_name(source: keras.Model, target: keras.Model) -> None:
-    for layer in source.layers:
-        if layer.weights:
-            target.get_layer(layer.name).set_weights(layer.get_weights())
+def _copy_weights_by_name(source: keras.Model, target: keras.Model, paths: dict[str, str]) -> None:
+    """Layer by layer, by name; a layer inside a block is found at "block/layer"."""
+    copy_flat_weights(source, target, paths)
 
 
 def _random_inputs(graph: ModelGraph, seed: int) -> dict[str, np.ndarray]:
@@ -84,8 +85,9 @@ def check_equivalence(graph: ModelGraph, catalog: Catalog, seed: int = 0) -> Non
     built = build_model(graph, catalog)
     for model in (functional, subclassed, built):
         assert _counts(model) == analysis.totals()
-    _copy_weights_by_name(built, functional)
-    _copy_weights_by_name(functional, subclassed)
+    paths = layer_paths(graph, catalog)
+    _copy_weights_by_name(built, functional, paths)
+    _copy_weights_by_name(built, subclassed, paths)
     inputs = _random_inputs(graph, seed)
     expected = _call(graph, built, inputs)
     for model in (functional, subclassed):

@@ -1,0 +1,91 @@
+"""A port on the side of a node: inputs on the left, outputs on the right.
+
+A port knows which node and which index it stands for; it paints a small disc
+that grows and takes the accent colour under the mouse or while a link drag
+could end on it. Links are drawn by interactions, not here.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneHoverEvent, QStyleOptionGraphicsItem, QWidget
+
+from designer.ui.theme import LIGHT, CanvasColors
+
+PORT_RADIUS = 5.0
+HOVER_RADIUS = 7.0
+HIT_RADIUS = 9.0
+HIT_RECT = QRectF(-HIT_RADIUS, -HIT_RADIUS, 2 * HIT_RADIUS, 2 * HIT_RADIUS)
+HIT_SHAPE = QPainterPath()
+HIT_SHAPE.addEllipse(HIT_RECT)
+
+
+class PortItem(QGraphicsItem):
+    """One input or output port of the node item it belongs to (its parent)."""
+
+    def __init__(self, parent: QGraphicsItem, node_id: str, index: int, is_input: bool, name: str) -> None:
+        super().__init__(parent)
+        self.node_id = node_id
+        self.index = index
+        self.is_input = is_input
+        self.name = name
+        self.connected = False
+        self.highlighted = False
+        self._hovered = False
+        self.setAcceptHoverEvents(True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip(f"{'input' if is_input else 'output'}: {name}")
+        self.setZValue(2)
+
+    # ------------------------------------------------------------------- state
+    def set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.update()
+
+    def set_highlighted(self, highlighted: bool) -> None:
+        if highlighted != self.highlighted:
+            self.highlighted = highlighted
+            self.update()
+
+    def anchor(self) -> QPointF:
+        """Where links attach, in scene coordinates."""
+        return self.scenePos()
+
+    # ---------------------------------------------------------------- painting
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return HIT_RECT
+
+    def shape(self) -> QPainterPath:
+        return HIT_SHAPE
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+            return
+        colors = self._colors()
+        active = self._hovered or self.highlighted
+        radius = HOVER_RADIUS if active else PORT_RADIUS
+        colour = colors.port_hover if active else colors.port
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, 1.5))
+        painter.setBrush(QBrush(colour if (self.connected or active) else colors.node_fill))
+        painter.drawEllipse(QPointF(0, 0), radius, radius)
+
+    def _colors(self) -> CanvasColors:
+        scene = self.scene()
+        return getattr(scene, "colors", LIGHT)
+
+    # ------------------------------------------------------------------ hover
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802 - Qt's name
+        self._hovered = True
+        self.update()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802 - Qt's name
+        self._hovered = False
+        self.update()
+        super().hoverLeaveEvent(event)

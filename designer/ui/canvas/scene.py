@@ -1,0 +1,373 @@
+"""The scene that shows one Document: a NodeItem per node, an EdgeItem per edge.
+
+`GraphScene` subscribes to the graph's past-tense signals in one place
+(`_bind`), keeps node id -> NodeItem and Edge -> EdgeItem dicts, and updates
+items from those signals and from the document's results (shape labels,
+parameter counts, error badges). It never mutates the model: gestures go
+through the view's interactions to the `CanvasEditor`, which pushes commands.
+Selection is the one thing it writes back, to the document, not the graph.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+
+from designer.graph.model import Edge, ModelGraph, ModelOutput, Node
+from designer.graph.validation import Diagnostic
+from designer.ui.canvas import labels
+from designer.ui.canvas.edge_item import EdgeItem
+from designer.ui.canvas.node_item import NodeItem
+from designer.ui.canvas.overview_item import OVERVIEW_SCALE, OverviewItem
+from designer.ui.canvas.port_item import PortItem
+from designer.ui.document import Document
+from designer.ui.theme import LIGHT, CanvasColors
+
+GRID_STEP = 20.0
+MIN_GRID_PIXELS = 9.0
+SCENE_MARGIN = 2000.0
+
+
+class GraphScene(QGraphicsScene):
+    """Items for every node and edge of `document.graph`, kept in step with its signals."""
+
+    def __init__(self, document: Document, colors: CanvasColors = LIGHT) -> None:
+        super().__init__()
+        self.colors = colors
+        self.document = document
+        self.graph: ModelGraph | None = None
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[Edge, EdgeItem] = {}
+        self._syncing_selection = False
+        self.far = False  # zoomed out past OVERVIEW_SCALE: the overview item paints the design
+        self.overview = self._new_overview()
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN, 2 * SCENE_MARGIN))
+        self.selectionChanged.connect(self._selection_to_document)
+        document.graph_replaced.connect(self._graph_replaced)
+        document.results_changed.connect(self.apply_results)
+        document.catalog_changed.connect(self._refresh_all_nodes)
+        document.selection_changed.connect(self._selection_from_document)
+        self._bind(document.graph)
+
+    # ------------------------------------------------------------ subscription
+    def _bind(self, graph: ModelGraph) -> None:
+        """Follow `graph`: the one place the scene subscribes to the model."""
+        self._unbind()
+        self.graph = graph
+        graph.node_added.connect(self._node_added)
+        graph.node_removed.connect(self._node_removed)
+        graph.edge_added.connect(self._edge_added)
+        graph.edge_removed.connect(self._edge_removed)
+        graph.params_changed.connect(self._params_changed)
+        graph.node_renamed.connect(self._node_renamed)
+        graph.node_moved.connect(self._node_moved)
+        graph.sharing_changed.connect(self._sharing_changed)
+        graph.outputs_changed.connect(self._outputs_changed)
+        self._rebuild()
+
+    def _unbind(self) -> None:
+        graph = self.graph
+        if graph is None:
+            return
+        for signal, slot in (
+            (graph.node_added, self._node_added),
+            (graph.node_removed, self._node_removed),
+            (graph.edge_added, self._edge_added),
+            (graph.edge_removed, self._edge_removed),
+            (graph.params_changed, self._params_changed),
+            (graph.node_renamed, self._node_renamed),
+            (graph.node_moved, self._node_moved),
+            (graph.sharing_changed, self._sharing_changed),
+            (graph.outputs_changed, self._outputs_changed),
+        ):
+            signal.disconnect(slot)
+        self.graph = None
+
+    def _graph_replaced(self) -> None:
+        self._bind(self.document.graph)
+
+    def _rebuild(self) -> None:
+        self.clear()
+        self.node_items.clear()
+        self.edge_items.clear()
+        self.overview = self._new_overview()
+        graph = self.graph
+        assert graph is not None
+        for node in graph.nodes.values():
+            self._node_added(node, refresh_ports=False)
+        for edge in graph.edges:
+            self._edge_added(edge, refresh_ports=False)
+        for node_id in graph.nodes:
+            self._refresh_ports(node_id)
+        self._outputs_changed(graph.outputs)
+        self.apply_results()
+
+    def _new_overview(self) -> OverviewItem:
+        overview = OverviewItem(self.node_items.values, self.edge_items.values)
+        overview.setVisible(self.far)
+        self.addItem(overview)
+        return overview
+
+    # ----------------------------------------------------------------- signals
+    def _node_added(self, node: Node, refresh_ports: bool = True) -> None:
+        item = NodeItem(node.id)
+        self.node_items[node.id] = item
+        self._refresh_node(node.id, refresh_ports)
+        item.set_output_ports(list(node.ports.outputs))
+        item.setPos(QPointF(*node.position))
+        item.set_overview(self.far)
+        self.addItem(item)
+        self._grow_scene_rect(item.sceneBoundingRect())
+        self.overview.invalidate()
+
+    def _node_removed(self, node: Node) -> None:
+        item = self.node_items.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+        self.overview.invalidate()
+
+    def _edge_added(self, edge: Edge, refresh_ports: bool = True) -> None:
+        item = EdgeItem(edge)
+        item.set_overview(self.far)
+        self.edge_items[edge] = item
+        if refresh_ports:
+            self._refresh_ports(edge.target)
+            self._refresh_ports(edge.source)
+        self.addItem(item)
+        self._route(edge)
+        item.set_label(labels.edge_label(edge, self.document.results))
+
+    def _edge_removed(self, edge: Edge) -> None:
+        item = self.edge_items.pop(edge, None)
+        if item is not None:
+            self.removeItem(item)
+        self._refresh_ports(edge.target)
+        self._refresh_ports(edge.source)
+        self.overview.invalidate()
+
+    def _params_changed(self, node_id: str, old: object, new: object) -> None:
+        self._refresh_node(node_id)
+        for sharer in self._model.sharers(node_id):
+            self._refresh_node(sharer.id)
+
+    def _node_renamed(self, node_id: str, old: str, new: str) -> None:
+        self._refresh_node(node_id)
+        for sharer in self._model.sharers(node_id):
+            self._refresh_node(sharer.id)
+
+    def _node_moved(self, node_id: str, position: tuple[float, float]) -> None:
+        item = self.node_items.get(node_id)
+        if item is None:
+            return
+        item.setPos(QPointF(*position))
+        self._grow_scene_rect(item.sceneBoundingRect())
+        for edge in self._model.input_edges(node_id) + self._model.output_edges(node_id):
+            self._route(edge)
+
+    def _sharing_changed(self, node_id: str, owner_id: object) -> None:
+        self._refresh_node(node_id)
+
+    def _outputs_changed(self, outputs: tuple[ModelOutput, ...]) -> None:
+        names: dict[str, list[str]] = {}
+        for output in outputs:
+            names.setdefault(output.node, []).append(output.name)
+        for node_id, item in self.node_items.items():
+            item.set_output_text(", ".join(names.get(node_id, [])))
+
+    # ------------------------------------------------------------------ items
+    @property
+    def _model(self) -> ModelGraph:
+        assert self.graph is not None
+        return self.graph
+
+    def _refresh_node(self, node_id: str, refresh_ports: bool = True) -> None:
+        item = self.node_items.get(node_id)
+        if item is None:
+            return
+        graph, catalog = self._model, self.document.catalog
+        node = graph.node(node_id)
+        spec = catalog.get(node.type)
+        owner = graph.nodes.get(node.shares) if node.shares else None
+        item.set_texts(node.name, node.type, labels.parameter_summary(node, spec, owner))
+        item.set_category_colour(self.colors.category(labels.category_of(node, catalog)))
+        self.overview.invalidate(geometry=False)
+        item.setToolTip(labels.node_tooltip(node, spec))
+        if refresh_ports:
+            self._refresh_ports(node_id)
+
+    def _refresh_ports(self, node_id: str) -> None:
+        item = self.node_items.get(node_id)
+        if item is None:
+            return
+        graph = self._model
+        node = graph.node(node_id)
+        before = len(item.inputs)
+        item.set_input_ports(labels.input_port_names(node, graph.input_port_count(node_id)))
+        connected_inputs = {edge.target_port for edge in graph.input_edges(node_id)}
+        for port in item.inputs:
+            port.set_connected(port.index in connected_inputs)
+        connected_outputs = {edge.source_port for edge in graph.output_edges(node_id)}
+        for port in item.outputs:
+            port.set_connected(port.index in connected_outputs)
+        if len(item.inputs) != before:
+            for edge in graph.input_edges(node_id) + graph.output_edges(node_id):
+                self._route(edge)
+
+    def _refresh_all_nodes(self) -> None:
+        for node_id in self.node_items:
+            self._refresh_node(node_id)
+
+    def _route(self, edge: Edge) -> None:
+        item = self.edge_items.get(edge)
+        source, target = self.node_items.get(edge.source), self.node_items.get(edge.target)
+        if item is None or source is None or target is None:
+            return
+        item.route(source.output_anchor(edge.source_port), target.input_anchor(edge.target_port))
+        self.overview.invalidate()
+
+    def _grow_scene_rect(self, rect: QRectF) -> None:
+        """Keep room around the design to pan into; the rect only grows while editing."""
+        wanted = rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+        current = self.sceneRect()
+        if not current.contains(wanted):
+            self.setSceneRect(current.united(wanted))
+
+    # ----------------------------------------------------------------- results
+    def apply_results(self) -> None:
+        """Shape labels, parameter counts and problem badges from the document's latest results."""
+        results = self.document.results
+        problems = _problems_by_node(self.document.diagnostics)
+        for node_id, item in self.node_items.items():
+            item.set_count(labels.count_text(results.get(node_id)))
+            found = problems.get(node_id, [])
+            severity = "error" if any(d.is_error for d in found) else "warning" if found else ""
+            item.set_problems(severity, labels.diagnostic_tooltip(found))
+        for edge, item in self.edge_items.items():
+            item.set_label(labels.edge_label(edge, results))
+        self.overview.invalidate(geometry=False)
+
+    def set_view_scale(self, scale: float) -> None:
+        """The view's zoom changed: far out, let the overview item paint the design."""
+        far = scale < OVERVIEW_SCALE
+        if far == self.far:
+            return
+        self.far = far
+        for node in self.node_items.values():
+            node.set_overview(far)
+        for edge in self.edge_items.values():
+            edge.set_overview(far)
+        self.overview.set_shown(far)
+
+    def set_colors(self, colors: CanvasColors) -> None:
+        self.colors = colors
+        self._refresh_all_nodes()
+        self.update()
+
+    # ---------------------------------------------------------------- lookups
+    def port_at(self, position: QPointF, transform: QTransform) -> PortItem | None:
+        for item in self.items(position, deviceTransform=transform):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def node_at(self, position: QPointF, transform: QTransform) -> NodeItem | None:
+        for item in self.items(position, deviceTransform=transform):
+            node = node_item_of(item)
+            if node is not None:
+                return node
+        return None
+
+    def edge_at(self, position: QPointF, transform: QTransform) -> EdgeItem | None:
+        for item in self.items(position, deviceTransform=transform):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
+    def items_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.node_items.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # -------------------------------------------------------------- selection
+    def selected_node_ids(self) -> list[str]:
+        selected = {item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)}
+        return [node_id for node_id in self._model.nodes if node_id in selected]
+
+    def selected_edges(self) -> list[Edge]:
+        return sorted(item.edge for item in self.selectedItems() if isinstance(item, EdgeItem))
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        """Select exactly these nodes (one document update at the end)."""
+        wanted = set(node_ids)
+        self._syncing_selection = True
+        try:
+            for item in self.selectedItems():
+                if not (isinstance(item, NodeItem) and item.node_id in wanted):
+                    item.setSelected(False)
+            for node_id in node_ids:
+                item = self.node_items.get(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self._syncing_selection = False
+        self.far = False  # zoomed out past OVERVIEW_SCALE: the overview item paints the design
+        self.overview = self._new_overview()
+        self._selection_to_document()
+
+    def _selection_to_document(self) -> None:
+        self.overview.invalidate(geometry=False)
+        if not self._syncing_selection:
+            self.document.set_selection(self.selected_node_ids())
+
+    def _selection_from_document(self, node_ids: list[str]) -> None:
+        if self._syncing_selection or set(node_ids) == set(self.selected_node_ids()):
+            return
+        self.select_nodes(node_ids)
+
+    # ------------------------------------------------------------- background
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+        painter.fillRect(rect, self.colors.background)
+        scale = painter.worldTransform().m11()
+        if (scale < OVERVIEW_SCALE) != self.far:  # a zoom the view did not announce
+            QTimer.singleShot(0, lambda: self.set_view_scale(scale))
+        step = GRID_STEP
+        while step * scale < MIN_GRID_PIXELS:
+            step *= 5
+        if (rect.width() / step) * (rect.height() / step) > 40_000:
+            return
+        pen = QPen(self.colors.grid, 2.0)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        points = [
+            QPointF(x, y)
+            for x in _frange(left, rect.right(), step)
+            for y in _frange(top, rect.bottom(), step)
+        ]
+        painter.drawPoints(points)
+
+
+def node_item_of(item: QGraphicsItem | None) -> NodeItem | None:
+    """The node item an item belongs to (itself, or the parent of a port or badge)."""
+    while item is not None and not isinstance(item, NodeItem):
+        item = item.parentItem()
+    return item
+
+
+def _problems_by_node(diagnostics: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    found: dict[str, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.node is not None:
+            found.setdefault(diagnostic.node, []).append(diagnostic)
+    return found
+
+
+def _frange(start: float, stop: float, step: float) -> list[float]:
+    count = max(0, math.ceil((stop - start) / step))
+    return [start + index * step for index in range(count + 1)]

@@ -1,0 +1,663 @@
+"""The main window: the canvas in the middle, the panels in docks, the menus, files and recovery.
+
+`MainWindow` composes the views of one `Document` and wires them: the palette
+adds layers, the inspector's edits are checked by the engine, the diagnostics
+list selects nodes. It owns the file workflow (New, Open, Save, recent files,
+the prompt before unsaved changes are lost, code export) and the recovery
+file: while there are unsaved changes the design is written to a recovery
+folder every 30 s, and a session that did not close cleanly is offered back at
+the next start. Dialogs go through small methods (`confirm_discard`,
+`offer_recovery`, `ask_open_path`...) that tests replace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPointF, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from designer.catalog.spec import Catalog
+from designer.graph import project
+from designer.graph.errors import ProjectError
+from designer.graph.model import ModelGraph
+from designer.ui.canvas import CanvasEditor, GraphScene, GraphView
+from designer.ui.document import Document
+from designer.ui.engine_client import EngineClient
+from designer.ui.panels.code_view import CodeView
+from designer.ui.panels.diagnostics import DiagnosticsView
+from designer.ui.panels.history import HistoryView
+from designer.ui.panels.inspector import InspectorView
+from designer.ui.panels.palette import PaletteView
+from designer.ui.panels.summary import SummaryView
+from designer.ui.theme import THEME_CHOICES, apply_theme
+
+APP_NAME = "Keras Designer"
+ORGANISATION = "keras-designer"
+AUTOSAVE_MS = 30_000
+RECENT_LIMIT = 10
+MESSAGE_MS = 8000
+PROJECT_FILTER = "Keras designs (*.json);;All files (*)"
+
+
+# ------------------------------------------------------------------ recovery
+def recovery_folder() -> Path:
+    """$DESIGNER_RECOVERY_DIR, else a "recovery" folder in the application's data location."""
+    configured = os.environ.get("DESIGNER_RECOVERY_DIR")
+    if configured:
+        return Path(configured)
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location or Path.home() / ".keras-designer") / "recovery"
+
+
+def autosave_interval() -> int:
+    """$DESIGNER_AUTOSAVE_MS milliseconds, else 30 s."""
+    try:
+        return max(50, int(os.environ.get("DESIGNER_AUTOSAVE_MS", AUTOSAVE_MS)))
+    except ValueError:
+        return AUTOSAVE_MS
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (it may not be ours: pid files are a best effort)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        return _windows_process_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _windows_process_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    code = ctypes.c_ulong()
+    kernel.GetExitCodeProcess(handle, ctypes.byref(code))
+    kernel.CloseHandle(handle)
+    return code.value == 259  # STILL_ACTIVE
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A recovery file left by a session whose process is gone."""
+
+    data: Path
+    lock: Path
+    source: Path | None  # the file the design came from, if any
+
+    def remove(self) -> None:
+        self.data.unlink(missing_ok=True)
+        self.lock.unlink(missing_ok=True)
+
+
+class RecoveryFiles:
+    """This session's lock (pid) file and autosave file, and the orphans of sessions that died."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        stem = f"session-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.data = self.folder / f"{stem}.json"
+        self.lock = self.folder / f"{stem}.lock"
+        self._write_lock(None)
+
+    def _write_lock(self, source: Path | None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        content = {"pid": os.getpid(), "source": str(source) if source else None}
+        self.lock.write_text(json.dumps(content), encoding="utf-8")
+
+    def write(self, data: dict[str, Any], source: Path | None) -> None:
+        self._write_lock(source)
+        project.save(self.data, data)
+
+    def discard(self) -> None:
+        self.data.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        """A clean end: nothing left to recover."""
+        self.discard()
+        self.lock.unlink(missing_ok=True)
+
+    def orphans(self) -> list[Orphan]:
+        """Recovery files whose session's process is no longer alive, newest first."""
+        found = []
+        for lock in sorted(self.folder.glob("session-*.lock"), key=_modified, reverse=True):
+            if lock == self.lock:
+                continue
+            pid, source = _read_lock(lock)
+            if process_alive(pid):
+                continue
+            data = lock.with_suffix(".json")
+            if data.exists():
+                found.append(Orphan(data, lock, source))
+            else:
+                lock.unlink(missing_ok=True)
+        return found
+
+
+def _read_lock(lock: Path) -> tuple[int, Path | None]:
+    try:
+        content = json.loads(lock.read_text(encoding="utf-8"))
+        source = content.get("source")
+        return int(content["pid"]), Path(source) if source else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0, None
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+# -------------------------------------------------------------------- window
+class MainWindow(QMainWindow):
+    """One design: canvas, palette, inspector, diagnostics, summary, code and history."""
+
+    def __init__(
+        self,
+        document: Document,
+        client: EngineClient | None = None,
+        settings: QSettings | None = None,
+        recovery_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document, self.client = document, client
+        self.settings = settings if settings is not None else QSettings(ORGANISATION, APP_NAME)
+        self.catalog_known = len(document.catalog) > 1
+        self._waiting: list[Callable[[], None]] = []
+        self._checks: dict[int, str] = {}
+        self._changed_since_autosave = False
+        self.theme_choice = str(self.settings.value("theme", "system"))
+        self.scene = GraphScene(document, apply_theme(_application(), self.theme_choice))
+        self.editor = CanvasEditor(document, self)
+        self.view = GraphView(self.scene, self.editor)
+        self.setCentralWidget(self.view)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
+        self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
+        self.autosave_timer.start()
+        self._update_title()
+        self.resize(1400, 880)
+
+    # ---------------------------------------------------------------- layout
+    def _build_docks(self) -> None:
+        document = self.document
+        self.palette = PaletteView(document)
+        self.inspector = InspectorView(document)
+        self.diagnostics = DiagnosticsView(document)
+        self.summary = SummaryView(document)
+        self.code = CodeView(document)
+        self.history = HistoryView(document)
+        left, right, bottom = (
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self.docks = {
+            "palette": self._dock("Layers", self.palette, left),
+            "inspector": self._dock("Inspector", self.inspector, right),
+            "diagnostics": self._dock("Problems", self.diagnostics, bottom),
+            "summary": self._dock("Summary", self.summary, bottom),
+            "code": self._dock("Code", self.code, bottom),
+            "history": self._dock("History", self.history, bottom),
+        }
+        bottoms = [self.docks[name] for name in ("diagnostics", "summary", "code", "history")]
+        for first, second in itertools.pairwise(bottoms):
+            self.tabifyDockWidget(first, second)
+        bottoms[0].raise_()
+        self.resizeDocks(
+            [self.docks["palette"], self.docks["inspector"]], [230, 320], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([bottoms[0]], [200], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence.StandardKey | str | list[QKeySequence] | None = None,
+        canvas: bool = False,
+    ) -> QAction:
+        """An action; `canvas` ones answer their shortcut only while the canvas has the focus."""
+        action = QAction(text, self)
+        action.triggered.connect(lambda _checked=False: slot())
+        if isinstance(shortcut, list):
+            action.setShortcuts(shortcut)
+        elif shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if canvas:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        keys = QKeySequence.StandardKey
+        stack = self.document.undo_stack
+        self.actions: dict[str, QAction] = {
+            "new": self._action("&New", self.new_design, keys.New),
+            "open": self._action("&Open…", self.open_dialog, keys.Open),
+            "save": self._action("&Save", self.save, keys.Save),
+            "save_as": self._action("Save &As…", self.save_as, keys.SaveAs),
+            "export": self._action("&Export Code…", self.export_code, "Ctrl+E"),
+            "quit": self._action("&Quit", self.close, keys.Quit),
+            "undo": stack.createUndoAction(self, "&Undo"),
+            "redo": stack.createRedoAction(self, "&Redo"),
+            "cut": self._action("Cu&t", self.view.cut_selection, keys.Cut, canvas=True),
+            "copy": self._action("&Copy", self.view.copy_selection, keys.Copy, canvas=True),
+            "paste": self._action("&Paste", self.view.paste, keys.Paste, canvas=True),
+            "duplicate": self._action("D&uplicate", self.view.duplicate_selection, "Ctrl+D", canvas=True),
+            "delete": self._action("&Delete", self.view.delete_selection, _delete_keys(), canvas=True),
+            "select_all": self._action("Select &All", self.view.select_all, keys.SelectAll, canvas=True),
+            "toggle_output": self._action("&Mark as Model Output", self.toggle_output, "Ctrl+Shift+M"),
+            "quick_add": self._action("Add &Layer…", self._quick_add_at_centre, "Ctrl+Shift+A"),
+            "fit": self._action("&Fit to View", self.view.fit_to_view, "Ctrl+0"),
+            "zoom_in": self._action("Zoom &In", self.view.zoom_in, keys.ZoomIn),
+            "zoom_out": self._action("Zoom &Out", self.view.zoom_out, keys.ZoomOut),
+            "layout": self._action("&Auto-layout", self.editor.auto_layout, "Ctrl+L"),
+        }
+        self.actions["undo"].setShortcuts(QKeySequence.keyBindings(keys.Undo))
+        self.actions["redo"].setShortcuts(QKeySequence.keyBindings(keys.Redo))
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.actions["new"], self.actions["open"]])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addActions([self.actions[name] for name in ("save", "save_as", "export")])
+        file_menu.addSeparator()
+        file_menu.addAction(self.actions["quit"])
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.actions["undo"], self.actions["redo"]])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.actions[name] for name in ("cut", "copy", "paste", "duplicate", "delete")])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.actions[name] for name in ("select_all", "toggle_output", "quick_add")])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.actions[name] for name in ("fit", "zoom_in", "zoom_out", "layout")])
+        view_menu.addSeparator()
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self._build_theme_menu(view_menu.addMenu("&Theme"))
+
+    def _build_theme_menu(self, menu: Any) -> None:
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for choice in THEME_CHOICES:
+            action = QAction(choice.capitalize() if choice != "system" else "Follow the System", self)
+            action.setCheckable(True)
+            action.setChecked(choice == self.theme_choice)
+            action.triggered.connect(lambda _checked=False, c=choice: self.set_theme(c))
+            group.addAction(action)
+            menu.addAction(action)
+            self.theme_actions[choice] = action
+
+    def _build_status_bar(self) -> None:
+        self.engine_label = QLabel("Engine off" if self.client is None else "Engine starting…")
+        self.totals_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.totals_label)
+        self.statusBar().addPermanentWidget(self.engine_label)
+
+    def _connect(self) -> None:
+        document = self.document
+        self.palette.add_requested.connect(self.add_layer_at_centre)
+        self.inspector.params_edited.connect(self.check_params)
+        self.diagnostics.node_activated.connect(self.show_node)
+        self.summary.node_activated.connect(self.show_node)
+        self.editor.message.connect(self.show_message)
+        document.undo_stack.cleanChanged.connect(self._clean_changed)
+        document.undo_stack.indexChanged.connect(self._index_changed)
+        document.path_changed.connect(self._update_title)
+        document.graph_replaced.connect(self._graph_replaced)
+        document.results_changed.connect(self._update_totals)
+        hints = QGuiApplication.styleHints()
+        if hints is not None:
+            hints.colorSchemeChanged.connect(self._follow_system_theme)
+        if self.client is not None:
+            self.client.status_changed.connect(self.engine_label.setText)
+            self.client.params_checked.connect(self._params_checked)
+            self.client.request_failed.connect(self._request_failed)
+            self.client.crashed.connect(self._engine_crashed)
+
+    # --------------------------------------------------------------- catalog
+    def set_catalog(self, catalog: Catalog) -> None:
+        """The engine's catalog arrived: fill the palette, then do what waited for it (opening a file)."""
+        self.document.set_catalog(catalog)
+        self.catalog_known = True
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback()
+
+    def when_catalog_known(self, callback: Callable[[], None]) -> None:
+        if self.catalog_known:
+            callback()
+        else:
+            self._waiting.append(callback)
+
+    # ---------------------------------------------------------------- canvas
+    def add_layer_at_centre(self, key: str) -> str | None:
+        return self.editor.add_layer(
+            key, self._free_spot(self.view.mapToScene(self.view.viewport().rect().center()))
+        )
+
+    def _free_spot(self, centre: QPointF) -> QPointF:
+        """The centre, moved down until no node sits there (repeated adds do not pile up)."""
+        spot = QPointF(centre)
+        while self.scene.node_at(spot, self.view.transform()) is not None:
+            spot += QPointF(24, 36)
+        return spot
+
+    def _quick_add_at_centre(self) -> None:
+        self.view.open_quick_add(self.view.quick_add_position(), "")
+
+    def toggle_output(self) -> None:
+        selected = self.scene.selected_node_ids()
+        if len(selected) != 1:
+            self.show_message("Select one node to mark (or unmark) as a model output.")
+            return
+        self.editor.toggle_output(selected[0])
+
+    def show_node(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        self.view.centre_on_node(node_id)
+
+    def check_params(self, node_id: str, params: dict[str, Any]) -> None:
+        if self.client is None or node_id not in self.document.graph.nodes:
+            return
+        request = self.client.check_params(self.document.graph.node(node_id).type, params)
+        self._checks[request] = node_id
+
+    def _params_checked(self, request: int, errors: dict[str, str]) -> None:
+        node_id = self._checks.pop(request, None)
+        if node_id is not None:
+            self.inspector.set_param_errors(node_id, errors)
+
+    def _request_failed(self, request: int, _message: str) -> None:
+        self._checks.pop(request, None)
+
+    def _engine_crashed(self, report: str) -> None:
+        self.show_message(report.splitlines()[0] if report else "The engine stopped")
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    def _update_totals(self) -> None:
+        results = self.document.results
+        total = sum(result.params for result in results.values())
+        errors = sum(1 for d in self.document.diagnostics if d.is_error)
+        problems = f" · {errors} error{'s' if errors != 1 else ''}" if errors else ""
+        self.totals_label.setText(f"{len(self.document.graph)} layers · {total:,} params{problems}")
+
+    # ----------------------------------------------------------------- theme
+    def set_theme(self, choice: str) -> None:
+        self.theme_choice = choice
+        self.settings.setValue("theme", choice)
+        self.scene.set_colors(apply_theme(_application(), choice))
+        self.theme_actions[choice].setChecked(True)
+
+    def _follow_system_theme(self, _scheme: object = None) -> None:
+        if self.theme_choice == "system":
+            self.set_theme("system")
+
+    # ----------------------------------------------------------------- files
+    def _graph_replaced(self) -> None:
+        QTimer.singleShot(0, self.view.fit_to_view)
+
+    def _update_title(self, _path: object = None) -> None:
+        path = self.document.path
+        self.setWindowTitle(f"{path.name if path else 'Untitled'}[*] — {APP_NAME}")
+        self.setWindowModified(self.document.is_dirty)
+
+    def new_design(self) -> None:
+        if self.confirm_discard():
+            self.document.replace(project.Project(ModelGraph("model")), None)
+            self.recovery.discard()
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        path = self.ask_open_path()
+        if path is not None:
+            self.open_path(path)
+
+    def open_path(self, path: Path) -> bool:
+        """Show the design in `path` once the catalog is known; a bad file is reported, nothing changes."""
+        if not self.catalog_known:
+            self.show_message(f"Opening {Path(path).name} once the layer catalog is loaded…")
+            self._waiting.append(lambda: self.open_path(path) and None)
+            return True
+        try:
+            self.document.open(Path(path))
+        except ProjectError as error:
+            self.report_error("Cannot open the design", str(error))
+            return False
+        self.recovery.discard()
+        self.add_recent(Path(path))
+        self.show_message(f"Opened {path}")
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        path = self.ask_save_path()
+        return self._save_to(path) if path is not None else False
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.document.save(path)
+        except OSError as error:
+            self.report_error("Cannot save the design", f"{path}: {error.strerror or error}")
+            return False
+        self.recovery.discard()
+        self.add_recent(saved)
+        self._update_title()
+        self.show_message(f"Saved {saved}")
+        return True
+
+    def export_code(self) -> bool:
+        """Write the model as Python (Functional API) to a file the person picks."""
+        from designer.codegen import CodegenError, generate_model
+
+        errors = [d for d in self.document.diagnostics if d.is_error]
+        if errors:
+            self.report_error(
+                "Cannot export code", f"The design has {len(errors)} error(s): {errors[0].message}"
+            )
+            return False
+        path = self.ask_export_path()
+        if path is None:
+            return False
+        try:
+            path.write_text(generate_model(self.document.graph, self.document.catalog), encoding="utf-8")
+        except (CodegenError, OSError) as error:
+            self.report_error("Cannot export code", str(error))
+            return False
+        self.show_message(f"Exported {path}")
+        return True
+
+    # ---------------------------------------------------------- recent files
+    def recent_files(self) -> list[Path]:
+        value = self.settings.value("recent_files", [])
+        items = [value] if isinstance(value, str) else list(value or [])
+        return [Path(item) for item in items if item]
+
+    def add_recent(self, path: Path) -> None:
+        resolved = Path(path).resolve()
+        recent = [resolved, *(p for p in self.recent_files() if p != resolved)][:RECENT_LIMIT]
+        self.settings.setValue("recent_files", [str(p) for p in recent])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(path.name, lambda p=path: self._open_recent(p))
+            action.setToolTip(str(path))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+
+    def _open_recent(self, path: Path) -> None:
+        if self.confirm_discard():
+            self.open_path(path)
+
+    # --------------------------------------------------------------- prompts
+    def confirm_discard(self) -> bool:
+        """Ask before unsaved changes are lost: Save (then go on), Discard, or Cancel."""
+        if not self.document.is_dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            APP_NAME,
+            "The design has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def offer_recovery(self, path: Path) -> bool:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(_modified(path)))
+        answer = QMessageBox.question(
+            self,
+            APP_NAME,
+            f"Keras Designer did not close cleanly. Recover the unsaved design autosaved at {when}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def report_error(self, title: str, text: str) -> None:
+        print(f"{title}: {text}", file=sys.stderr)
+        QMessageBox.warning(self, title, text)
+
+    def ask_open_path(self) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a design", self._folder(), PROJECT_FILTER)
+        return Path(name) if name else None
+
+    def ask_save_path(self) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(self, "Save the design", self._folder(), PROJECT_FILTER)
+        if not name:
+            return None
+        path = Path(name)
+        return path if path.suffix else path.with_suffix(".json")
+
+    def ask_export_path(self) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export code", self._folder(), "Python (*.py)")
+        return Path(name) if name else None
+
+    def _folder(self) -> str:
+        path = self.document.path
+        return str(path.parent) if path else str(Path.home())
+
+    # -------------------------------------------------------------- recovery
+    def check_recovery(self) -> bool:
+        """Offer the design of a session that died; True when one is being recovered."""
+        recovering = False
+        for orphan in self.recovery.orphans():
+            if not recovering and self.offer_recovery(orphan.data):
+                recovering = True
+                self.when_catalog_known(lambda o=orphan: self.recover(o))
+            elif not recovering:
+                orphan.remove()
+        return recovering
+
+    def recover(self, orphan: Orphan) -> bool:
+        """Show the orphan's design as an unsaved change of the file it came from."""
+        try:
+            loaded = project.load(orphan.data, self.document.catalog.ports_of)
+        except ProjectError as error:
+            self.report_error("Cannot recover the design", str(error))
+            orphan.remove()
+            return False
+        self.document.replace(loaded, orphan.source)
+        self.document.undo_stack.resetClean()
+        self._update_title()
+        self.autosave(force=True)
+        orphan.remove()
+        self.show_message("Recovered the unsaved design")
+        return True
+
+    def set_autosave_interval(self, milliseconds: int) -> None:
+        self.autosave_timer.setInterval(milliseconds)
+
+    def autosave(self, force: bool = False) -> None:
+        """Write the recovery file when there are changes no save or autosave holds yet."""
+        if not self.document.is_dirty or not (force or self._changed_since_autosave):
+            return
+        try:
+            self.recovery.write(self.document.to_project().to_dict(), self.document.path)
+        except OSError as error:
+            self.show_message(f"Autosave failed: {error.strerror or error}")
+            return
+        self._changed_since_autosave = False
+
+    def _index_changed(self, _index: int) -> None:
+        self._changed_since_autosave = True
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+        if clean:
+            self.recovery.discard()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.autosave_timer.stop()
+        self.recovery.release()
+        event.accept()
+
+
+def _delete_keys() -> list[QKeySequence]:
+    return [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence(Qt.Key.Key_Backspace)]
+
+
+def _application() -> QApplication:
+    application = QApplication.instance()
+    assert isinstance(application, QApplication), "MainWindow needs a QApplication"
+    return application

@@ -1,0 +1,234 @@
+"""The code panel: the design as Python, regenerated live, in the style the person picks.
+
+`CodeView` regenerates the model module ~300 ms after the last change of the
+graph (and on `results_changed`), off the GUI thread on a snapshot of the
+graph, because code generation runs ruff. It never raises: when the code
+cannot be generated it shows why, as Python comments. Copy puts the code on
+the clipboard; Export... writes it where the person says (`export_to`), and is
+refused while the design has errors, as the CLI refuses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.catalog.spec import LayerSpec
+from designer.codegen import CodegenError, ExportRefused, can_be_sequential, generate_model
+from designer.graph.model import ModelGraph
+from designer.graph.validation import Diagnostic
+from designer.ui.document import Document
+from designer.ui.panels.python_highlighter import PythonHighlighter
+from designer.ui.panels.subscription import Debouncer, GraphSubscription
+
+FUNCTIONAL, SUBCLASSED, SEQUENTIAL = "functional", "subclassed", "sequential"
+STYLE_LABELS = {FUNCTIONAL: "Functional", SUBCLASSED: "Subclassed", SEQUENTIAL: "Sequential"}
+REGENERATE_DELAY_MS = 300
+CODE_SIGNALS = (
+    "node_added",
+    "node_removed",
+    "edge_added",
+    "edge_removed",
+    "params_changed",
+    "node_renamed",
+    "sharing_changed",
+    "outputs_changed",
+    "name_changed",
+    "group_added",  # groups become block classes in the code
+    "group_removed",
+    "group_changed",
+)  # not node_moved: positions are not in the code
+
+
+def generated_code(
+    graph: ModelGraph, catalog: Mapping[str, LayerSpec], style: str, errors: list[Diagnostic]
+) -> str:
+    """The model module in `style`, or comments saying why there is none. Never raises."""
+    try:
+        return generate_model(graph, catalog, style)
+    except CodegenError as error:
+        reason = str(error)
+    except Exception:  # a generator bug must not take the window down: show it instead
+        reason = "Code generation failed unexpectedly:\n" + traceback.format_exc()
+    return failure_comment(reason, errors)
+
+
+def failure_comment(reason: str, errors: list[Diagnostic]) -> str:
+    lines = [
+        "# The code cannot be generated yet.",
+        "#",
+        *(f"# {line}".rstrip() for line in reason.splitlines()),
+    ]
+    if errors:
+        lines += ["#", f"# The design has {len(errors)} error(s):"]
+        lines += [f"#   - {error.message}" for error in errors]
+    return "\n".join(lines) + "\n"
+
+
+class _Delivery(QObject):
+    """Carries generated code from the worker thread to the GUI thread (a queued signal)."""
+
+    ready = Signal(int, str)  # generation number, code
+
+
+def _generate_in_background(
+    delivery: _Delivery,
+    generation: int,
+    graph: ModelGraph,
+    catalog: Mapping[str, LayerSpec],
+    style: str,
+    errors: list[Diagnostic],
+) -> None:
+    """Runs on the worker thread: touches no widget, only emits the result."""
+    code = generated_code(graph, catalog, style, errors)
+    with contextlib.suppress(RuntimeError):  # the view was closed meanwhile
+        delivery.ready.emit(generation, code)
+
+
+class CodeView(QWidget):
+    """The generated model code, read-only and highlighted, with a style switch, Copy and Export."""
+
+    code_changed = Signal(str)  # the code now shown
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.code_style = FUNCTIONAL
+        self._generation = 0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codegen")
+        self._delivery = _Delivery(self)
+        self._delivery.ready.connect(self._show)
+        self.editor = _code_editor()
+        self.highlighter = PythonHighlighter(self.editor.document())
+        self.style_buttons = QButtonGroup(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._toolbar())
+        layout.addWidget(self.editor)
+        self._debouncer = Debouncer(self.regenerate, REGENERATE_DELAY_MS, self)
+        self._subscription = GraphSubscription(
+            document, self, dict.fromkeys(CODE_SIGNALS, self._debouncer.schedule), on_replaced=self.regenerate
+        )
+        document.results_changed.connect(self._debouncer.schedule)
+        document.catalog_changed.connect(self._debouncer.schedule)
+        executor = self._executor
+        self.destroyed.connect(lambda *_: executor.shutdown(wait=False, cancel_futures=True))
+        self.regenerate()
+
+    def _toolbar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        for index, (style, label) in enumerate(STYLE_LABELS.items()):
+            button = QToolButton()
+            button.setText(label)
+            button.setCheckable(True)
+            button.setChecked(style == self.code_style)
+            self.style_buttons.addButton(button, index)
+            bar.addWidget(button)
+        self.style_buttons.idClicked.connect(lambda index: self.set_code_style(list(STYLE_LABELS)[index]))
+        bar.addStretch(1)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the code to the clipboard.")
+        self.copy_button.clicked.connect(self.copy_to_clipboard)
+        self.export_button = QPushButton("Export...")
+        self.export_button.setToolTip("Write the model module to a .py file.")
+        self.export_button.clicked.connect(self._export_clicked)
+        bar.addWidget(self.copy_button)
+        bar.addWidget(self.export_button)
+        return bar
+
+    # ------------------------------------------------------------ public API
+    def text(self) -> str:
+        """The code shown now."""
+        return self.editor.toPlainText()
+
+    def style_button(self, style: str) -> QToolButton:
+        return self.style_buttons.button(list(STYLE_LABELS).index(style))  # type: ignore[return-value]
+
+    def set_code_style(self, style: str) -> None:
+        """Show the code in "functional", "subclassed" or "sequential" style."""
+        if style not in STYLE_LABELS:
+            raise ValueError(f"Unknown code style {style!r}; expected one of {', '.join(STYLE_LABELS)}.")
+        self.code_style = style
+        self.style_button(style).setChecked(True)
+        self.regenerate()
+
+    def regenerate(self) -> None:
+        """Generate the code again now (in the background); `code_changed` says when it is shown."""
+        self._debouncer.cancel()
+        graph = self.document.graph
+        sequential = can_be_sequential(graph)
+        self.style_button(SEQUENTIAL).setEnabled(sequential)
+        self.style_button(SEQUENTIAL).setToolTip("" if sequential else "Only a single chain of layers.")
+        if self.code_style == SEQUENTIAL and not sequential:
+            self.code_style = FUNCTIONAL
+            self.style_button(FUNCTIONAL).setChecked(True)
+        self._generation += 1
+        snapshot, errors = graph.copy(), [d for d in self.document.diagnostics if d.is_error]
+        job = (self._generation, snapshot, self.document.catalog, self.code_style, errors)
+        self._executor.submit(_generate_in_background, self._delivery, *job)
+
+    def copy_to_clipboard(self) -> None:
+        QGuiApplication.clipboard().setText(self.text())
+
+    def export_to(self, path: str | Path) -> Path:
+        """Write the model module in the current style to `path`.
+
+        Raises ExportRefused while the design has errors, CodegenError when the
+        code cannot be generated, OSError when the file cannot be written.
+        """
+        errors = [d for d in self.document.diagnostics if d.is_error]
+        if errors:
+            raise ExportRefused(errors)
+        code = generate_model(self.document.graph, self.document.catalog, self.code_style)
+        target = Path(path)
+        target.write_text(code, encoding="utf-8")
+        return target
+
+    # -------------------------------------------------------------- internal
+    def _show(self, generation: int, code: str) -> None:
+        if generation != self._generation or code == self.text():
+            return
+        scroll = self.editor.verticalScrollBar().value()
+        self.editor.setPlainText(code)
+        self.editor.verticalScrollBar().setValue(scroll)
+        self.code_changed.emit(code)
+
+    def _suggested_path(self) -> str:
+        """<model name>.py beside the project file, else in the working folder."""
+        folder = self.document.path.parent if self.document.path else Path.cwd()
+        return str(folder / f"{self.document.graph.name}.py")
+
+    def _export_clicked(self) -> None:
+        suggested = self._suggested_path()
+        path, _ = QFileDialog.getSaveFileName(self, "Export model code", suggested, "Python (*.py)")
+        if not path:
+            return
+        try:
+            self.export_to(path)
+        except (ExportRefused, CodegenError, OSError) as error:
+            QMessageBox.warning(self, "Export", str(error))
+
+
+def _code_editor() -> QPlainTextEdit:
+    editor = QPlainTextEdit()
+    editor.setReadOnly(True)
+    editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    return editor

@@ -1,0 +1,222 @@
+"""The inspector: the one selected node's name, output marks and layer parameters, and what
+the engine says of it.
+
+Widget -> model: every edit is an undo command on `document.undo_stack`
+(`Rename`, `SetOutputs`, `EditParam`); typing in one field folds into one
+step. Model -> widget: the inspector listens to the graph and the document
+and updates its fields with their signals blocked, so nothing loops. Text that
+does not parse is shown in red beside its field and never reaches the model;
+Keras' own complaints arrive through `set_param_errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from designer.catalog.spec import LayerSpec
+from designer.graph.model import ModelGraph, Node
+from designer.ui.commands import SetParams
+from designer.ui.document import Document
+from designer.ui.panels.inspector_sections import NameSection, OutputSection, ParamsSection, ResultSection
+from designer.ui.panels.param_editors import ParamEditor
+from designer.ui.panels.subscription import GraphSubscription
+
+
+class EditParam(SetParams):
+    """Set one parameter of a node. Typing in the same field during one visit of it (`gesture`)
+    folds into one undo step; another field, or coming back to the field, starts a new step."""
+
+    def __init__(
+        self, graph: ModelGraph, node_id: str, params: dict[str, Any], field: str, gesture: int | None
+    ) -> None:
+        super().__init__(graph, node_id, params, merge=gesture is not None)
+        self.field, self.gesture = field, gesture
+        self.setText(f"Edit {graph.node(node_id).name}.{field}")
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, EditParam) or not self.merge or not other.merge:
+            return False
+        if (other.node_id, other.field, other.gesture) != (self.node_id, self.field, self.gesture):
+            return False
+        self.new = other.new
+        self.setObsolete(self.new == self.old)  # typed back to where it started: no step at all
+        return True
+
+
+class NodeForm(QWidget):
+    """Every section for one node, top to bottom."""
+
+    def __init__(self, document: Document, node_id: str) -> None:
+        super().__init__()
+        node = document.graph.node(node_id)
+        spec = document.catalog.get(node.type)
+        self.name_section = NameSection(document, node_id, spec)
+        self.output_section = OutputSection(document, node_id)
+        owner = document.graph.layer_owner(node_id)
+        values = node_values(spec, owner)
+        self.params_section = ParamsSection(node_id, spec, values, read_only=node.shares is not None)
+        self.result_section = ResultSection()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.name_section)
+        layout.addWidget(self.output_section)
+        layout.addWidget(_group("Parameters", self.params_section))
+        layout.addWidget(_group("Inferred", self.result_section))
+        layout.addStretch(1)
+
+
+def _group(title: str, content: QWidget) -> QGroupBox:
+    group = QGroupBox(title)
+    layout = QVBoxLayout(group)
+    layout.addWidget(content)
+    return group
+
+
+def node_values(spec: LayerSpec | None, node: Node) -> dict[str, Any]:
+    """Every parameter's current value: the node's params over Keras' defaults."""
+    return spec.full_params(node.params) if spec else dict(node.params)
+
+
+# --------------------------------------------------------------------- view
+class InspectorView(QWidget):
+    """Edits the single selected node of `document`; shows a hint when none or several are selected."""
+
+    params_edited = Signal(str, dict)  # node id, its params after an edit: ask the engine to check them
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.node_id: str | None = None
+        self.form: NodeForm | None = None
+        self._param_errors: dict[str, dict[str, str]] = {}
+        self._gesture = 0
+        self._placeholder = QLabel("Select one node to edit it.")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._placeholder)
+        layout.addWidget(self._scroll)
+        self._subscription = GraphSubscription(
+            document,
+            self,
+            {
+                "params_changed": self._params_changed,
+                "node_renamed": self._node_renamed,
+                "node_removed": self._node_removed,
+                "outputs_changed": self._outputs_changed,
+                "sharing_changed": self._sharing_changed,
+            },
+            on_replaced=self._graph_replaced,
+        )
+        document.selection_changed.connect(self._selection_changed)
+        document.results_changed.connect(self._refresh_results)
+        document.catalog_changed.connect(self._rebuild)
+        self._selection_changed(document.selection)
+
+    # ------------------------------------------------------------ public API
+    def show_node(self, node_id: str | None) -> None:
+        """Edit `node_id` (None: nothing). The inspector follows the selection by itself."""
+        if node_id is not None and node_id not in self.document.graph.nodes:
+            node_id = None
+        self.node_id = node_id
+        self._gesture += 1
+        self._rebuild()
+
+    def set_param_errors(self, node_id: str, errors: dict[str, str]) -> None:
+        """Keras' messages about the node's params by param name ("" for the layer as a whole); {} clears."""
+        self._param_errors[node_id] = dict(errors)
+        if self.form is not None and node_id == self.node_id:
+            self.form.params_section.set_engine_errors(self._param_errors[node_id])
+
+    def editor(self, param: str) -> ParamEditor | None:
+        """The editor of one parameter of the shown node."""
+        row = self.form.params_section.rows.get(param) if self.form else None
+        return row.editor if row else None
+
+    def error_text(self, param: str) -> str:
+        """The message shown beside a parameter ("" when none)."""
+        row = self.form.params_section.rows.get(param) if self.form else None
+        return (row.parse_error or row.engine_error) if row else ""
+
+    # -------------------------------------------------------------- building
+    def _rebuild(self) -> None:
+        if self.form is not None:
+            self._scroll.takeWidget()
+            self.form.deleteLater()  # later: this may run inside one of its own signals
+            self.form = None
+        if self.node_id is not None and self.node_id in self.document.graph.nodes:
+            self.form = NodeForm(self.document, self.node_id)
+            self.form.params_section.edited.connect(self._push_param)
+            self.form.params_section.finished.connect(self._field_finished)
+            self.form.params_section.set_engine_errors(self._param_errors.get(self.node_id, {}))
+            self._scroll.setWidget(self.form)
+            self._refresh_results()
+        self._placeholder.setVisible(self.form is None)
+        self._scroll.setVisible(self.form is not None)
+
+    def _refresh_params(self) -> None:
+        if self.form is None or self.node_id is None:
+            return
+        graph = self.document.graph
+        spec = self.document.catalog.get(graph.node(self.node_id).type)
+        if not self.form.params_section.refresh(node_values(spec, graph.layer_owner(self.node_id))):
+            self._rebuild()
+
+    def _refresh_results(self) -> None:
+        if self.form is None or self.node_id is None:
+            return
+        node = self.document.graph.node(self.node_id)
+        result = self.document.results.get(self.node_id)
+        self.form.result_section.refresh(node, result, self.document.node_diagnostics(self.node_id))
+
+    # ------------------------------------------------------------ the model
+    def _push_param(self, node_id: str, name: str, value: Any, merge: bool) -> None:
+        graph = self.document.graph
+        if node_id not in graph.nodes or graph.node(node_id).shares is not None:
+            return
+        params = {**graph.node(node_id).params, name: value}
+        if params == graph.node(node_id).params:
+            return
+        command = EditParam(graph, node_id, params, name, self._gesture if merge else None)
+        self.document.undo_stack.push(command)
+        self.params_edited.emit(node_id, dict(graph.node(node_id).params))
+
+    def _field_finished(self, _name: str) -> None:
+        self._gesture += 1
+
+    def _params_changed(self, node_id: str, _old: object = None, _new: object = None) -> None:
+        if self.node_id is not None and node_id == self.document.graph.layer_owner(self.node_id).id:
+            self._refresh_params()
+
+    def _node_renamed(self, *_: object) -> None:
+        if self.form is not None:
+            self.form.name_section.refresh()
+
+    def _node_removed(self, node: Node) -> None:
+        self._param_errors.pop(node.id, None)
+        if node.id == self.node_id:
+            self.show_node(None)
+
+    def _outputs_changed(self, *_: object) -> None:
+        if self.form is not None:
+            self.form.output_section.refresh()
+
+    def _sharing_changed(self, node_id: str, _owner: object = None) -> None:
+        if node_id == self.node_id:
+            self._rebuild()
+
+    def _selection_changed(self, node_ids: list[str]) -> None:
+        chosen = node_ids[0] if len(node_ids) == 1 else None
+        if chosen != self.node_id:
+            self.show_node(chosen)
+        several = f"{len(node_ids)} nodes selected: select one to edit it."
+        self._placeholder.setText(several if len(node_ids) > 1 else "Select one node to edit it.")
+
+    def _graph_replaced(self) -> None:
+        self._param_errors.clear()
+        self.show_node(None)

@@ -1,0 +1,90 @@
+"""A view's connections to the document's graph signals, kept across New and Open.
+
+`GraphSubscription` connects a view's callbacks to the psygnal signals of the
+document's current graph, moves them to the new graph on `graph_replaced`,
+and drops them when the view's QObject is destroyed, so a graph never calls
+into a deleted widget. `Debouncer` folds a burst of signals (a macro, a
+paste, a drag) into one refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+
+from designer.graph.model import ModelGraph
+from designer.ui.document import Document
+
+
+class GraphSubscription:
+    """Callbacks by graph signal name ("node_added", "params_changed"...), connected to `document.graph`."""
+
+    def __init__(
+        self,
+        document: Document,
+        owner: QObject,
+        callbacks: Mapping[str, Callable[..., Any]],
+        on_replaced: Callable[[], None] | None = None,
+    ) -> None:
+        self._document = document
+        self._callbacks = dict(callbacks)
+        self._on_replaced = on_replaced
+        self._graph: ModelGraph | None = None
+        self.connect()
+        document.graph_replaced.connect(self._replaced)
+        owner.destroyed.connect(lambda *_: self.release())
+
+    def connect(self) -> None:
+        """Listen to the document's current graph (and no longer to an older one)."""
+        self.disconnect()
+        self._graph = self._document.graph
+        for name, callback in self._callbacks.items():
+            getattr(self._graph, name).connect(callback)
+
+    def disconnect(self) -> None:
+        if self._graph is None:
+            return
+        for name, callback in self._callbacks.items():
+            getattr(self._graph, name).disconnect(callback, missing_ok=True)
+        self._graph = None
+
+    def release(self) -> None:
+        """Stop listening for good (the owner is going away)."""
+        self.disconnect()
+        with contextlib.suppress(RuntimeError, TypeError, RuntimeWarning):  # the document went first
+            self._document.graph_replaced.disconnect(self._replaced)
+
+    def _replaced(self) -> None:
+        self.connect()
+        if self._on_replaced is not None:
+            self._on_replaced()
+
+
+class Debouncer(QObject):
+    """Calls `callback` once, `delay_ms` after the last `schedule()`; `flush()` runs it now if pending."""
+
+    def __init__(self, callback: Callable[[], None], delay_ms: int, parent: QObject) -> None:
+        super().__init__(parent)
+        self._callback = callback
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(callback)
+
+    @property
+    def pending(self) -> bool:
+        return self._timer.isActive()
+
+    def schedule(self, *_: object) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.stop()
+
+    def flush(self) -> None:
+        if self._timer.isActive():
+            self._timer.stop()
+            self._callback()

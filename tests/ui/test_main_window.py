@@ -1,0 +1,254 @@
+"""The main window without the engine: files, the unsaved-changes prompt, recent files, autosave, docks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, QPoint, QPointF, QSettings, Qt, Signal
+from test_canvas import small_catalog
+
+from designer.catalog.spec import Catalog
+from designer.graph import project
+from designer.graph.model import Edge
+from designer.ui.document import Document
+from designer.ui.main_window import MainWindow, RecoveryFiles
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "resources" / "examples" / "digits_cnn.json"
+
+
+class FakeClient(QObject):
+    """The engine client's signals and check_params, answering nothing by itself."""
+
+    status_changed = Signal(str)
+    params_checked = Signal(int, object)
+    request_failed = Signal(int, str)
+    crashed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checked: list[tuple[str, dict]] = []
+
+    def check_params(self, type_key: str, params: dict) -> int:
+        self.checked.append((type_key, params))
+        return len(self.checked)
+
+
+def make_window(
+    qtbot: object, tmp_path: Path, catalog: Catalog | None = None, client: object = None
+) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    document = Document(catalog if catalog is not None else small_catalog())
+    window = MainWindow(document, client, settings=settings, recovery_dir=tmp_path / "recovery")  # type: ignore[arg-type]
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.report_error = lambda title, text: pytest.fail(f"unexpected error box: {title}: {text}")  # type: ignore[method-assign]
+    window.confirm_discard = lambda: True  # type: ignore[method-assign]
+    window.offer_recovery = lambda path: False  # type: ignore[method-assign]
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot: object, tmp_path: Path) -> MainWindow:
+    return make_window(qtbot, tmp_path)
+
+
+def test_title_shows_the_file_and_the_unsaved_marker(window: MainWindow, tmp_path: Path) -> None:
+    assert window.windowTitle() == "Untitled[*] — Keras Designer" and not window.isWindowModified()
+    window.add_layer_at_centre("Dense")
+    assert window.isWindowModified()
+    target = tmp_path / "design.json"
+    window.ask_save_path = lambda: target  # type: ignore[method-assign]
+    assert window.save()
+    assert window.windowTitle() == "design.json[*] — Keras Designer" and not window.isWindowModified()
+    assert project.load(target, window.document.catalog.ports_of).graph == window.document.graph
+    window.document.undo_stack.undo()
+    assert window.isWindowModified()
+
+
+def test_new_asks_before_unsaved_changes_are_lost(window: MainWindow) -> None:
+    window.add_layer_at_centre("Dense")
+    answers = [False, True]
+    asked: list[bool] = []
+    window.confirm_discard = lambda: asked.append(True) or (answers.pop(0) if answers else True)  # type: ignore[method-assign]
+    window.new_design()
+    assert len(window.document.graph) == 1
+    window.new_design()
+    assert len(window.document.graph) == 0 and len(asked) == 2
+    assert not window.isWindowModified()
+
+
+def test_closing_with_changes_can_be_cancelled(window: MainWindow) -> None:
+    window.add_layer_at_centre("Dense")
+    window.confirm_discard = lambda: False  # type: ignore[method-assign]
+    assert not window.close()
+    assert window.isVisible()
+    window.confirm_discard = lambda: True  # type: ignore[method-assign]
+    assert window.close()
+    assert not window.recovery.lock.exists()
+
+
+def test_opening_a_bad_file_reports_it_and_keeps_the_design(window: MainWindow, tmp_path: Path) -> None:
+    window.add_layer_at_centre("Dense")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format_version": 1, "name": "x", "nodes": [{"id": 3}]}', encoding="utf-8")
+    reports: list[str] = []
+    window.report_error = lambda title, text: reports.append(text)  # type: ignore[method-assign]
+    assert not window.open_path(bad)
+    assert reports and "bad.json" in reports[0] and "$.nodes[0]" in reports[0]
+    assert len(window.document.graph) == 1
+
+
+def test_open_remembers_recent_files(window: MainWindow) -> None:
+    assert window.open_path(EXAMPLE)
+    assert window.document.path == EXAMPLE and len(window.document.graph) == 6
+    assert window.recent_files()[0] == EXAMPLE.resolve()
+    window._fill_recent_menu()
+    assert [action.text() for action in window.recent_menu.actions()] == ["digits_cnn.json"]
+
+
+def test_a_file_opened_before_the_catalog_waits_for_it(qtbot: object, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path, catalog=Catalog())
+    assert not window.catalog_known
+    window.open_path(EXAMPLE)
+    assert len(window.document.graph) == 0
+    window.set_catalog(small_catalog())
+    assert len(window.document.graph) == 6
+    window.palette.set_filter("Dense")
+    assert window.palette.visible_keys() == ["Dense"]
+
+
+def test_palette_requests_add_at_the_view_centre_without_piling_up(window: MainWindow) -> None:
+    window.palette.add_requested.emit("Dense")
+    window.palette.add_requested.emit("Dense")
+    items = list(window.scene.node_items.values())
+    assert len(items) == 2 and items[0].pos() != items[1].pos()
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    assert items[0].sceneBoundingRect().contains(centre)
+    assert window.document.selection == [items[1].node_id]
+
+
+def test_diagnostics_activation_selects_the_node(window: MainWindow) -> None:
+    window.open_path(EXAMPLE)
+    window.diagnostics.node_activated.emit("n4")
+    assert window.scene.selected_node_ids() == ["n4"] and window.document.selection == ["n4"]
+
+
+def test_inspector_edits_are_checked_by_the_engine(qtbot: object, tmp_path: Path) -> None:
+    client = FakeClient()
+    window = make_window(qtbot, tmp_path, client=client)
+    node_id = window.add_layer_at_centre("Dense")
+    assert node_id is not None and window.inspector.node_id == node_id
+    window.inspector.params_edited.emit(node_id, {"units": -1})
+    assert client.checked == [("Dense", {"units": -1})]
+    client.params_checked.emit(1, {"units": "units must be positive"})
+    assert window.inspector.error_text("units") == "units must be positive"
+    client.status_changed.emit("Engine ready")
+    assert window.engine_label.text() == "Engine ready"
+
+
+def test_mark_output_action_marks_the_selected_node(window: MainWindow) -> None:
+    node_id = window.add_layer_at_centre("Dense")
+    window.actions["toggle_output"].trigger()
+    assert [o.node for o in window.document.graph.outputs] == [node_id]
+    assert window.scene.node_items[node_id].output_text == "dense"
+
+
+def test_autosave_writes_a_recovery_file_until_the_design_is_saved(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    window.set_autosave_interval(50)
+    window.add_layer_at_centre("Dense")
+    qtbot.waitUntil(window.recovery.data.exists, timeout=3000)  # type: ignore[attr-defined]
+    saved = json.loads(window.recovery.data.read_text(encoding="utf-8"))
+    assert [node["type"] for node in saved["nodes"]] == ["Dense"]
+    window.ask_save_path = lambda: tmp_path / "saved.json"  # type: ignore[method-assign]
+    window.save()
+    assert not window.recovery.data.exists()
+
+
+def test_recovery_of_a_dead_session_is_offered_and_marks_the_design_unsaved(
+    qtbot: object, tmp_path: Path
+) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    folder = tmp_path / "recovery"
+    folder.mkdir()
+    graph = project.load(EXAMPLE, small_catalog().ports_of).graph
+    graph.remove_node("n6")
+    project.save(folder / "session-1-1.json", graph)
+    (folder / "session-1-1.lock").write_text(json.dumps({"pid": int(dead.stdout), "source": None}))
+    window = make_window(qtbot, tmp_path)
+    offered: list[Path] = []
+    window.offer_recovery = lambda path: offered.append(path) or True  # type: ignore[method-assign]
+    assert window.check_recovery()
+    assert offered == [folder / "session-1-1.json"]
+    assert len(window.document.graph) == 5 and window.document.is_dirty and window.isWindowModified()
+    assert not (folder / "session-1-1.json").exists()
+    assert window.recovery.data.exists()
+
+
+def test_a_live_session_is_not_an_orphan(tmp_path: Path) -> None:
+    first = RecoveryFiles(tmp_path)
+    first.write({"format_version": 1}, None)
+    second = RecoveryFiles(tmp_path)
+    assert second.orphans() == []
+    first.release()
+    assert list(tmp_path.iterdir()) == [second.lock]
+
+
+def test_theme_can_be_overridden(window: MainWindow) -> None:
+    window.set_theme("dark")
+    assert window.scene.colors.dark and window.settings.value("theme") == "dark"
+    window.set_theme("light")
+    assert not window.scene.colors.dark
+
+
+def test_export_code_writes_the_functional_model(window: MainWindow, tmp_path: Path) -> None:
+    window.open_path(EXAMPLE)
+    target = tmp_path / "model.py"
+    window.ask_export_path = lambda: target  # type: ignore[method-assign]
+    assert window.export_code()
+    text = target.read_text(encoding="utf-8")
+    assert "layers.Conv2D(" in text and "keras.Model(" in text
+
+
+def test_undo_and_redo_are_in_the_edit_menu(window: MainWindow) -> None:
+    first = window.editor.add_layer("Dense", QPointF(0, 0))
+    second = window.editor.add_layer("Dense", QPointF(300, 0))
+    assert first and second
+    window.editor.connect(Edge(first, 0, second, 0))
+    window.actions["undo"].trigger()
+    assert window.document.graph.edges == []
+    window.actions["redo"].trigger()
+    assert len(window.document.graph.edges) == 1
+
+
+def test_delete_and_backspace_keys_delete_on_the_canvas(qtbot: object, window: MainWindow) -> None:
+    first = window.add_layer_at_centre("Dense")
+    second = window.add_layer_at_centre("Dense")
+    window.activateWindow()
+    window.view.setFocus()
+    qtbot.waitUntil(window.view.hasFocus)  # type: ignore[attr-defined]
+    window.scene.select_nodes([first])
+    qtbot.keyClick(window.view, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    assert list(window.document.graph.nodes) == [second]
+    window.scene.select_nodes([second])
+    qtbot.keyClick(window.view, Qt.Key.Key_Backspace)  # type: ignore[attr-defined]
+    assert len(window.document.graph) == 0
+
+
+def test_middle_button_drag_pans_the_canvas(qtbot: object, window: MainWindow) -> None:
+    viewport = window.view.viewport()
+    before = window.view.mapToScene(viewport.rect().center())
+    start = viewport.rect().center()
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=start)  # type: ignore[attr-defined]
+    qtbot.mouseMove(viewport, start + QPoint(120, 60))  # type: ignore[attr-defined]
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=start + QPoint(120, 60))  # type: ignore[attr-defined]
+    after = window.view.mapToScene(viewport.rect().center())
+    assert (before.x() - after.x(), before.y() - after.y()) == pytest.approx((120, 60), abs=2)
