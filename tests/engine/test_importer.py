@@ -405,11 +405,6 @@ def test_keras_ops_calls_become_op_nodes(catalog: Catalog, tmp_path: Path) -> No
     assert_exported_code_round_trips(original, result, catalog, tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ShapeInference reads layer.weights, which a keras.ops Operation does not have "
-    "(inference._weight_shapes needs getattr(layer, 'weights', ()))",
-)
 def test_keras_ops_nodes_infer(catalog: Catalog) -> None:
     original = with_ops()
     assert_analysis_clean(original, import_model(original, catalog), catalog)
