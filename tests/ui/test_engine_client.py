@@ -119,8 +119,10 @@ def test_start_reports_ready_and_serves_the_catalog(
     catalog = fetch_catalog(qtbot, client)
     assert {"Input", "Dense", "Conv2D"} <= set(catalog)
     cached = cached_catalog(cache_dir)
-    assert cached is not None and list(cached) == list(catalog)
+    # The disk cache holds Keras' layers; the library in layers/ comes with the engine's answer.
+    assert cached is not None and list(cached) == [key for key in catalog if not key.startswith("layers.")]
     assert cached["Dense"] == catalog["Dense"]
+    assert "layers.sampling.Sampling" in catalog
 
 
 def test_cached_catalog_is_none_without_a_cache(tmp_path: Path) -> None:
