@@ -48,7 +48,10 @@ from designer.ui.panels.history import HistoryView
 from designer.ui.panels.inspector import InspectorView
 from designer.ui.panels.palette import PaletteView
 from designer.ui.panels.summary import SummaryView
+from designer.ui.panels.training import TrainingView
+from designer.ui.panels.training_config import TrainingConfigView
 from designer.ui.theme import THEME_CHOICES, apply_theme
+from designer.ui.training_client import TrainingClient
 
 APP_NAME = "Keras Designer"
 ORGANISATION = "keras-designer"
@@ -192,7 +195,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.document, self.client = document, client
         self.settings = settings if settings is not None else QSettings(ORGANISATION, APP_NAME)
-        self.catalog_known = len(document.catalog) > 1
+        self.catalog_known = len(document.catalog) > 1  # the disk cache's copy will do for most files
+        self.engine_catalog_known = False  # the engine's, with the library and custom layers
         self._waiting: list[Callable[[], None]] = []
         self._checks: dict[int, str] = {}
         self._changed_since_autosave = False
@@ -221,6 +225,9 @@ class MainWindow(QMainWindow):
         self.summary = SummaryView(document)
         self.code = CodeView(document)
         self.history = HistoryView(document)
+        self.training_client = TrainingClient(self)
+        self.training = TrainingView(document, self.training_client)
+        self.training_config = TrainingConfigView(document)
         left, right, bottom = (
             Qt.DockWidgetArea.LeftDockWidgetArea,
             Qt.DockWidgetArea.RightDockWidgetArea,
@@ -233,8 +240,12 @@ class MainWindow(QMainWindow):
             "summary": self._dock("Summary", self.summary, bottom),
             "code": self._dock("Code", self.code, bottom),
             "history": self._dock("History", self.history, bottom),
+            "training": self._dock("Training", self.training, bottom),
+            "training_config": self._dock("Training Setup", self.training_config, right),
         }
-        bottoms = [self.docks[name] for name in ("diagnostics", "summary", "code", "history")]
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["training_config"])
+        self.docks["inspector"].raise_()
+        bottoms = [self.docks[name] for name in ("diagnostics", "summary", "code", "history", "training")]
         for first, second in itertools.pairwise(bottoms):
             self.tabifyDockWidget(first, second)
         bottoms[0].raise_()
@@ -313,6 +324,15 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.actions[name] for name in ("cut", "copy", "paste", "duplicate", "delete")])
         edit_menu.addSeparator()
         edit_menu.addActions([self.actions[name] for name in ("select_all", "toggle_output", "quick_add")])
+        training_menu = bar.addMenu("&Training")
+        for text, slot in (
+            ("&Start", self.training.start),
+            ("S&top (end of the batch)", self.training.stop),
+            ("&Kill", self.training_client.kill),
+            ("&Resume", self.training.resume),
+            ("Check &Data", self.training_config.check_data),
+        ):
+            training_menu.addAction(text, slot)
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.actions[name] for name in ("fit", "zoom_in", "zoom_out", "layout")])
         view_menu.addSeparator()
@@ -364,7 +384,7 @@ class MainWindow(QMainWindow):
     def set_catalog(self, catalog: Catalog) -> None:
         """The engine's catalog arrived: fill the palette, then do what waited for it (opening a file)."""
         self.document.set_catalog(catalog)
-        self.catalog_known = True
+        self.catalog_known = self.engine_catalog_known = True
         waiting, self._waiting = self._waiting, []
         for callback in waiting:
             callback()
@@ -442,7 +462,7 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- files
     def _graph_replaced(self) -> None:
-        QTimer.singleShot(0, self.view.fit_to_view)
+        QTimer.singleShot(0, self.view.show_design)
 
     def _update_title(self, _path: object = None) -> None:
         path = self.document.path
@@ -470,6 +490,10 @@ class MainWindow(QMainWindow):
         try:
             self.document.open(Path(path))
         except ProjectError as error:
+            if "unknown layer type" in error.problem and not self.engine_catalog_known:
+                # The cached catalog has Keras' layers only: wait for the engine's full one.
+                self.catalog_known = False
+                return self.open_path(path)
             self.report_error("Cannot open the design", str(error))
             return False
         self.recovery.discard()
@@ -648,6 +672,8 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
+        if self.training_client.running:
+            self.training_client.shutdown()  # a run in progress ends with the window
         self.autosave_timer.stop()
         self.recovery.release()
         event.accept()

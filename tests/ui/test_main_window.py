@@ -252,3 +252,30 @@ def test_middle_button_drag_pans_the_canvas(qtbot: object, window: MainWindow) -
     qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=start + QPoint(120, 60))  # type: ignore[attr-defined]
     after = window.view.mapToScene(viewport.rect().center())
     assert (before.x() - after.x(), before.y() - after.y()) == pytest.approx((120, 60), abs=2)
+
+
+def test_a_file_with_library_layers_waits_for_the_engine_catalog(qtbot: object, tmp_path: Path) -> None:
+    # The disk cache has Keras' layers only; the VAE example needs the library in layers/.
+    from designer.catalog.keras_layers import build_catalog
+    from designer.catalog.user_modules import library_specs
+
+    keras_only = build_catalog()
+    window = make_window(qtbot, tmp_path, catalog=keras_only)
+    vae = EXAMPLE.parent / "vae_digits.json"
+    window.open_path(vae)
+    assert len(window.document.graph) == 0 and not window.catalog_known
+    window.set_catalog(keras_only.merged(library_specs()))
+    assert window.document.path == vae and len(window.document.graph) == 8
+
+
+def test_the_window_has_training_docks_and_menu(window: MainWindow) -> None:
+    assert {"training", "training_config"} <= set(window.docks)
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert "&Training" in menus
+    training_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Training")
+    assert [a.text() for a in training_menu.actions()][:4] == [
+        "&Start",
+        "S&top (end of the batch)",
+        "&Kill",
+        "&Resume",
+    ]

@@ -32,6 +32,7 @@ from designer.ui.canvas.quick_add import QuickAddPopup
 from designer.ui.canvas.scene import GraphScene, node_item_of
 
 LAYER_MIME = "application/x-designer-layer"
+READABLE_SCALE = 0.6  # node text is painted from a zoom of 0.5 up
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.0005, 6.0
 FIT_MARGIN = 40.0
@@ -90,6 +91,19 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.centerOn(rect.center())
         self.graph_scene.set_view_scale(self.transform().m11())
+
+    def show_design(self) -> None:
+        """Fit a newly opened design, but never so small that node text goes: a wide design
+        is shown at a readable zoom from its inputs on the left."""
+        self.fit_to_view()
+        rect = self.graph_scene.items_rect()
+        if rect.isEmpty() or self.transform().m11() >= READABLE_SCALE:
+            return
+        self.resetTransform()
+        self.scale(READABLE_SCALE, READABLE_SCALE)
+        visible_width = self.viewport().width() / READABLE_SCALE
+        self.centerOn(rect.left() + visible_width / 2 - FIT_MARGIN, rect.center().y())
+        self.graph_scene.set_view_scale(READABLE_SCALE)
 
     def centre_on_node(self, node_id: str) -> None:
         item = self.graph_scene.node_items.get(node_id)

@@ -1,0 +1,248 @@
+"""The GUI's side of training: one worker process per run, started with QProcess, and its events.
+
+`TrainingClient.start(document, config)` checks the design (the engine's errors),
+the config and the data first and reports every problem through `refused` before
+anything is written or started; then `launcher.prepare_run` writes the run folder and the
+worker (`launcher.worker_command`, a fresh interpreter: never a fork of the GUI)
+trains it. The client follows the run's `events.jsonl` with `runs.EventTail`,
+polled by a timer, and emits `event(dict)` for each event the worker logs.
+When the worker ends, however it ends (finished, stopped, NaN, an exception, a
+crash, Kill, the out-of-memory killer), the launcher's `record_exit` logs what a
+dead worker could not, and `finished(dict)` says how it ended with the last
+lines of its stderr. Nothing the worker does can take the design with it.
+
+`stop()` asks the worker to stop after the current batch (it keeps a
+checkpoint); `kill()` ends it at once; `resume(run)` continues a stopped run
+from its last checkpoint, epochs counting on.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, QStandardPaths, QTimer, Signal
+
+from designer.codegen.errors import CodegenError
+from designer.graph.validation import Diagnostic
+from designer.training.config import ConfigError, TrainingConfig
+from designer.training.data import DataError, DataProblem, check_data, model_output_shapes
+from designer.training.launcher import prepare_run, worker_command, worker_environment
+from designer.training.runs import TERMINAL_EVENTS, EventTail, RunFolder, default_runs_root, tail_lines
+from designer.ui.document import Document
+
+POLL_MS = 50
+BATCH_INTERVAL_S = 0.05  # the worker sends at most one batch event per 50 ms
+STDERR_LINES = 20
+SHUTDOWN_MS = 5000
+
+
+def project_folder(document: Document) -> Path:
+    """The folder relative data paths are read from: the project file's, else the working folder."""
+    return Path(document.path).resolve().parent if document.path else Path.cwd()
+
+
+def runs_root(document: Document) -> Path:
+    """runs/<project stem>/ beside the project file; for an unsaved design, in the app's data folder."""
+    if document.path:
+        return default_runs_root(Path(document.path).resolve())
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    base = Path(location) if location else Path.home() / ".keras-designer"
+    return base / "runs" / (document.graph.name or "untitled")
+
+
+def design_errors(document: Document) -> list[Diagnostic]:
+    """The errors the engine found in the design (a design with errors does not train)."""
+    return [diagnostic for diagnostic in document.diagnostics if diagnostic.is_error]
+
+
+def exit_report(run: RunFolder, exit_code: int, final: dict[str, Any] | None) -> dict[str, Any]:
+    """How a worker ended: its exit code, its final event's type and reason, stderr's last lines."""
+    final = final or {}
+    status = str(final.get("type", "error"))
+    return {
+        "run": str(run.path),
+        "exit_code": exit_code,
+        "status": status,
+        "reason": str(final.get("reason") or final.get("message") or status),
+        "stderr": tail_lines(run.stderr_file, STDERR_LINES),
+    }
+
+
+class TrainingClient(QObject):
+    """Starts, follows, stops and kills the training worker of one run at a time."""
+
+    started = Signal(object)  # RunFolder: its worker is starting (a new run or a resumed one)
+    event = Signal(dict)  # each event the worker logs, in order
+    finished = Signal(dict)  # exit report: run, exit_code, status, reason, stderr (last lines)
+    refused = Signal(list, list)  # messages (config, run folder) and DataProblems: nothing started
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        batch_interval: float = BATCH_INTERVAL_S,
+        python: str = sys.executable,
+    ) -> None:
+        super().__init__(parent)
+        self.batch_interval, self.python = batch_interval, python
+        self.run: RunFolder | None = None
+        self.process: QProcess | None = None
+        self._tail: EventTail | None = None
+        self._final: dict[str, Any] | None = None
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self.poll)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs."""
+        if self.process is None:
+            return None
+        return int(self.process.processId()) or None
+
+    # ------------------------------------------------------------------ start
+    def start(self, document: Document, config: TrainingConfig) -> RunFolder | None:
+        """Check, write the run folder and start its worker; None (after `refused`) when it cannot."""
+        if self.running:
+            self.refused.emit(["A run is in progress: stop it before starting another."], [])
+            return None
+        messages, problems = self.check(document, config)
+        run = self._prepare(document, config) if not messages and not problems else None
+        if run is None:
+            if messages or problems:
+                self.refused.emit(messages, problems)
+            return None
+        self._launch(run, resume=False)
+        return run
+
+    def check(self, document: Document, config: TrainingConfig) -> tuple[list[str], list[DataProblem]]:
+        """The design's errors and the config's problems; when there are none, the data's."""
+        messages = [f"{error.message} {error.hint}".strip() for error in design_errors(document)]
+        messages += [str(problem) for problem in config.problems(document.graph)]
+        if messages:
+            return messages, []
+        shapes = model_output_shapes(document.graph, document.results)
+        return [], check_data(config, document.graph, shapes, base_dir=project_folder(document))
+
+    def _prepare(self, document: Document, config: TrainingConfig) -> RunFolder | None:
+        """The run folder (Export's code, the config, the design), or None after `refused`."""
+        try:
+            return prepare_run(
+                document.graph,
+                config,
+                document.catalog,
+                output_shapes=model_output_shapes(document.graph, document.results),
+                base_dir=project_folder(document),
+                runs_root=runs_root(document),
+            )
+        except (ConfigError, DataError, CodegenError, OSError) as error:
+            self.refused.emit([str(error)], [])
+            return None
+
+    def resume(self, run: RunFolder, epochs: int | None = None) -> bool:
+        """Continue `run` from its last checkpoint (to `epochs` in all, by default its config's)."""
+        if self.running:
+            self.refused.emit(["A run is in progress: stop it before resuming another."], [])
+            return False
+        if not run.completed_epochs():
+            self.refused.emit([f"{run.name} has no checkpoint to resume from."], [])
+            return False
+        self._launch(run, resume=True, epochs=epochs)
+        return True
+
+    def _launch(self, run: RunFolder, *, resume: bool, epochs: int | None = None) -> None:
+        run.clear_stop()
+        self.run, self._final = run, None
+        self._tail = EventTail(run.events_file, offset=run.events_file.stat().st_size)
+        self.process = self._worker_process(run, resume, epochs)
+        self.started.emit(run)
+        self.process.start()
+        self._poll_timer.start()
+
+    def _worker_process(self, run: RunFolder, resume: bool, epochs: int | None) -> QProcess:
+        program, *arguments = worker_command(
+            run.path, resume=resume, epochs=epochs, batch_interval=self.batch_interval, python=self.python
+        )
+        process = QProcess(self)
+        process.setProgram(program)
+        process.setArguments(arguments)
+        process.setProcessEnvironment(_environment(worker_environment()))
+        process.setWorkingDirectory(str(run.path))
+        process.setStandardInputFile(QProcess.nullDevice())
+        process.setStandardOutputFile(str(run.stdout_file), QIODevice.OpenModeFlag.Append)
+        process.setStandardErrorFile(str(run.stderr_file), QIODevice.OpenModeFlag.Append)
+        if os.name == "posix":  # its own session: Ctrl-C in the GUI's terminal does not reach it
+            process.setUnixProcessParameters(QProcess.UnixProcessFlag.CreateNewSession)
+        process.finished.connect(self._on_finished)
+        process.errorOccurred.connect(self._on_error)
+        return process
+
+    # ------------------------------------------------------------ stop, kill
+    def stop(self) -> None:
+        """Ask the worker to stop after the current batch; it saves a checkpoint and ends."""
+        if self.running and self.run is not None:
+            self.run.request_stop()
+
+    def kill(self) -> None:
+        """End the worker at once (SIGKILL); the run keeps its last epoch's checkpoint."""
+        if self.process is not None:
+            self.process.kill()
+
+    def shutdown(self, timeout_ms: int = SHUTDOWN_MS) -> None:
+        """Kill a running worker and wait for it (the window is closing)."""
+        process = self.process
+        if process is not None:
+            process.kill()
+            process.waitForFinished(timeout_ms)
+
+    # ---------------------------------------------------------------- events
+    def poll(self) -> None:
+        """Emit the events logged since the last poll."""
+        if self._tail is None:
+            return
+        for event in self._tail.read():
+            if event.get("type") == "start":
+                self._final = None
+            elif event.get("type") in TERMINAL_EVENTS:
+                self._final = event
+            self.event.emit(event)
+
+    def _on_finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
+        crashed = exit_status == QProcess.ExitStatus.CrashExit
+        self._end(-exit_code if crashed and os.name == "posix" else exit_code)
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error != QProcess.ProcessError.FailedToStart or self.run is None or self.process is None:
+            return  # a crash ends in finished() as well
+        message = f"The training worker did not start: {self.process.errorString()}"
+        self.run.append_event({"type": "error", "message": message})
+        self._end(-1)
+
+    def _end(self, exit_code: int) -> None:
+        """Drain the events, log what a dead worker could not, and report the end."""
+        run, process = self.run, self.process
+        if run is None or process is None:
+            return
+        self._poll_timer.stop()
+        self.poll()
+        run.clear_stop()
+        run.record_exit(exit_code, tail_lines(run.stderr_file, STDERR_LINES))
+        self.poll()
+        self.process = None
+        process.deleteLater()
+        self.finished.emit(exit_report(run, exit_code, self._final))
+
+
+def _environment(variables: dict[str, str]) -> QProcessEnvironment:
+    environment = QProcessEnvironment()
+    for name, value in variables.items():
+        environment.insert(name, value)
+    return environment

@@ -1,0 +1,388 @@
+"""The training panel with real worker processes: live curves, Stop and Resume, NaN, a killed worker,
+the 10 Hz redraw limit, data problems blocking a start, and the config editor's undoable edits."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from designer.catalog.keras_layers import build_catalog
+from designer.catalog.spec import Catalog
+from designer.graph.validation import Diagnostic
+from designer.training.config import TrainingConfig
+from designer.training.runs import RunFolder, smooth
+from designer.ui.commands import Rename
+from designer.ui.document import Document
+from designer.ui.panels.training import REDRAW_MS, Smoother, TrainingView
+from designer.ui.panels.training_config import SetTrainingConfig, TrainingConfigView, current_config
+from designer.ui.training_client import TrainingClient, runs_root
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "digits_mlp.json"
+RUN_TIMEOUT_MS = 120_000
+FAST = {"name": "adam", "learning_rate": 0.01, "schedule": None}
+RESHAPE_PROBLEM = "input 'pixels' expects (None, 64); the data gives (1797, 8, 8, 1): reshape to (64,)?"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return build_catalog()
+
+
+@pytest.fixture
+def document(tmp_path: Path, catalog: Catalog) -> Document:
+    path = tmp_path / "digits_mlp.json"
+    shutil.copy(EXAMPLE, path)
+    document = Document(catalog)
+    document.open(path)
+    return document
+
+
+@pytest.fixture
+def client(qtbot: QtBot) -> Any:
+    client = TrainingClient()
+    yield client
+    client.shutdown()
+
+
+@pytest.fixture
+def view(qtbot: QtBot, document: Document, client: TrainingClient) -> TrainingView:
+    view = TrainingView(document, client)
+    qtbot.addWidget(view)
+    view.resize(900, 900)
+    view.show()
+    return view
+
+
+def configure(document: Document, **changes: Any) -> None:
+    data = {**current_config(document).to_dict(), **changes}
+    document.undo_stack.push(SetTrainingConfig(document, data, "Configure the test run"))
+
+
+def click(qtbot: QtBot, button: Any) -> None:
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def run_until_end(qtbot: QtBot, view: TrainingView, button: Any) -> dict[str, Any]:
+    with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, button)
+    return blocker.args[0]
+
+
+def curve(view: TrainingView, metric: str, which: str = "train_curve") -> tuple[list[float], list[float]]:
+    """The points a curve was given (getData() gives those left after clipping to the view)."""
+    x, y = getattr(view.plots.plots[metric], which).getOriginalDataset()
+    return ([] if x is None else x.tolist()), ([] if y is None else y.tolist())
+
+
+def epochs_seen(view: TrainingView) -> int:
+    series = view.curves.metrics.get("loss")
+    return len(series.train_x) if series else 0
+
+
+def shown(view: TrainingView, metric: str, which: str = "train_curve") -> int:
+    """How many points the curve draws."""
+    x, _ = getattr(view.plots.plots[metric], which).getData()
+    return 0 if x is None else len(x)
+
+
+# ---------------------------------------------------------------- real runs
+def test_a_run_started_from_the_panel_plots_its_curves_and_joins_the_run_list(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
+    configure(document, epochs=3, optimizer=FAST)
+    report = run_until_end(qtbot, view, view.start_button)
+
+    assert report["status"] == "finished", report
+    x, loss = curve(view, "loss")
+    assert x == [1.0, 2.0, 3.0]
+    assert loss[-1] < loss[0]
+    assert shown(view, "loss") > 0 and shown(view, "loss", "batch_curve") > 0
+    assert curve(view, "loss", "batch_curve")[0] and curve(view, "loss", "smoothed_curve")[0]
+    assert len(curve(view, "loss", "validation_curve")[1]) == 3
+    assert curve(view, "accuracy")[1][-1] > 0.5
+    assert "CPU — backend tensorflow" in view.device_label.text()
+    assert view.progress_bar.value() == 1000
+    assert "Finished after 3 epochs" in view.status_label.text()
+    run = RunFolder(report["run"])
+    for file in ("model.py", "train.py", "config.json", "graph.json", "run.json", "history.csv"):
+        assert (run.path / file).is_file(), file
+    assert run.last_checkpoint.is_file() and (run.path / "model.keras").is_file()
+    listed = view.run_model.runs[-1]
+    assert (listed.name, listed.status, listed.epochs) == (run.name, "finished", 3)
+    assert "accuracy" in view.run_model.data(view.run_model.index(0, 3))
+    assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
+
+
+def test_stop_after_the_first_epoch_then_resume_continues_the_epochs(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
+    configure(document, epochs=3, batch_size=8, optimizer=FAST)
+    with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS) as stopped:
+        click(qtbot, view.start_button)
+        qtbot.waitUntil(lambda: epochs_seen(view) > 0, timeout=RUN_TIMEOUT_MS)
+        assert view.kill_button.isEnabled() and not view.start_button.isEnabled()
+        click(qtbot, view.stop_button)
+        assert not view.stop_button.isEnabled()
+    assert stopped.args[0]["status"] == "stopped"
+    stopped_at = max(curve(view, "loss")[0])
+    assert stopped_at < 3
+
+    report = run_until_end(qtbot, view, view.resume_button)
+
+    assert report["status"] == "finished", report
+    x = curve(view, "loss")[0]
+    assert x == sorted(x) and x[-1] == 3.0 and len(x) >= 3
+    batch_x = curve(view, "loss", "batch_curve")[0]
+    assert batch_x == sorted(batch_x) and batch_x[-1] > stopped_at + 1
+    assert view.run_model.runs[-1].status == "finished"
+
+
+def test_a_nan_loss_is_marked_on_the_plot_and_named_in_the_status(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
+    configure(document, epochs=2, optimizer={**FAST, "learning_rate": 1e10})
+    report = run_until_end(qtbot, view, view.start_button)
+
+    assert (report["status"], report["reason"]) == ("stopped", "nan")
+    assert len(view.plots.plots["loss"].nan_marker.data) == 1
+    assert "NaN" in view.status_label.text()
+    assert "Lower the learning rate" in view.status_label.text()
+
+
+def test_a_killed_worker_shows_its_stderr_and_the_design_still_edits(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
+    configure(document, epochs=50)
+    with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, view.start_button)
+        qtbot.waitUntil(lambda: view.curves.step >= 0, timeout=RUN_TIMEOUT_MS)
+        os.kill(view.client.pid, signal.SIGKILL)
+
+    assert blocker.args[0]["exit_code"] == -signal.SIGKILL
+    assert view.status_label.text().startswith("Crashed: The training worker was killed by SIGKILL")
+    assert view.crash_text.isVisibleTo(view)
+    text = view.crash_text.toPlainText()
+    assert "Last lines of the worker's stderr:" in text and "designer training worker, pid" in text
+    assert view.start_button.isEnabled() and not view.kill_button.isEnabled()
+    document.undo_stack.push(Rename(document.graph, "n3", "hidden_first"))
+    assert document.graph.node("n3").name == "hidden_first"
+    document.undo_stack.undo()
+    assert document.graph.node("n3").name == "hidden_1"
+
+
+# ------------------------------------------------------------- no worker
+def test_the_plots_redraw_at_most_ten_times_a_second(
+    qtbot: QtBot, view: TrainingView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: dict[int, int] = {}  # setData calls by curve (one of them when the curve is made)
+    original = pg.PlotDataItem.setData
+
+    def counted(curve: pg.PlotDataItem, *args: Any, **options: Any) -> None:
+        calls[id(curve)] = calls.get(id(curve), 0) + 1
+        original(curve, *args, **options)
+
+    monkeypatch.setattr(pg.PlotDataItem, "setData", counted)
+    view.add_event({"type": "start", "epochs": 5, "steps_per_epoch": 100, "samples": 3200, "device": "CPU"})
+    started = time.perf_counter()
+    for index in range(500):
+        epoch, step = divmod(index, 100)
+        logs = {"loss": 2.0 / (1 + index), "accuracy": index / 500}
+        view.add_event({"type": "batch", "epoch": epoch, "step": step, "logs": logs, "running": logs})
+        if index % 5 == 4:
+            qtbot.wait(2)
+    qtbot.wait(REDRAW_MS + 50)
+    duration = time.perf_counter() - started
+
+    assert set(view.plots.plots) == {"loss", "accuracy"}
+    assert len(curve(view, "loss", "batch_curve")[0]) == 500
+    assert 3 <= max(calls.values()) <= duration * 10 + 2, (calls, duration)
+
+
+def fake_run(root: Path, name: str, losses: list[float]) -> None:
+    """A finished run folder as list_runs reads it, with an epoch event per loss."""
+    folder = root / name
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"graph_hash": "0" * 64}))
+    (folder / "config.json").write_text(json.dumps(TrainingConfig(epochs=len(losses)).to_dict()))
+    events = [{"type": "start", "time": 0.0, "epochs": len(losses), "steps_per_epoch": 10}]
+    events += [
+        {"type": "epoch", "time": 1.0 + epoch, "epoch": epoch, "logs": {"loss": loss, "val_loss": loss + 0.1}}
+        for epoch, loss in enumerate(losses)
+    ]
+    events.append({"type": "finished", "time": 9.0, "epochs": len(losses)})
+    (folder / "events.jsonl").write_text("".join(json.dumps(event) + "\n" for event in events))
+
+
+def test_selected_runs_overlay_their_epoch_curves(view: TrainingView, document: Document) -> None:
+    root = runs_root(document)
+    fake_run(root, "run_0001", [1.0, 0.5])
+    fake_run(root, "run_0002", [0.9, 0.4, 0.2])
+    view.refresh_runs()
+    assert [run.name for run in view.run_model.runs] == ["run_0001", "run_0002"]
+    assert view.run_model.data(view.run_model.index(1, 2)) == "3/3"
+
+    view.run_table.selectAll()
+
+    overlays = view.plots.plots["loss"].overlays
+    assert len(overlays) == 2
+    train, validation = overlays[str(root / "run_0002")]
+    assert train.getOriginalDataset()[1].tolist() == [0.9, 0.4, 0.2]
+    assert validation.getOriginalDataset()[1].tolist() == pytest.approx([1.0, 0.5, 0.3])
+    view.run_table.clearSelection()
+    assert not view.plots.plots["loss"].overlays
+    assert not view.resume_button.isEnabled()
+
+
+def test_the_smoothed_line_is_runs_smooth() -> None:
+    values = [1.0, 0.5, float("nan"), 0.25, 2.0, 0.1]
+    smoother = Smoother(0.6)
+    assert smoother.extend(values[:3]) + smoother.extend(values[3:]) == pytest.approx(
+        smooth(values, 0.6), nan_ok=True
+    )
+
+
+def test_data_that_does_not_fit_blocks_the_start_until_fixed(
+    qtbot: QtBot, view: TrainingView, document: Document, tmp_path: Path
+) -> None:
+    configure(document, data={"kind": "sklearn", "name": "digits", "image": True})
+    with qtbot.assertNotEmitted(view.client.started):
+        click(qtbot, view.start_button)
+    assert RESHAPE_PROBLEM in view.problems.messages
+    assert not (tmp_path / "runs").exists()
+
+    click(qtbot, view.problems.fix_buttons[0])
+
+    assert document.sections["training"]["data"]["reshape"] == {"pixels": [64]}
+    assert view.problems.messages == ["Fixed: the data fits the model. Press Start."]
+    document.undo_stack.undo()
+    assert "reshape" not in document.sections["training"]["data"]
+
+
+# ------------------------------------------------------------ config view
+@pytest.fixture
+def config_view(qtbot: QtBot, document: Document) -> TrainingConfigView:
+    view = TrainingConfigView(document)
+    qtbot.addWidget(view)
+    return view
+
+
+def test_config_edits_are_stored_and_undoable(config_view: TrainingConfigView, document: Document) -> None:
+    config_view.fit.epochs.setValue(7)
+    config_view.fit.epochs.setValue(8)  # one step: typing folds
+    assert document.sections["training"]["epochs"] == 8
+    config_view.optimizer.learning_rate.setText("1e-4")
+    config_view.optimizer.learning_rate.editingFinished.emit()
+    assert document.sections["training"]["optimizer"]["learning_rate"] == pytest.approx(1e-4)
+    loss, _, _ = config_view.outputs.rows["digit"]
+    loss.setCurrentIndex(loss.findData("categorical_crossentropy"))
+    assert document.sections["training"]["losses"] == {"digit": "categorical_crossentropy"}
+    config_view.callbacks.early_stopping.setChecked(True)
+    assert document.sections["training"]["callbacks"]["early_stopping"]["patience"] == 5
+    assert document.is_dirty
+
+    for _ in range(4):
+        document.undo_stack.undo()
+    assert document.sections["training"]["epochs"] == 20
+    assert config_view.fit.epochs.value() == 20
+    assert config_view.optimizer.learning_rate.text() == "0.001"
+
+
+def test_check_data_shows_the_problem_and_fix_applies_the_reshape(
+    config_view: TrainingConfigView, document: Document, qtbot: QtBot
+) -> None:
+    page = config_view.data.pages["sklearn"]
+    page.image.setChecked(True)
+    assert document.sections["training"]["data"]["image"] is True
+    click(qtbot, config_view.data.check_button)
+    assert RESHAPE_PROBLEM in config_view.data.problems.messages
+
+    click(qtbot, config_view.data.problems.fix_buttons[0])
+
+    assert document.sections["training"]["data"]["reshape"] == {"pixels": [64]}
+    assert config_view.data.problems.messages == ["The data fits the model."]
+    assert config_view.data.reshape.text() == "Reshape: pixels → (64,)"
+
+
+def test_switching_the_data_source_kind_keeps_the_last_source_of_each_kind(
+    config_view: TrainingConfigView, document: Document
+) -> None:
+    kind = config_view.data.kind
+    kind.setCurrentIndex(kind.findData("synthetic"))
+    assert document.sections["training"]["data"]["kind"] == "synthetic"
+    config_view.data.pages["synthetic"].samples.setValue(64)
+    kind.setCurrentIndex(kind.findData("sklearn"))
+    assert document.sections["training"]["data"] == {"kind": "sklearn", "name": "digits", "image": False}
+    kind.setCurrentIndex(kind.findData("synthetic"))
+    assert document.sections["training"]["data"]["samples"] == 64
+
+
+def choose(combo: Any, value: str) -> None:
+    """Pick an item as a person does (activated is what a click emits)."""
+    combo.setCurrentIndex(combo.findData(value))
+    combo.activated.emit(combo.currentIndex())
+
+
+def test_an_npz_file_feeds_each_input_and_output_from_a_chosen_array(
+    config_view: TrainingConfigView, document: Document, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "digits.npz"
+    np.savez(path, features=rng.random((50, 64)), labels=rng.integers(0, 10, 50), other=np.zeros(3))
+    choose(config_view.data.kind, "npz")
+    page = config_view.data.pages["npz"]
+    page.path.line_edit.setText(str(path))
+    page.path.line_edit.editingFinished.emit()
+    assert "features (50, 64)" in page.note.text()
+
+    choose(page.combos[("inputs", "pixels")], "features")
+    choose(page.combos[("targets", "digit")], "labels")
+
+    source = document.sections["training"]["data"]
+    assert source == {
+        "kind": "npz",
+        "path": str(path),
+        "inputs": {"pixels": "features"},
+        "targets": {"digit": "labels"},
+    }
+    assert config_view.check_data() == []
+
+
+def test_a_csv_file_feeds_the_checked_feature_columns(
+    config_view: TrainingConfigView, document: Document, tmp_path: Path
+) -> None:
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,label\n1,2,0\n3,4,1\n")
+    choose(config_view.data.kind, "csv")
+    page = config_view.data.pages["csv"]
+    page.path.line_edit.setText(str(path))
+    page.path.line_edit.editingFinished.emit()
+    for row in (0, 1):
+        page.features.item(row).setCheckState(Qt.CheckState.Checked)
+    choose(page.targets[("targets", "digit")], "label")
+
+    source = document.sections["training"]["data"]
+    assert (source["features"], source["targets"]) == (["a", "b"], {"digit": "label"})
+    assert "input 'pixels' expects (None, 64); the data gives (2, 2)." in [
+        str(problem) for problem in config_view.check_data()
+    ]
+
+
+def test_a_design_with_errors_does_not_start(qtbot: QtBot, view: TrainingView, document: Document) -> None:
+    error = Diagnostic("error", "hidden_1 has no input.", "Connect it.", node="n3")
+    document.set_results({}, [error])
+    with qtbot.assertNotEmitted(view.client.started):
+        click(qtbot, view.start_button)
+    assert view.problems.messages == ["hidden_1 has no input. Connect it."]
+    assert view.status_label.text() == "Not started: fix these first."
