@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["palette"], self.docks["inspector"]], [230, 320], Qt.Orientation.Horizontal
         )
-        self.resizeDocks([bottoms[0]], [200], Qt.Orientation.Vertical)
+        self.resizeDocks([bottoms[0]], [280], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
