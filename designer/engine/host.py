@@ -113,6 +113,7 @@ class EngineHost:
             "catalog": self.catalog,
             "analyze": self.analyze,
             "check_params": self.check_params,
+            "import": self.import_model,
         }
         if operation not in handlers:
             raise RequestError(f"Unknown op {operation!r}; expected one of {', '.join(sorted(handlers))}.")
@@ -132,6 +133,23 @@ class EngineHost:
         if spec is None:
             raise RequestError(f"Unknown layer type {type_key!r}.")
         return check_params(spec, _field(request, "params", dict))
+
+    def import_model(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """A Keras model (.keras, JSON config, module:function) as project data, its weights
+        saved in `weights_dir`; the specs it adds join this engine's catalog."""
+        from designer.engine.importer import import_source
+
+        weights_dir = Path(_field(request, "weights_dir", str))
+        weights_dir.mkdir(parents=True, exist_ok=True)
+        result = import_source(_field(request, "source", str), self._current_catalog(), weights_dir)
+        if result.extra_specs:
+            self._catalog = self._current_catalog().merged(result.extra_specs)
+            self._inference = None
+        return {
+            "project": result.project(None).to_dict(),
+            "specs": [spec.to_dict() for spec in result.extra_specs],
+            "messages": list(result.messages),
+        }
 
     def analyze(self, request: Mapping[str, Any]) -> dict[str, Any]:
         data = _field(request, "project", dict)

@@ -95,6 +95,7 @@ class EngineClient(QObject):
     catalog_ready = Signal(object)  # Catalog
     analysis_ready = Signal(object, object, int)  # {node id: NodeResult}, [Diagnostic], request serial
     params_checked = Signal(int, object)  # request id, {param: message}
+    imported = Signal(int, object)  # request id, {"project", "specs", "messages"}
     request_failed = Signal(int, str)  # request id, the host's error message
     status_changed = Signal(str)  # a line for the status bar
     crashed = Signal(str)  # what happened, with the end of the host's stderr
@@ -215,6 +216,11 @@ class EngineClient(QObject):
         fields = {"type": type_key, "params": params}
         return self._submit(_Request(next(self._ids), "check_params", fields, self.request_timeout_s))
 
+    def import_source(self, source: str, weights_dir: str) -> int:
+        """Import a Keras model in the engine; `imported` brings {"project", "specs", "messages"}."""
+        fields = {"source": source, "weights_dir": weights_dir}
+        return self._submit(_Request(next(self._ids), "import", fields, self.request_timeout_s))
+
     def analyze(self, project_data: dict[str, Any]) -> int:
         """Ask for the shapes and diagnostics of a design (project data); returns the serial
         that `analysis_ready` will carry. A newer call replaces one not yet sent."""
@@ -305,6 +311,8 @@ class EngineClient(QObject):
             self._deliver_analysis(request, result)
         elif request.op == "check_params":
             self.params_checked.emit(request.id, dict(result))
+        elif request.op == "import":
+            self.imported.emit(request.id, dict(result))
 
     def _deliver_analysis(self, request: _Request, result: dict[str, Any]) -> None:
         if request is self._last_analyze:

@@ -23,8 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPointF, QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QMimeData, QPointF, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -35,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.catalog.spec import Catalog
+from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
@@ -198,6 +206,8 @@ class MainWindow(QMainWindow):
         self.catalog_known = len(document.catalog) > 1  # the disk cache's copy will do for most files
         self.engine_catalog_known = False  # the engine's, with the library and custom layers
         self._waiting: list[Callable[[], None]] = []
+        self._imports: dict[int, Path] = {}  # import requests in flight: the file each imports
+        self.setAcceptDrops(True)
         self._checks: dict[int, str] = {}
         self._changed_since_autosave = False
         self.theme_choice = str(self.settings.value("theme", "system"))
@@ -289,6 +299,7 @@ class MainWindow(QMainWindow):
             "save": self._action("&Save", self.save, keys.Save),
             "save_as": self._action("Save &As…", self.save_as, keys.SaveAs),
             "export": self._action("&Export Code…", self.export_code, "Ctrl+E"),
+            "import": self._action("&Import Keras Model…", self.import_dialog, "Ctrl+I"),
             "quit": self._action("&Quit", self.close, keys.Quit),
             "undo": stack.createUndoAction(self, "&Undo"),
             "redo": stack.createRedoAction(self, "&Redo"),
@@ -315,7 +326,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
-        file_menu.addActions([self.actions[name] for name in ("save", "save_as", "export")])
+        file_menu.addActions([self.actions[name] for name in ("save", "save_as", "import", "export")])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["quit"])
         edit_menu = bar.addMenu("&Edit")
@@ -365,6 +376,9 @@ class MainWindow(QMainWindow):
         self.inspector.params_edited.connect(self.check_params)
         self.diagnostics.node_activated.connect(self.show_node)
         self.summary.node_activated.connect(self.show_node)
+        if self.client is not None and hasattr(self.client, "imported"):
+            self.client.imported.connect(self._imported)
+            self.client.request_failed.connect(self._import_failed)
         self.editor.message.connect(self.show_message)
         document.undo_stack.cleanChanged.connect(self._clean_changed)
         document.undo_stack.indexChanged.connect(self._index_changed)
@@ -473,6 +487,65 @@ class MainWindow(QMainWindow):
         if self.confirm_discard():
             self.document.replace(project.Project(ModelGraph("model")), None)
             self.recovery.discard()
+
+    # ---------------------------------------------------------------- import
+    def import_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        path = self.ask_import_path()
+        if path is not None:
+            self.import_path(path)
+
+    def import_path(self, path: Path) -> bool:
+        """Ask the engine to import a Keras model; the design is replaced when it answers."""
+        if self.client is None or not hasattr(self.client, "import_source"):
+            self.report_error("Cannot import", "The Keras engine is not running.")
+            return False
+        weights_dir = imports_folder() / Path(path).stem
+        request = self.client.import_source(str(Path(path).resolve()), str(weights_dir))
+        self._imports[request] = Path(path)
+        self.show_message(f"Importing {Path(path).name}…")
+        return True
+
+    def _imported(self, request: int, answer: dict[str, Any]) -> None:
+        source = self._imports.pop(request, None)
+        if source is None:
+            return
+        catalog = self.document.catalog.merged([LayerSpec.from_dict(s) for s in answer["specs"]])
+        try:
+            loaded = project.from_dict(answer["project"], catalog.ports_of, str(source))
+        except ProjectError as error:
+            self.report_error("Cannot import the model", str(error))
+            return
+        self.document.set_catalog(catalog)
+        self.document.replace(loaded, None)
+        for message in answer.get("messages", []):
+            self.show_message(message)
+        self.show_message(f"Imported {source.name}: {len(loaded.graph)} layers")
+
+    def _import_failed(self, request: int, message: str) -> None:
+        source = self._imports.pop(request, None)
+        if source is not None:
+            self.report_error("Cannot import the model", f"{source}: {message}")
+
+    def ask_import_path(self) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(self, "Import a Keras model", self._folder(), IMPORT_FILTER)
+        return Path(name) if name else None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if _dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        files = _dropped_files(event.mimeData())
+        if not files or not self.confirm_discard():
+            return
+        event.acceptProposedAction()
+        path = files[0]
+        if path.suffix == ".keras":
+            self.import_path(path)
+        else:
+            self.open_path(path)
 
     def open_dialog(self) -> None:
         if not self.confirm_discard():
@@ -677,6 +750,21 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         self.recovery.release()
         event.accept()
+
+
+IMPORT_FILTER = "Keras models (*.keras *.h5 *.json);;All files (*)"
+DROPPABLE = (".keras", ".json")
+
+
+def imports_folder() -> Path:
+    """Where imported models' weights go (next to the recovery files)."""
+    return recovery_folder().parent / "imports"
+
+
+def _dropped_files(mime: QMimeData) -> list[Path]:
+    """Local .keras models and .json designs among the dropped URLs."""
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+    return [p for p in paths if p.suffix in DROPPABLE]
 
 
 def _delete_keys() -> list[QKeySequence]:
