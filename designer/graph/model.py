@@ -196,6 +196,24 @@ def is_valid_name(name: str) -> bool:
     )
 
 
+# The signals that change what the model is (every one but node_moved: a position
+# changes no shape and no line of code). Views that re-analyse or regenerate listen to these.
+DESIGN_SIGNALS = (
+    "node_added",
+    "node_removed",
+    "edge_added",
+    "edge_removed",
+    "params_changed",
+    "node_renamed",
+    "sharing_changed",
+    "outputs_changed",
+    "name_changed",
+    "group_added",
+    "group_removed",
+    "group_changed",
+)
+
+
 class ModelGraph:
     """A directed graph of layer calls with ordered, indexed ports."""
 

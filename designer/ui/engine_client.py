@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QStandardPath
 
 from designer.catalog.spec import Catalog
 from designer.engine.results import NodeResult
-from designer.graph.model import ModelGraph
+from designer.graph.model import DESIGN_SIGNALS, ModelGraph
 from designer.graph.validation import Diagnostic
 from designer.ui.document import Document
 
@@ -404,17 +404,7 @@ def host_environment() -> QProcessEnvironment:
 
 
 # -------------------------------------------------------------------- syncing
-GRAPH_SIGNALS = (
-    "node_added",
-    "node_removed",
-    "edge_added",
-    "edge_removed",
-    "params_changed",
-    "node_renamed",
-    "sharing_changed",
-    "outputs_changed",
-    "name_changed",
-)  # node_moved is left out: positions change no shape
+GRAPH_SIGNALS = DESIGN_SIGNALS  # groups too: their rules are part of the analysis
 
 
 class EngineSync(QObject):

@@ -338,3 +338,12 @@ def test_graph_package_imports_without_keras_or_qt() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_design_signals_are_every_signal_but_moves() -> None:
+    from psygnal import Signal
+
+    from designer.graph.model import DESIGN_SIGNALS
+
+    signals = {name for name, value in vars(ModelGraph).items() if isinstance(value, Signal)}
+    assert set(DESIGN_SIGNALS) == signals - {"node_moved"}

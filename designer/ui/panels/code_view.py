@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from designer.catalog.spec import LayerSpec
 from designer.codegen import CodegenError, ExportRefused, can_be_sequential, generate_model
-from designer.graph.model import ModelGraph
+from designer.graph.model import DESIGN_SIGNALS, ModelGraph
 from designer.graph.validation import Diagnostic
 from designer.ui.document import Document
 from designer.ui.panels.python_highlighter import PythonHighlighter
@@ -41,20 +41,7 @@ from designer.ui.panels.subscription import Debouncer, GraphSubscription
 FUNCTIONAL, SUBCLASSED, SEQUENTIAL = "functional", "subclassed", "sequential"
 STYLE_LABELS = {FUNCTIONAL: "Functional", SUBCLASSED: "Subclassed", SEQUENTIAL: "Sequential"}
 REGENERATE_DELAY_MS = 300
-CODE_SIGNALS = (
-    "node_added",
-    "node_removed",
-    "edge_added",
-    "edge_removed",
-    "params_changed",
-    "node_renamed",
-    "sharing_changed",
-    "outputs_changed",
-    "name_changed",
-    "group_added",  # groups become block classes in the code
-    "group_removed",
-    "group_changed",
-)  # not node_moved: positions are not in the code
+CODE_SIGNALS = DESIGN_SIGNALS  # groups become block classes in the code
 
 
 def generated_code(
