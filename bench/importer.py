@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -24,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras
 
+from bench.timing import timed
 from designer.engine.analysis import default_catalog
 from designer.engine.importer import import_model
 from designer.engine.inference import ShapeInference
@@ -31,16 +29,6 @@ from designer.graph.validation import validate
 
 MODEL = "NASNetLarge"
 TARGET = 0.5
-
-
-def timed(function: Callable[[], object], repeat: int) -> float:
-    """The median wall time of `repeat` runs."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -10,26 +10,17 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.graphs import middle_node, residual_cnn
+from bench.timing import timed
 from designer.engine.analysis import default_catalog
 from designer.engine.build import build_model
 from designer.engine.inference import ShapeInference
 from designer.graph.validation import validate
-
-
-def timed(function, repeat: int = 1) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

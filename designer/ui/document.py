@@ -2,7 +2,7 @@
 
 `Document` owns what every view of one design shares. The graph stays the only
 source of truth; the document adds the undo stack every edit goes through, the
-file it came from, the project's other sections (training, groups, custom
+file it came from, the project's other sections (training, custom
 layers), the selection, and the latest results the engine sent back.
 """
 
@@ -38,7 +38,7 @@ class Document(QObject):
         self.graph = graph if graph is not None else ModelGraph()
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
-        self.sections: dict[str, Any] = {"groups": [], "training": None, "custom_layers": [], "extra": {}}
+        self.sections: dict[str, Any] = {"training": None, "custom_layers": [], "extra": {}}
         self.results: dict[str, NodeResult] = {}
         self.diagnostics: list[Diagnostic] = []
         self.selection: list[str] = []
@@ -71,7 +71,6 @@ class Document(QObject):
         sections = self.sections
         return project.Project(
             self.graph,
-            groups=sections["groups"],
             training=sections["training"],
             custom_layers=sections["custom_layers"],
             extra=sections["extra"],
@@ -81,7 +80,6 @@ class Document(QObject):
         """Show another design (New, Open, Recover): a fresh undo history."""
         self.graph = loaded.graph
         self.sections = {
-            "groups": loaded.groups,
             "training": loaded.training,
             "custom_layers": loaded.custom_layers,
             "extra": loaded.extra,
