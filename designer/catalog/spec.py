@@ -15,6 +15,8 @@ from typing import Any
 
 from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 
+IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
+
 # Parameter kinds. "choice" has `choices` (and may be free text when `editable`).
 PARAM_KINDS = (
     "int",
@@ -222,6 +224,16 @@ class Catalog(Mapping[str, LayerSpec]):
 
     def merged(self, specs: list[LayerSpec]) -> Catalog:
         return Catalog([*self._specs.values(), *specs], self.version)
+
+    def with_project_specs(self, data: Any) -> Catalog:
+        """This catalog plus the specs a project file carries (an import's keras.ops nodes and
+        registered classes, under IMPORTED_SPECS_KEY); itself when they add nothing new."""
+        specs = data.get(IMPORTED_SPECS_KEY) if isinstance(data, Mapping) else None
+        if not isinstance(specs, list):
+            return self
+        made = [LayerSpec.from_dict(spec) for spec in specs if isinstance(spec, Mapping)]
+        new = [spec for spec in made if self._specs.get(spec.key) != spec]
+        return self.merged(new) if new else self
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "specs": [s.to_dict() for s in self._specs.values()]}

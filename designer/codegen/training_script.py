@@ -33,6 +33,8 @@ The training config is plain JSON; `DEFAULT_TRAINING_CONFIG` shows every key::
                     "tensorboard": false, "csv_logger": true},
       "mixed_precision": false, "jit_compile": false,
       "distribution": "none" | "mirrored",
+      "initial_weights": null | "file.weights.h5",  loaded into the built model before training
+                         (Keras' weights file of this design, e.g. an imported model's weights)
       "data": <data source>
     }
 
@@ -86,6 +88,7 @@ DEFAULT_TRAINING_CONFIG: dict[str, Any] = {
     "mixed_precision": False,
     "jit_compile": False,
     "distribution": "none",
+    "initial_weights": None,
     "data": {"kind": "synthetic", "task": "classification", "samples": 256, "classes": 10, "seed": 0},
 }
 
@@ -226,6 +229,13 @@ class _ScriptWriter:
         split = self.validation_split()
         if split is not None:
             lines.append(f"VALIDATION_SPLIT = {literal(split)}")
+        weights = config["initial_weights"]
+        if weights is not None:
+            if not isinstance(weights, str) or not weights.endswith(".weights.h5"):
+                raise CodegenError(
+                    f"The training config's 'initial_weights' must name a .weights.h5 file, got {weights!r}."
+                )
+            lines.append(f"INITIAL_WEIGHTS = {literal(weights)}")
         return lines
 
     # ---------------------------------------------------------------- data
@@ -272,6 +282,8 @@ class _ScriptWriter:
                 raise CodegenError(
                     "ReduceLROnPlateau cannot change a scheduled learning rate: use one or the other."
                 )
+            if schedule_name == "cosine_decay_restarts" and "decay_steps" in schedule:
+                schedule["first_decay_steps"] = schedule.pop("decay_steps")  # Keras' name for it there
             if schedule_name != "piecewise_constant_decay":
                 schedule = {"initial_learning_rate": learning_rate, **schedule}
             arguments = ", ".join(f"{key}={literal(value)}" for key, value in schedule.items())
@@ -411,7 +423,10 @@ class _ScriptWriter:
                 "    with strategy.scope():",
             ]
             indent = "        "
-        lines += [f"{indent}model = build_model()", f"{indent}compile_model(model)"]
+        lines.append(f"{indent}model = build_model()")
+        if self.config["initial_weights"] is not None:
+            lines.append(f"{indent}model.load_weights(INITIAL_WEIGHTS)")
+        lines.append(f"{indent}compile_model(model)")
         lines += self.fit_and_evaluate()
         lines += ['    model.save(str(args.output_dir / "model.keras"))', "    return history"]
         return lines

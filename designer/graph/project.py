@@ -35,6 +35,7 @@ from designer.graph.model import (
 )
 
 PROJECT_FORMAT_VERSION = 1
+IMPORTED_WEIGHTS_KEY = "weights"  # an imported model's .weights.h5 file, relative to the project file
 PROJECT_KEYS = ("format_version", "name", "nodes", "edges", "outputs", "groups", "training", "custom_layers")
 NODE_KEYS = frozenset({"id", "type", "name", "params", "position", "shares"})
 EDGE_KEYS = frozenset({"source", "source_port", "target", "target_port"})

@@ -19,6 +19,7 @@ from typing import Any
 
 from designer.codegen.training_data import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.codegen.training_script import DEFAULT_TRAINING_CONFIG, DISTRIBUTIONS, OPTIMIZERS, SCHEDULES
+from designer.graph import project
 from designer.graph.model import ModelGraph, ModelOutput
 
 Shape = tuple[int | None, ...]
@@ -40,6 +41,15 @@ METRICS = (
     "categorical_hinge", "cosine_similarity",
 )  # fmt: skip
 SCHEDULES_WITHOUT_DECAY_STEPS = ("piecewise_constant_decay",)
+
+
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
+def imported_weights(extra: Mapping[str, Any]) -> str | None:
+    """The imported model's weights file a project refers to (relative to the project), if any."""
+    weights = extra.get(project.IMPORTED_WEIGHTS_KEY)
+    return weights if isinstance(weights, str) and weights.endswith(WEIGHTS_SUFFIX) else None
 
 
 class ConfigError(ValueError):
@@ -130,6 +140,7 @@ class TrainingConfig:
     mixed_precision: bool = False
     jit_compile: bool = False
     distribution: str = "none"
+    initial_weights: str | None = None  # a .weights.h5 file of this design, loaded before training
     data: dict[str, Any] = field(default_factory=lambda: _default("data"))
 
     # ------------------------------------------------------------- JSON
@@ -187,6 +198,16 @@ class TrainingConfig:
             raise ConfigError(problems)
 
     # --------------------------------------------------------- defaults
+    @classmethod
+    def for_project(
+        cls, loaded: project.Project, output_shapes: Mapping[str, Shape] | None = None
+    ) -> TrainingConfig:
+        """The project's stored config; without one, `for_graph`'s defaults, starting from the
+        imported weights when the project has them."""
+        if loaded.training is not None:
+            return cls.from_dict(loaded.training)
+        return cls.for_graph(loaded.graph, output_shapes).copy(initial_weights=imported_weights(loaded.extra))
+
     @classmethod
     def for_graph(cls, graph: ModelGraph, output_shapes: Mapping[str, Shape] | None = None) -> TrainingConfig:
         """Codegen's defaults with a loss and metrics per output and synthetic data to match."""
@@ -307,7 +328,7 @@ def _schedule_problems(schedule: Any, callbacks: CallbacksConfig) -> list[Config
     if name not in SCHEDULES:
         return [ConfigProblem("optimizer.schedule.name", _unknown_name(name, SCHEDULES, "schedule"))]
     problems = []
-    steps = schedule.get("decay_steps")
+    steps = schedule.get("decay_steps", schedule.get("first_decay_steps"))  # CosineDecayRestarts' name
     if name not in SCHEDULES_WITHOUT_DECAY_STEPS and (not _is_whole(steps) or steps < 1):
         message = f"{name} needs a whole number of at least 1, got {steps!r}"
         problems.append(ConfigProblem("optimizer.schedule.decay_steps", message))
@@ -395,6 +416,11 @@ def _switch_problems(config: TrainingConfig) -> list[ConfigProblem]:
     if config.distribution not in DISTRIBUTIONS:
         message = f"expected {' or '.join(map(repr, DISTRIBUTIONS))}, got {config.distribution!r}"
         problems.append(ConfigProblem("distribution", message))
+    weights = config.initial_weights
+    if weights is not None and (not isinstance(weights, str) or not weights.endswith(WEIGHTS_SUFFIX)):
+        problems.append(
+            ConfigProblem("initial_weights", f"expected null or a {WEIGHTS_SUFFIX} file, got {weights!r}")
+        )
     return problems
 
 

@@ -738,12 +738,16 @@ def resolve_paths(source: Mapping[str, Any], base_dir: str | os.PathLike[str]) -
 
 
 def resolve_config_paths(config: TrainingConfig, base_dir: str | os.PathLike[str]) -> TrainingConfig:
-    """The config with the paths of its data and validation sources made absolute."""
+    """The config with the paths of its data and validation sources and its initial weights made
+    absolute."""
     validation = config.validation
     if isinstance(validation, Mapping) and isinstance(validation.get("data"), Mapping):
         validation = {"data": resolve_paths(validation["data"], base_dir)}
     data = resolve_paths(config.data, base_dir) if isinstance(config.data, Mapping) else config.data
-    return config.copy(data=data, validation=validation)
+    weights = config.initial_weights
+    if isinstance(weights, str) and not os.path.isabs(weights):
+        weights = str(Path(base_dir) / weights)
+    return config.copy(data=data, validation=validation, initial_weights=weights)
 
 
 def source_from_text(text: str, graph: ModelGraph, base_dir: str | os.PathLike[str] = ".") -> dict[str, Any]:

@@ -201,6 +201,25 @@ def _new_session() -> dict[str, Any]:
 
 # ---------------------------------------------------------------- before run
 @dataclass(frozen=True)
+class WeightsMatch:
+    """Imported weights written for the design as it is now: `loaded` layers got theirs by
+    name, `fresh` layers (new since the import) keep their initial values."""
+
+    path: Path
+    loaded: list[str] = field(default_factory=list)
+    fresh: list[str] = field(default_factory=list)
+
+
+def weights_note(match: WeightsMatch) -> str:
+    """A line for a person: how much of the model starts from the imported weights."""
+    text = f"Starting from the imported weights: {len(match.loaded)} layer(s) loaded"
+    if not match.fresh:
+        return text + "."
+    shown = ", ".join(match.fresh[:5]) + (", ..." if len(match.fresh) > 5 else "")
+    return f"{text}; {len(match.fresh)} new layer(s) start fresh: {shown}."
+
+
+@dataclass(frozen=True)
 class ModelCheck:
     """What the engine says of a design before it trains: its errors and its output shapes."""
 
@@ -272,17 +291,21 @@ def train_cli(
     data: str | None = None,
     run_dir: str | os.PathLike[str] | None = None,
     fix: bool = False,
+    fresh: bool = False,
+    match_weights: Callable[[ModelGraph, str], WeightsMatch] | None = None,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    """`designer train FILE [--epochs N] [--data SOURCE] [--run-dir DIR] [--fix]`: a line per epoch.
+    """`designer train FILE [--epochs N] [--data SOURCE] [--run-dir DIR] [--fix] [--fresh]`: a line
+    per epoch. A project with imported weights starts from them (unless `fresh`): `match_weights`
+    (the engine's) writes them for the design as it is now, by layer name.
 
     Returns 0 when the run finished, 1 when the design, the data or the run failed,
     2 for an unusable project or config, 130 when stopped with Ctrl-C.
     """
     try:
         loaded = project.load(project_path, catalog.ports_of)
-        config = _cli_config(loaded, epochs, data)
+        config = _cli_config(loaded, epochs, data, fresh)
     except (GraphError, ConfigError, DataError) as error:
         err.write(f"error: {error}\n")
         return EXIT_USAGE
@@ -291,6 +314,18 @@ def train_cli(
         err.write("".join(f"{line}\n" for line in check.errors))
         err.write(f"{project_path}: the design has errors; fix them before training.\n")
         return EXIT_FAILED
+    if config.initial_weights is not None:
+        if match_weights is None:
+            err.write("error: starting from the imported weights needs the engine; use --fresh.\n")
+            return EXIT_FAILED
+        source = str(Path(project_path).resolve().parent / config.initial_weights)
+        try:
+            match = match_weights(loaded.graph, source)
+        except (OSError, ValueError) as error:
+            err.write(f"error: cannot use the weights {source}: {error}\n")
+            return EXIT_FAILED
+        out.write(weights_note(match) + "\n")
+        config = config.copy(initial_weights=str(match.path))
     run = _cli_prepare(loaded, config, catalog, check, project_path, run_dir, fix, err)
     if run is None:
         return EXIT_FAILED
@@ -300,13 +335,13 @@ def train_cli(
     return follow(start_run(run), out, err)
 
 
-def _cli_config(loaded: project.Project, epochs: int | None, data: str | None) -> TrainingConfig:
+def _cli_config(
+    loaded: project.Project, epochs: int | None, data: str | None, fresh: bool = False
+) -> TrainingConfig:
     """The project's training config (or defaults for its outputs) with the command line's changes."""
-    config = (
-        TrainingConfig.from_dict(loaded.training)
-        if loaded.training is not None
-        else TrainingConfig.for_graph(loaded.graph)
-    )
+    config = TrainingConfig.for_project(loaded)
+    if fresh:
+        config = config.copy(initial_weights=None)
     if epochs is not None:
         config = config.copy(epochs=epochs)
     if data is not None:

@@ -3,8 +3,8 @@
 A run folder holds `model.py` and `train.py` exactly as Export writes them for
 the design and config, `config.json`, `graph.json` and `run.json` (the graph
 hash, the export options, the sample count), `events.jsonl` (the worker's JSON
-lines), `checkpoints/` (`last.keras` after every epoch, plus what the config
-asks for), `logs/` (TensorBoard), `history.csv`, and the worker's
+lines), `checkpoints/` (`last.keras` and `epoch_NNN.weights.h5` after every
+epoch, plus what the config asks for), `logs/` (TensorBoard), `history.csv`, and the worker's
 `stdout.log` / `stderr.log`. A `stop` file asks the worker to stop after the
 current batch.
 
@@ -15,12 +15,14 @@ TensorBoard's smoothing, and `EventTail` reads the event log as it grows.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -45,9 +47,13 @@ STDERR_FILE = "stderr.log"
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"
 LAST_CHECKPOINT = "last.keras"  # in checkpoints/: the model after the last epoch, optimizer included
+INITIAL_WEIGHTS_FILE = "initial.weights.h5"  # the weights a run starts from, when it does not start fresh
 LAST_STATE = "last.json"  # in checkpoints/: {"epoch": epochs done, "partial": stopped inside it}
 TERMINAL_EVENTS = ("finished", "stopped", "error")
 RUN_NAME = re.compile(r"run_(\d+)$")
+EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # in checkpoints/: the weights after each epoch (1-based)
+EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.(weights\.h5|keras)$")  # those, and the config's epoch_NNN.keras
+INSPECTION_EVENT = "inspection"  # the worker's per-epoch gradient norms and dead-ReLU fractions
 
 
 def graph_hash(graph: ModelGraph) -> str:
@@ -71,6 +77,54 @@ def run_config(config: TrainingConfig) -> TrainingConfig:
     callbacks.csv_logger = True
     callbacks.tensorboard = tensorboard_installed()
     return config.copy(callbacks=callbacks)
+
+
+def _initial_weights_file(config: TrainingConfig) -> Path | None:
+    """The weights file the run starts from, which must exist; None when it starts fresh."""
+    if config.initial_weights is None:
+        return None
+    path = Path(config.initial_weights)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"The initial weights {path} do not exist: import the model again, or start fresh."
+        )
+    return path
+
+
+def user_layer_folders(graph: ModelGraph, catalog: Mapping[str, LayerSpec]) -> list[Path]:
+    """The folders of the user's layer files the design uses."""
+    specs = [catalog.get(node.type) for node in graph.nodes.values()]
+    return sorted({Path(spec.file).parent for spec in specs if spec and spec.source == "user" and spec.file})
+
+
+def copy_user_modules(run_path: Path, code: Sequence[str], folders: Sequence[Path]) -> None:
+    """Copy into the run folder the user's modules the code imports from `folders` (a custom
+    layer's helpers, or its file when it is imported rather than inlined), and theirs in turn,
+    so that the worker, which runs in the run folder, imports them as the engine did."""
+    pending = [name for text in code for name in _imported_modules(text)]
+    while pending:
+        name = pending.pop()
+        target = run_path / f"{name}.py"
+        source = next((folder / target.name for folder in folders if (folder / target.name).is_file()), None)
+        if source is None or target.exists():
+            continue
+        shutil.copyfile(source, target)
+        pending += _imported_modules(source.read_text(encoding="utf-8", errors="replace"))
+
+
+def _imported_modules(code: str) -> list[str]:
+    """The top-level modules `code` imports (absolute imports only); none when it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    names += [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    ]
+    return [name.split(".")[0] for name in names]
 
 
 def run_notes(config: TrainingConfig) -> list[str]:
@@ -164,6 +218,9 @@ class RunFolder:
         which must be new or empty. The code is generated first: a design codegen refuses
         leaves no folder behind."""
         config = run_config(config)
+        initial_weights = _initial_weights_file(config)
+        if initial_weights is not None:  # the run keeps its own copy, so train.py finds it beside itself
+            config = config.copy(initial_weights=INITIAL_WEIGHTS_FILE)
         files = export(
             graph,
             catalog,
@@ -178,6 +235,9 @@ class RunFolder:
         run.path.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             _write_text(run.path / name, text)
+        copy_user_modules(run.path, list(files.values()), user_layer_folders(graph, catalog))
+        if initial_weights is not None:
+            shutil.copyfile(initial_weights, run.path / INITIAL_WEIGHTS_FILE)
         _write_json(run.path / CONFIG_FILE, config.to_dict())
         _write_json(run.path / GRAPH_FILE, project.to_dict(graph))
         options = {"style": style, "self_contained": self_contained}
@@ -243,6 +303,24 @@ class RunFolder:
         if not state.exists() or not self.last_checkpoint.exists():
             return 0
         return int(json.loads(state.read_text(encoding="utf-8"))["epoch"])
+
+    def epoch_weights(self) -> list[tuple[int, Path]]:
+        """(epoch, file) of each epoch's checkpoint, by epoch (1 after the first): the worker's
+        epoch_NNN.weights.h5 where there is one, else the config's epoch_NNN.keras."""
+        chosen: dict[int, Path] = {}
+        files = self.checkpoints.iterdir() if self.checkpoints.is_dir() else iter(())
+        for path in files:
+            match = EPOCH_CHECKPOINT.fullmatch(path.name)
+            if match and (int(match.group(1)) not in chosen or match.group(2) == "weights.h5"):
+                chosen[int(match.group(1))] = path
+        return sorted(chosen.items())
+
+    def inspection_events(self) -> list[dict[str, Any]]:
+        """The worker's inspection events, one per epoch: {"type": "inspection", "epoch": 0-based
+        like the epoch events, "gradient_norms": {layer: norm}, "dead_relu": {layer: fraction},
+        "samples", and "note" when something could not be computed}. Non-finite values are the
+        strings "nan", "inf", "-inf" (float() reads them)."""
+        return [event for event in self.events() if event.get("type") == INSPECTION_EVENT]
 
     # ------------------------------------------------------------- stop
     @property

@@ -17,6 +17,7 @@ from PySide6.QtGui import QUndoStack
 from designer.catalog.spec import Catalog
 from designer.engine.results import NodeResult
 from designer.graph import project
+from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic
 
@@ -42,16 +43,19 @@ class Document(QObject):
         self.results: dict[str, NodeResult] = {}
         self.diagnostics: list[Diagnostic] = []
         self.selection: list[str] = []
+        self.selected_groups: list[str] = []  # collapsed blocks selected on the canvas
 
     # ------------------------------------------------------------------- state
     @property
     def is_dirty(self) -> bool:
         return not self.undo_stack.isClean()
 
-    def set_selection(self, node_ids: list[str]) -> None:
+    def set_selection(self, node_ids: list[str], group_ids: list[str] | None = None) -> None:
+        """The selected nodes, and the selected (collapsed) blocks when the canvas says so."""
         node_ids = [n for n in node_ids if n in self.graph.nodes]
-        if node_ids != self.selection:
-            self.selection = node_ids
+        group_ids = [g for g in (group_ids or []) if g in self.graph.groups]
+        if node_ids != self.selection or group_ids != self.selected_groups:
+            self.selection, self.selected_groups = node_ids, group_ids
             self.selection_changed.emit(list(node_ids))
 
     def set_results(self, results: dict[str, NodeResult], diagnostics: list[Diagnostic]) -> None:
@@ -85,13 +89,22 @@ class Document(QObject):
             "extra": loaded.extra,
         }
         self.undo_stack.clear()
-        self.results, self.diagnostics, self.selection = {}, [], []
+        self.results, self.diagnostics, self.selection, self.selected_groups = {}, [], [], []
         self.set_path(path)
         self.graph_replaced.emit()
 
     def open(self, path: Path) -> None:
         """Load a project file; raises ProjectError (the current design stays) when it is bad."""
-        loaded = project.load(path, self.catalog.ports_of)
+        data = project.read_data(path)
+        try:
+            catalog = self.catalog.with_project_specs(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProjectError(
+                f"the imported layer specs are malformed: {error}", "$.imported_specs", str(path)
+            ) from None
+        loaded = project.from_dict(data, catalog.ports_of, str(path))
+        if catalog is not self.catalog:
+            self.set_catalog(catalog)
         self.replace(loaded, Path(path))
 
     def save(self, path: Path | None = None) -> Path:

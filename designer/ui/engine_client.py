@@ -96,6 +96,7 @@ class EngineClient(QObject):
     analysis_ready = Signal(object, object, int)  # {node id: NodeResult}, [Diagnostic], request serial
     params_checked = Signal(int, object)  # request id, {param: message}
     imported = Signal(int, object)  # request id, {"project", "specs", "messages"}
+    answered = Signal(int, str, object)  # request id, op, result: replies to `request()`
     request_failed = Signal(int, str)  # request id, the host's error message
     status_changed = Signal(str)  # a line for the status bar
     crashed = Signal(str)  # what happened, with the end of the host's stderr
@@ -221,6 +222,12 @@ class EngineClient(QObject):
         fields = {"source": source, "weights_dir": weights_dir}
         return self._submit(_Request(next(self._ids), "import", fields, self.request_timeout_s))
 
+    def request(self, op: str, fields: dict[str, Any] | None = None, timeout_s: float | None = None) -> int:
+        """Send any other op to the host; `answered` brings (id, op, result), or `request_failed`
+        (id, message). Large arrays come back as .npy files named in the result."""
+        request = _Request(next(self._ids), op, dict(fields or {}), timeout_s or self.request_timeout_s)
+        return self._submit(request)
+
     def analyze(self, project_data: dict[str, Any]) -> int:
         """Ask for the shapes and diagnostics of a design (project data); returns the serial
         that `analysis_ready` will carry. A newer call replaces one not yet sent."""
@@ -313,6 +320,8 @@ class EngineClient(QObject):
             self.params_checked.emit(request.id, dict(result))
         elif request.op == "import":
             self.imported.emit(request.id, dict(result))
+        else:
+            self.answered.emit(request.id, request.op, result)
 
     def _deliver_analysis(self, request: _Request, result: dict[str, Any]) -> None:
         if request is self._last_analyze:

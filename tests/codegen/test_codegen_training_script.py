@@ -27,6 +27,7 @@ from designer.catalog.spec import Catalog
 from designer.codegen import DEFAULT_TRAINING_CONFIG, CodegenError, export, generate_training_script
 from designer.codegen.formatting import lint
 from designer.graph.model import ModelGraph
+from designer.training.config import TrainingConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSIFY = {"losses": {"label": "sparse_categorical_crossentropy"}, "metrics": {"label": ["accuracy"]}}
@@ -163,6 +164,29 @@ def test_a_full_config_is_written_out(catalog: Catalog) -> None:
         "    with strategy.scope():\n        model = build_model()\n        compile_model(model)\n",
     ):
         assert compact(expected) in compact(source), expected
+
+
+@pytest.mark.parametrize("steps_key", ["decay_steps", "first_decay_steps"])
+def test_cosine_decay_restarts_gets_its_first_decay_steps(catalog: Catalog, steps_key: str) -> None:
+    """The form's one "decay steps" field is CosineDecayRestarts' first_decay_steps."""
+    import keras
+
+    schedule = {"name": "cosine_decay_restarts", steps_key: 50}
+    config = config_with(optimizer={"name": "adam", "learning_rate": 0.01, "schedule": schedule})
+    assert TrainingConfig.from_dict(config).problems() == []
+    source = generate_training_script(table_graph(catalog), config)
+    expected = (
+        "keras.optimizers.schedules.CosineDecayRestarts(initial_learning_rate=0.01, first_decay_steps=50)"
+    )
+    assert compact(expected) in compact(source)
+    statement = next(
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign) and "Restarts" in ast.unparse(node)
+    )
+    namespace: dict[str, object] = {"keras": keras}
+    exec(ast.unparse(statement), namespace)  # the generated statement uses Keras' own argument names
+    assert float(namespace["learning_rate"](50)) == pytest.approx(0.01)  # the first restart
 
 
 def test_several_outputs_get_losses_weights_and_metrics_by_name(catalog: Catalog) -> None:

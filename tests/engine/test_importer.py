@@ -32,8 +32,9 @@ from designer.engine.importer import (
     load_imported_project,
     load_weights_by_name,
     project_weights,
+    weights_for_design,
 )
-from designer.graph.model import INPUT_TYPE
+from designer.graph.model import INPUT_TYPE, Edge, ModelOutput, Node
 
 TOLERANCE = 1e-5
 
@@ -410,10 +411,27 @@ def test_keras_ops_nodes_infer(catalog: Catalog) -> None:
     assert_analysis_clean(original, import_model(original, catalog), catalog)
 
 
-def test_a_constant_in_an_op_call_is_refused(catalog: Catalog) -> None:
+def test_arithmetic_with_a_float_constant_becomes_rescaling(catalog: Catalog, tmp_path: Path) -> None:
     inputs = keras.Input((3,), name="x")
-    original = keras.Model(inputs, inputs + 1.5)
-    with pytest.raises(ImportRefused, match=r"keras\.ops\.add\) is called with the constant 1\.5"):
+    hard_sigmoid = keras.ops.relu6(inputs + 3.0) * (1.0 / 6.0)
+    original = keras.Model(inputs, [hard_sigmoid, 2.0 - inputs, inputs / 4.0])
+    result = import_model(original, catalog)
+    rescalings = [node for node in result.graph.nodes.values() if node.type == "Rescaling"]
+    assert sorted((node.params.get("scale"), node.params.get("offset", 0.0)) for node in rescalings) == [
+        (-1.0, 2.0),
+        (1.0 / 6.0, 0.0),
+        (0.25, 0.0),
+        (1.0, 3.0),
+    ]
+    assert any("x + 3.0" in message and "Rescaling" in message for message in result.messages)
+    assert_same_outputs(original, rebuilt_with_weights(original, result, catalog), result)
+    assert_exported_code_round_trips(original, result, catalog, tmp_path)
+
+
+def test_a_constant_that_is_no_rescaling_is_refused(catalog: Catalog) -> None:
+    inputs = keras.Input((3,), name="x")
+    original = keras.Model(inputs, keras.ops.power(inputs, 2.0))
+    with pytest.raises(ImportRefused, match=r"keras\.ops\.power\) is called with the constant 2\.0"):
         import_model(original, catalog)
 
 
@@ -694,6 +712,22 @@ def test_application_exported_code_round_trips(
 
 
 @pytest.mark.slow
+def test_mobilenet_v3_imports_its_constant_arithmetic_as_rescaling(catalog: Catalog, tmp_path: Path) -> None:
+    original = keras.applications.MobileNetV3Small(weights=None, input_shape=(64, 64, 3), classes=10)
+    result = import_model(original, catalog)
+    rescalings = [node.name for node in result.graph.nodes.values() if node.type == "Rescaling"]
+    assert (
+        len(rescalings) == 19
+    )  # the model's own input Rescaling, and x + 3.0 and x * (1 / 6) nine times each
+    assert result.extra_specs == []  # every keras.ops call in it was such arithmetic
+    assert_analysis_clean(original, result, catalog)
+    rebuilt = rebuilt_with_weights(original, result, catalog)
+    assert rebuilt.count_params() == original.count_params()
+    assert_same_outputs(original, rebuilt, result)
+    assert_exported_code_round_trips(original, result, catalog, tmp_path)
+
+
+@pytest.mark.slow
 def test_convnext_with_nested_sequentials_custom_layers_and_ops(catalog: Catalog) -> None:
     original = keras.applications.ConvNeXtTiny(weights=None, input_shape=(64, 64, 3), classes=10)
     result = import_model(original, catalog)
@@ -722,3 +756,28 @@ def test_application_layout_flows_left_to_right(application: tuple[keras.Model, 
     assert all(
         node.type != INPUT_TYPE or node.params["shape"] == [64, 64, 3] for node in graph.nodes.values()
     )
+
+
+def test_weights_for_an_edited_design_load_by_name_and_leave_new_layers_fresh(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    inputs = keras.Input((4,), name="features")
+    hidden = keras.layers.Dense(3, name="hidden")(inputs)
+    original = keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
+    result = import_model(original, catalog, weights_dir=tmp_path)
+    graph = result.graph
+    extra = Node(graph.new_id(), "Dense", "extra", {"units": 5}, ports=catalog["Dense"].ports)
+    graph.add_node(extra)
+    graph.connect(Edge(graph.node_by_name("hidden").id, 0, extra.id, 0))
+    graph.set_outputs([*graph.outputs, ModelOutput(extra.id, 0, "extra")])
+
+    written = weights_for_design(graph, catalog, result.weights, tmp_path / "edited.weights.h5")
+    assert sorted(written.loaded) == ["head", "hidden"] and written.fresh == ["extra"]
+    rebuilt = build_model(graph, catalog)
+    rebuilt.load_weights(written.path)  # plain Keras reads it: it is this design's weights file
+    for name in ("hidden", "head"):
+        for mine, theirs in zip(
+            rebuilt.get_layer(name).get_weights(), original.get_layer(name).get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(mine, theirs)
+    assert not list(tmp_path.glob("*.partial*"))

@@ -136,6 +136,16 @@ def test_check_params_brings_keras_message(qtbot: QtBot, client: EngineClient) -
     assert "positive integer" in blocker.args[1]["units"]
 
 
+def test_any_other_op_is_answered_with_its_id_and_op(qtbot: QtBot, client: EngineClient) -> None:
+    with qtbot.waitSignal(client.answered, timeout=REPLY_TIMEOUT_MS) as blocker:
+        request_id = client.request("ping")
+    assert blocker.args == [request_id, "ping", "pong"]
+    with qtbot.waitSignal(client.request_failed, timeout=REPLY_TIMEOUT_MS) as failed:
+        unknown = client.request("no_such_op", {"x": 1})
+    assert failed.args[0] == unknown
+    assert "no_such_op" in failed.args[1]
+
+
 def test_analyses_are_latest_wins(qtbot: QtBot, client: EngineClient) -> None:
     answered: list[int] = []
     client.analysis_ready.connect(lambda results, diagnostics, serial: answered.append(serial))

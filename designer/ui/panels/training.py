@@ -41,14 +41,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.training.config import ConfigError
+from designer.training.config import ConfigError, TrainingConfig
+from designer.training.launcher import WeightsMatch, weights_note
 from designer.training.runs import RunFolder, RunSummary, list_runs
 from designer.ui.document import Document
 from designer.ui.panels.training_config import ProblemList, apply_data_fix, current_config, data_problems
-from designer.ui.training_client import TrainingClient, runs_root
+from designer.ui.training_client import TrainingClient, project_folder, runs_root
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 REDRAW_MS = 100  # buffered points reach the plots at most 10 times a second
+WEIGHTS_TIMEOUT_S = 600.0  # writing a large imported model's weights for the design
 SMOOTHING = 0.6  # TensorBoard's default weight
 PLOT_COLUMNS = 2
 TRAIN_COLOUR, VALIDATION_COLOUR, BATCH_COLOUR, NAN_COLOUR = "#1f77b4", "#ff7f0e", "#9ecae1", "#d62728"
@@ -491,6 +493,8 @@ class TrainingView(QWidget):
     def __init__(self, document: Document, client: TrainingClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document, self.client = document, client
+        self.engine: Any = None  # the EngineClient: it writes imported weights for the design
+        self._weights_request: tuple[int, TrainingConfig] | None = None
         self.curves = RunCurves()
         self.run: RunFolder | None = None
         self.report: dict[str, Any] | None = None
@@ -583,8 +587,51 @@ class TrainingView(QWidget):
         except ConfigError as error:
             self._refused([str(problem) for problem in error.problems], [])
             return None
+        if config.initial_weights is not None:
+            self._match_weights(config)
+            return None
         self.status_label.setText("Checking the config and the data…")
         return self.client.start(self.document, config)
+
+    def set_engine(self, engine: Any) -> None:
+        """The engine client that writes the imported weights for the design (None: no engine)."""
+        self.engine = engine
+        if engine is not None:
+            engine.answered.connect(self._weights_answered)
+            engine.request_failed.connect(self._weights_failed)
+
+    def _match_weights(self, config: TrainingConfig) -> None:
+        """Ask the engine for the imported weights written for the design as it is now; the
+        run starts when they come."""
+        if self.engine is None:
+            self._refused(["Starting from the imported weights needs the engine, which is not running."], [])
+            return
+        assert config.initial_weights is not None
+        source = project_folder(self.document) / config.initial_weights
+        target = runs_root(self.document) / ".initial" / f"{self.document.graph.name}.weights.h5"
+        fields = {
+            "project": self.document.to_project().to_dict(),
+            "weights": str(source),
+            "path": str(target),
+        }
+        request = self.engine.request("design_weights", fields, timeout_s=WEIGHTS_TIMEOUT_S)
+        self._weights_request = (request, config)
+        self.status_label.setText("Loading the imported weights into the design…")
+
+    def _weights_answered(self, request: int, _op: str, result: Any) -> None:
+        if self._weights_request is None or self._weights_request[0] != request:
+            return
+        config = self._weights_request[1]
+        self._weights_request = None
+        match = WeightsMatch(Path(result["path"]), list(result["loaded"]), list(result["fresh"]))
+        run = self.client.start(self.document, config.copy(initial_weights=str(match.path)))
+        if run is not None:
+            self.problems.show_fine(weights_note(match))
+
+    def _weights_failed(self, request: int, message: str) -> None:
+        if self._weights_request is not None and self._weights_request[0] == request:
+            self._weights_request = None
+            self._refused([f"The imported weights cannot be loaded into the design: {message}"], [])
 
     def stop(self) -> None:
         self._stopping = True

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from designer.codegen.training_data import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.codegen.training_script import DISTRIBUTIONS, OPTIMIZERS, SCHEDULES
 from designer.graph.model import ModelGraph
-from designer.training.config import LOSSES, METRICS, ConfigError, TrainingConfig
+from designer.training.config import LOSSES, METRICS, ConfigError, TrainingConfig, imported_weights
 from designer.training.data import (
     DataError,
     DataProblem,
@@ -96,10 +96,8 @@ def current_config(document: Document) -> TrainingConfig:
     """The document's training config; defaults for its outputs when it has none.
 
     Raises ConfigError when the stored section cannot be read."""
-    stored = document.sections.get("training")
-    if stored is not None:
-        return TrainingConfig.from_dict(stored)
-    return TrainingConfig.for_graph(document.graph, model_output_shapes(document.graph, document.results))
+    shapes = model_output_shapes(document.graph, document.results)
+    return TrainingConfig.for_project(document.to_project(), shapes)
 
 
 def data_problems(document: Document, config: TrainingConfig) -> list[DataProblem]:
@@ -791,20 +789,40 @@ class FitSection(ConfigSection):
         self.validation.setToolTip("The fraction of the data held out for validation (none: no validation).")
         self.shuffle = QCheckBox("shuffle every epoch")
         self.seed = spin_box(0, 2**31 - 1)
+        self.imported: str | None = None  # the project's imported weights file
+        self.initial_weights = QCheckBox("start from the imported weights")
+        self.initial_weights.setToolTip(
+            "Load the imported model's weights, by layer name, before training; layers added since "
+            "the import start fresh."
+        )
         for label, widget in (
             ("Epochs", self.epochs),
             ("Batch size", self.batch_size),
             ("Validation split", self.validation),
             ("", self.shuffle),
             ("Seed", self.seed),
+            ("", self.initial_weights),
         ):
             self.form.addRow(label, widget)
+        self.initial_weights.toggled.connect(self._initial_weights_toggled)
         for key, box in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             box.valueChanged.connect(
                 lambda value, key=key: self.set_key(f"Set {key.replace('_', ' ')}", key, value, merge=True)
             )
         self.validation.valueChanged.connect(self._split_changed)
         self.shuffle.toggled.connect(lambda on: self.set_key("Set shuffle", "shuffle", on))
+
+    def _initial_weights_toggled(self, on: bool) -> None:
+        text = "Start from the imported weights" if on else "Start from fresh weights"
+        self.set_key(text, "initial_weights", self.imported if on else None)
+
+    def show_imported_weights(self, imported: str | None, config: dict[str, Any]) -> None:
+        """Offer the imported weights when the project has them (or the config names some)."""
+        self.imported = imported or config.get("initial_weights")
+        self.initial_weights.setVisible(self.imported is not None)
+        if self.imported is not None:
+            self.initial_weights.setText(f"start from the imported weights ({Path(self.imported).name})")
+        set_checked(self.initial_weights, config.get("initial_weights") is not None)
 
     def _split_changed(self, split: float) -> None:
         validation = {"split": round(split, 4)} if split > 0 else None
@@ -1055,6 +1073,7 @@ class TrainingConfigView(QWidget):
         for section in (self.optimizer, self.outputs, self.fit, self.callbacks):
             section.show_config(self.shown, graph)
         self.data.show_source(self.shown, graph, project_folder(self.document))
+        self.fit.show_imported_weights(imported_weights(self.document.sections["extra"]), self.shown)
         messages += [str(problem) for problem in config.problems(graph)]
         self.config_problems.show_problems(messages, [])
 

@@ -1,85 +1,36 @@
-"""Existing Keras models -> designs: a live model, a .keras file, a config JSON or `module:function`.
-
-The walk reads the model's own config (`model.get_config()`): every layer call
-in its "inbound_nodes" becomes a node, a second call of the same layer a node
-that `shares` the first, an InputLayer an Input node, and a `keras.ops` call on
-symbolic tensors a node of type "ops.<name>". Nested Functional and Sequential
-models are expanded inline, their node names prefixed with the model's name,
-and each is recorded as a group. Layers and operations the catalog does not
-know (registered custom layers, keras.ops) get specs made on the fly, returned
-in `ImportResult.extra_specs` for the caller to merge into its catalog.
-
-Params are the layer's config reduced to the spec's parameters, made JSON, and
-only those that differ from Keras' defaults are kept, so `construct(spec,
-params)` gives back a layer with the same config. A `training=` call argument
-is dropped, and so is a `mask=` that Keras computed itself (Embedding ->
-LSTM): it computes it again when the design is built. What cannot be
-represented (a subclassed model, a Lambda layer, a constant or any other
-keyword argument in a call, an unregistered class) is refused with an
-`ImportRefused` that says why and what to do instead.
-
-Weights are written for the design as `build_model` (and the exported code)
-builds it: a Keras `.weights.h5` file that `model.load_weights(path)` reads,
-which also records which layer each entry belongs to, so that
-`load_weights_by_name` can load it into an edited design.
-"""
+"""The walk over a Keras model's config that makes the design: one node per layer call."""
 
 from __future__ import annotations
 
 import collections
-import copy
 import dataclasses
-import functools
-import importlib
-import importlib.util
-import json
 import os
 import re
-import warnings
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import keras
-import numpy as np
 from keras.src.models.functional import Functional
-from keras.src.saving import saving_lib
 from keras.src.utils.naming import to_snake_case
 
-from designer.catalog.keras_layers import construct, layer_class, spec_from_class
+from designer.catalog.keras_layers import layer_class, spec_from_class
 from designer.catalog.spec import Catalog, LayerSpec
-from designer.engine.build import build_model
+from designer.engine.importer.base import (
+    PROJECT_SPECS_KEY,
+    PROJECT_WEIGHTS_KEY,
+    SUBCLASSED_MESSAGE,
+    WEIGHTS_SUFFIX,
+    ImportRefused,
+    is_model,
+)
+from designer.engine.importer.params import layer_params, policy_name
+from designer.engine.importer.weights import save_imported_weights
 from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.layout import layered_positions
 from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node, is_valid_name
-
-WEIGHTS_SUFFIX = ".weights.h5"
-LAYER_PATHS_ATTRIBUTE = "designer_layer_paths"  # h5 root attribute: {layer name: path in the file}
-PROJECT_WEIGHTS_KEY = "weights"  # project.extra key of the weights file, relative to the project
-PROJECT_SPECS_KEY = "imported_specs"  # project.extra key of the specs made during the import
-MODEL_FILE_SUFFIXES = (".keras", ".h5")
-
-SUBCLASSED_MESSAGE = (
-    "{name} is a subclassed keras.Model: Keras cannot describe its layers as a graph. "
-    "Rebuild it with the Functional API, or import a function that returns a functional model."
-)
-_REGISTER_HINT = (
-    "Decorate it with @keras.saving.register_keras_serializable() in a module and import that "
-    "module before importing the model (or put the module in layers/)."
-)
-_SERIALIZABLE_MODULES = {
-    "keras.initializers": keras.initializers,
-    "keras.regularizers": keras.regularizers,
-    "keras.constraints": keras.constraints,
-}
-
-
-class ImportRefused(GraphError):  # noqa: N818 - reads as what happened, like ExportRefused
-    """The source cannot be imported as a design; the message says why and what to do instead."""
 
 
 @dataclass(frozen=True)
@@ -161,144 +112,6 @@ def _relative(path: Path, folder: Path | None) -> str:
         return str(path.resolve())
 
 
-# --------------------------------------------------------------------- sources
-def import_source(source: str, catalog: Catalog, weights_dir: Path | None = None) -> ImportResult:
-    """Import a .keras (or legacy .h5) file, a .json model config, or `module:function`
-    (`path/to/file.py:function` too); weights go to `weights_dir` when given."""
-    model = load_source(source)
-    return import_model(model, catalog, weights_dir=weights_dir)
-
-
-def load_source(source: str) -> keras.Model:
-    """The Keras model a source names, or an ImportRefused saying what is wrong with it."""
-    suffix = Path(source).suffix.lower()
-    if suffix in MODEL_FILE_SUFFIXES:
-        return _load_model_file(Path(source))
-    if suffix == ".json":
-        return _load_json(Path(source))
-    if ":" in source:
-        return _load_attribute(source)
-    raise ImportRefused(
-        f"Cannot import {source!r}: expected a .keras file, a .json model config "
-        "(model.to_json() or model.get_config()), or module:function."
-    )
-
-
-def _load_model_file(path: Path) -> keras.Model:
-    _require_file(path)
-    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        raise ImportRefused(
-            f"{path} is not a Keras model file: a .keras file is a zip archive written by model.save()."
-        )
-    return _deserialized(path, lambda: keras.saving.load_model(path, compile=False, safe_mode=True))
-
-
-def _load_json(path: Path) -> keras.Model:
-    _require_file(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ImportRefused(f"{path} is not a JSON file: {error}.") from None
-    return _deserialized(path, lambda: model_from_config_data(data, str(path)))
-
-
-def model_from_config_data(data: Any, where: str = "the config") -> keras.Model:
-    """A model from `model.to_json()` data ({"class_name", "config"}) or `model.get_config()` data."""
-    if isinstance(data, dict) and isinstance(data.get("class_name"), str) and "config" in data:
-        model = keras.saving.deserialize_keras_object(data, safe_mode=True)
-    elif isinstance(data, dict) and isinstance(data.get("layers"), list):
-        model_class = keras.Model if "input_layers" in data else keras.Sequential
-        model = model_class.from_config(data)
-    else:
-        raise ImportRefused(
-            f"{where} is not a Keras model config: expected the output of model.to_json() "
-            '({"class_name": ..., "config": ...}) or of model.get_config() ({"layers": [...], ...}).'
-        )
-    if not isinstance(model, keras.Model):
-        raise ImportRefused(f"{where} describes a {type(model).__name__}, not a keras.Model.")
-    return model
-
-
-def _require_file(path: Path) -> None:
-    if not path.is_file():
-        raise ImportRefused(f"{path}: no such file.")
-
-
-def _deserialized(path: Path, load: Callable[[], keras.Model]) -> keras.Model:
-    """Run a Keras load; its errors become ImportRefused naming the file (and the unknown class)."""
-    try:
-        return load()
-    except ImportRefused:
-        raise
-    except Exception as error:  # Keras raises TypeError, ValueError, KeyError...; the text is what counts
-        raise ImportRefused(_load_failure(path, error)) from error
-
-
-_UNKNOWN_CLASS = re.compile(r"Could not locate (class|function) '([^']+)'")
-_UNKNOWN_MODULE = re.compile(r"'module': '([^']+)'")
-
-
-def _load_failure(path: Path, error: Exception) -> str:
-    text = str(error)
-    unknown = _UNKNOWN_CLASS.search(text)
-    if unknown is not None:
-        module = _UNKNOWN_MODULE.search(text[unknown.end() :])
-        where = f" (module {module.group(1)})" if module else ""
-        return (
-            f"{path} uses the {unknown.group(1)} '{unknown.group(2)}'{where}, which Keras does not know. "
-            + _REGISTER_HINT
-        )
-    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return f"Cannot load {path} as a Keras model: {type(error).__name__}: {first_line}"
-
-
-def _load_attribute(source: str) -> keras.Model:
-    """Import `module:attribute` (or `file.py:attribute`) and call it when it is a function."""
-    module_name, _, attribute = source.rpartition(":")
-    module = _import_module(module_name, source)
-    target = getattr(module, attribute, None)
-    if target is None:
-        raise ImportRefused(f"{source}: module {module_name!r} has no attribute {attribute!r}.")
-    model = target if isinstance(target, keras.Model) else _call_builder(target, source)
-    if not isinstance(model, keras.Model):
-        raise ImportRefused(f"{source} returned a {type(model).__name__}, not a keras.Model.")
-    return model
-
-
-def _import_module(module_name: str, source: str) -> Any:
-    try:
-        if module_name.endswith(".py"):
-            return _import_file(Path(module_name))
-        return importlib.import_module(module_name)
-    except ImportRefused:
-        raise
-    except Exception as error:  # the module's own code may raise anything
-        raise ImportRefused(
-            f"{source}: cannot import {module_name!r}: {type(error).__name__}: {error}"
-        ) from error
-
-
-def _import_file(path: Path) -> Any:
-    _require_file(path)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    if spec is None or spec.loader is None:
-        raise ImportRefused(f"{path}: not a Python module.")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _call_builder(target: Any, source: str) -> Any:
-    if not callable(target):
-        raise ImportRefused(
-            f"{source} is a {type(target).__name__}: expected a function that returns a model."
-        )
-    try:
-        return target()
-    except Exception as error:  # the user's builder may raise anything
-        raise ImportRefused(f"{source}: calling it raised {type(error).__name__}: {error}") from error
-
-
 # ------------------------------------------------------------------ the model
 def import_model(model: keras.Model, catalog: Catalog, *, weights_dir: Path | None = None) -> ImportResult:
     """The design of a Functional or Sequential model, laid out in layers; its weights are
@@ -315,7 +128,7 @@ def import_model(model: keras.Model, catalog: Catalog, *, weights_dir: Path | No
 
 def structured_config(model: keras.Model) -> dict[str, Any]:
     """The config of a Functional or Sequential model; a subclassed model is refused."""
-    if not _is_model(model):
+    if not is_model(model):
         raise ImportRefused(SUBCLASSED_MESSAGE.format(name=type(model).__name__))
     try:
         config = model.get_config()
@@ -326,10 +139,6 @@ def structured_config(model: keras.Model) -> dict[str, Any]:
         ) from error
     _check_structured(model, config)
     return config
-
-
-def _is_model(operation: Any) -> bool:
-    return isinstance(operation, (Functional, keras.Sequential))
 
 
 def _check_structured(model: Any, config: Mapping[str, Any]) -> None:
@@ -465,8 +274,11 @@ class _Walker:
         """Add one call; a nested model's calls are added inline and its output refs returned."""
         name = _entry_name(entry)
         self.check_keywords(name, operation, node_data.get("kwargs") or {})
+        rescaling = scalar_arithmetic(operation, node_data)
+        if rescaling is not None:
+            return self.rescaling_call(name, rescaling, _ref_of(rescaling.tensor, produced), scope)
         arguments = [_ref_of(leaf, produced) for leaf in _argument_leaves(name, operation, node_data)]
-        if _is_model(operation):
+        if is_model(operation):
             return self.nested(entry, operation, arguments, scope)
         list_call = _is_list_call(node_data)
         return self.layer_call(name, entry, operation, arguments, list_call, scope)
@@ -505,6 +317,16 @@ class _Walker:
         self.calls.append(_Call(spec.key, scope.node_name(name), params, arguments, origin=scope.path + name))
         return index
 
+    def rescaling_call(self, name: str, rescaling: _Rescaling, tensor: _Ref, scope: _Scope) -> int:
+        """`x + 3.0`, `x * (1 / 6)`, `1.0 - x`...: a keras.ops call with one float constant is a
+        Rescaling layer (x * scale + offset), which computes the same values."""
+        params, _ = layer_params(
+            self.catalog[RESCALING], {"scale": rescaling.scale, "offset": rescaling.offset}
+        )
+        self.calls.append(_Call(RESCALING, scope.node_name(name), params, [tensor], origin=scope.path + name))
+        self.note(f"{name} ({rescaling.expression}) is a Rescaling layer in the design.")
+        return len(self.calls) - 1
+
     def input_call(self, entry: Mapping[str, Any], scope: _Scope) -> int:
         name = _entry_name(entry)
         params = self.input_params(name, entry["config"])
@@ -524,7 +346,7 @@ class _Walker:
                 f"The input {name} had a fixed batch size ({batch_shape[0]}); the design leaves it open."
             )
         params: dict[str, Any] = {"shape": list(batch_shape[1:])}
-        dtype = _policy_name(config.get("dtype"))
+        dtype = policy_name(config.get("dtype"))
         if dtype not in (None, "float32"):
             params["dtype"] = dtype
         if config.get("sparse"):
@@ -551,7 +373,7 @@ class _Walker:
             if value is None or (key == "mask" and tensors and self.derived(tensors)):
                 continue
             if key == "training":
-                if _is_model(operation):
+                if is_model(operation):
                     self.note(
                         f"{name} is called with training={value}; a design does not keep call arguments "
                         "(set trainable=False on its layers to freeze them)."
@@ -792,6 +614,53 @@ def _history_key(tensor: Mapping[str, Any]) -> tuple[str, int]:
     return (name, index)
 
 
+RESCALING = "Rescaling"
+_ARITHMETIC = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "TrueDivide": "/"}
+
+
+@dataclass(frozen=True)
+class _Rescaling:
+    """A float tensor times `scale` plus `offset`: what a keras.ops arithmetic call with one
+    constant computes."""
+
+    tensor: Any
+    scale: float
+    offset: float
+    expression: str
+
+
+def scalar_arithmetic(operation: Any, node_data: Mapping[str, Any]) -> _Rescaling | None:
+    """The Rescaling equal to keras.ops add, subtract, multiply or divide of one float tensor and
+    one number (in either order), else None."""
+    symbol = _ARITHMETIC.get(type(operation).__name__)
+    if symbol is None or isinstance(operation, keras.layers.Layer) or node_data.get("kwargs"):
+        return None
+    leaves = list(_leaves(node_data.get("args", [])))
+    if len(leaves) != 2 or sum(_is_tensor(leaf) for leaf in leaves) != 1:
+        return None
+    first, second = leaves
+    tensor, constant = (first, second) if _is_tensor(first) else (second, first)
+    dtype = str(tensor["config"].get("dtype") or "")
+    if not isinstance(constant, (int, float)) or isinstance(constant, bool) or "float" not in dtype:
+        return None
+    constant = float(constant)
+    left = tensor is first
+    expression = f"x {symbol} {constant!r}" if left else f"{constant!r} {symbol} x"
+    if symbol == "+":
+        return _Rescaling(tensor, 1.0, constant, expression)
+    if symbol == "*":
+        return _Rescaling(tensor, constant, 0.0, expression)
+    if symbol == "-":
+        return (
+            _Rescaling(tensor, 1.0, -constant, expression)
+            if left
+            else _Rescaling(tensor, -1.0, constant, expression)
+        )
+    if left and constant != 0.0:  # x / c; c / x is not a rescaling
+        return _Rescaling(tensor, 1.0 / constant, 0.0, expression)
+    return None
+
+
 def _argument_leaves(name: str, operation: Any, node_data: Mapping[str, Any]) -> list[Any]:
     """The tensors a call passes positionally; a constant among them is refused."""
     leaves = list(_leaves(node_data.get("args", [])))
@@ -901,326 +770,3 @@ def _mark_outputs(graph: ModelGraph, outputs: Any, ids: list[str]) -> None:
         node = graph.nodes[ids[ref.call]]
         wanted = name or (node.name if ref.port == 0 else f"{node.name}_{ref.port}")
         graph.mark_output(node.id, ref.port, _unique(wanted, taken))
-
-
-# --------------------------------------------------------------------- params
-def layer_params(spec: LayerSpec, config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A layer's node params from its Keras config, and the config keys it loses.
-
-    Values become JSON; `trainable` is kept when False and `dtype` when not
-    float32; of the spec's parameters only those are kept without which the
-    layer would not have the same config (so an activation "linear" where the
-    default is None goes, and the strides of a pooling whose window is not
-    the default stay). Config keys the spec lacks are lost; they are listed
-    when the layer made from the params has another value for them. A value
-    with no JSON form raises TypeError.
-    """
-    known = {param.name for param in spec.params}
-    params: dict[str, Any] = {}
-    others: dict[str, Any] = {}
-    for key, value in config.items():
-        if key == "dtype":
-            value = _policy_name(value)
-            if value not in (None, "float32"):
-                params[key] = value
-        elif key == "trainable":
-            if value is False:
-                params[key] = False
-        elif key in known:
-            params[key] = json_value(value, key)
-        elif key != "name" and value is not None:
-            others[key] = value
-    kept, made = _reduced(spec, params)
-    return kept, [key for key, value in others.items() if not _reproduced(made, key, value)]
-
-
-def _reproduced(made: Mapping[str, Any], key: str, value: Any) -> bool:
-    try:
-        return _same_json(made.get(key, _ABSENT), json_value(value, key))
-    except TypeError:
-        return False
-
-
-_ABSENT = object()
-_REDUCED: dict[tuple[str, str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
-
-
-def _reduced(spec: LayerSpec, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`params` without those the layer gets anyway, and the config of the layer made from
-    what is kept (cached: many layers of a model are alike)."""
-    key = (spec.module, spec.class_name, json.dumps(params, sort_keys=True, default=str))
-    if key not in _REDUCED:
-        _REDUCED[key] = _reduce(spec, params)
-    kept, made = _REDUCED[key]
-    return copy.deepcopy(kept), made
-
-
-def _reduce(spec: LayerSpec, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Drop what a layer made from the required params alone has too, then put back whatever
-    the layer made from the rest does not reproduce."""
-    required = {param.name for param in spec.params if param.required}
-    defaults = _made_config(spec, {name: params[name] for name in required if name in params})
-    kept = {
-        key
-        for key, value in params.items()
-        if key in required or not _same_json(defaults.get(key, _ABSENT), value)
-    }
-    made = _made_config(spec, {key: params[key] for key in kept})
-    if not made:
-        return dict(params), {}
-    kept |= {key for key, value in params.items() if not _same_json(made.get(key, _ABSENT), value)}
-    return spec.non_default_params({key: value for key, value in params.items() if key in kept}), made
-
-
-def _made_config(spec: LayerSpec, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON config of the layer made from `params` ({} if it cannot be made)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            config = construct(spec, params).get_config()
-        return {key: json_value(value, key) for key, value in config.items() if key not in ("dtype", "name")}
-    except Exception:  # a layer that cannot be made this way: keep every param
-        return {}
-
-
-def _same_json(first: Any, second: Any) -> bool:
-    if first is _ABSENT or second is _ABSENT:
-        return False
-    return json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
-
-
-def json_value(value: Any, key: str = "") -> Any:
-    """A config value as JSON: lists for tuples and arrays, the short name of a default
-    initializer, regularizer or constraint ("glorot_uniform"); TypeError if it has none."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [json_value(item, key) for item in value]
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    if isinstance(value, Mapping):
-        return _json_mapping(value, key)
-    raise TypeError(f"the value of `{key}` ({type(value).__name__}) has no JSON form")
-
-
-def _json_mapping(value: Mapping[str, Any], key: str) -> Any:
-    class_name = value.get("class_name")
-    if class_name in ("__tuple__", "__numpy__"):
-        return json_value(value["config"]["value"], key)
-    converted = {str(name): json_value(item, key) for name, item in value.items()}
-    if value.get("module") in _SERIALIZABLE_MODULES and value.get("registered_name") is None:
-        return _short_name(json.dumps(converted, sort_keys=True)) or converted
-    return converted
-
-
-@functools.cache
-def _short_name(serialized: str) -> str | None:
-    """The identifier Keras takes for a serialized initializer/regularizer/constraint
-    when the serialized config is that identifier's default, else None."""
-    value = json.loads(serialized)
-    identifier_name = to_snake_case(value["class_name"])
-    try:
-        instance = _SERIALIZABLE_MODULES[value["module"]].get(identifier_name)
-        default = keras.saving.serialize_keras_object(instance)
-    except (ValueError, TypeError, KeyError):
-        return None
-    same = json.dumps(default, sort_keys=True, default=str) == serialized
-    return identifier_name if same else None
-
-
-def _policy_name(value: Any) -> Any:
-    """A serialized DTypePolicy as its name ("float32"); any other value unchanged."""
-    if isinstance(value, Mapping) and value.get("class_name") == "DTypePolicy":
-        return (value.get("config") or {}).get("name")
-    return json_value(value, "dtype")
-
-
-# -------------------------------------------------------------------- weights
-def save_imported_weights(result: ImportResult, model: keras.Model, catalog: Catalog, path: Path) -> Path:
-    """Write the imported model's weights for the design: the `.weights.h5` file of the model
-    `build_model(result.graph)` builds (and the exported code), with the layer names recorded."""
-    path = Path(path)
-    if not path.name.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(f"expected a file name ending in {WEIGHTS_SUFFIX}, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    built = build_model(result.graph, result.catalog(catalog))
-    load_weights_by_name(built, model, result.origins)
-    built.save_weights(path)
-    _record_layer_paths(built, path, result.origins)
-    return path
-
-
-def _record_layer_paths(model: keras.Model, path: Path, origins: Mapping[str, str]) -> None:
-    """Store where each layer's weights are in the file (Keras addresses them by class, in
-    order), by node name and by the layer's path in the imported model (which exported code
-    with blocks reproduces: "encoder/dense")."""
-    paths = keras_layer_paths(model)
-    with h5py.File(path, "a") as file:
-        if all(paths[layer.name] in file for layer in model.layers if layer.weights):
-            by_origin = {origin: paths[name] for name, origin in origins.items() if name in paths}
-            file.attrs[LAYER_PATHS_ATTRIBUTE] = json.dumps({**by_origin, **paths})
-
-
-def keras_layer_paths(model: keras.Model) -> dict[str, str]:
-    """Layer name -> its group in a Functional model's `.weights.h5` file: Keras names each
-    group after the layer's class, numbered in layer order ("layers/dense", "layers/dense_1")."""
-    counts: dict[str, int] = {}
-    paths = {}
-    for layer in model.layers:
-        base = to_snake_case(type(layer).__name__)
-        counts[base] = counts.get(base, -1) + 1
-        paths[layer.name] = f"layers/{base}" if counts[base] == 0 else f"layers/{base}_{counts[base]}"
-    return paths
-
-
-def load_weights_by_name(
-    target: keras.Model,
-    source: keras.Model | str | os.PathLike[str],
-    names: Mapping[str, str] | None = None,
-    *,
-    strict: bool = True,
-) -> list[str]:
-    """Copy weights into `target` layer by layer, matched by name; returns the names loaded.
-
-    `source` is a model (its nested models' layers are "model/layer"; `names`
-    maps a target layer name to a source path, as `ImportResult.origins` does)
-    or a weights file written by `save_imported_weights` (a plain Keras
-    weights file is loaded with `target.load_weights`, by structure).
-    `strict` refuses a target layer with weights that the source lacks.
-    """
-    if isinstance(source, keras.Model):
-        loaded, missing = _copy_layers(target, _from_model(source, names or {}))
-    else:
-        loaded, missing = _load_file(target, Path(source))
-    if strict and missing:
-        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-        raise ImportRefused(f"No weights for {len(missing)} layer(s) of {target.name}: {shown}.")
-    return loaded
-
-
-def layers_by_path(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, keras.layers.Layer]]:
-    """Every layer at every depth with its path ("encoder/dense"): the layers of nested models,
-    and the sublayers of layers made only of sublayers (a block of exported code, a
-    Bidirectional) after the layer itself. Models themselves are left out."""
-    for layer in _members(model):
-        path = f"{prefix}{layer.name}"
-        if not _is_model(layer):
-            yield path, layer
-        yield from layers_by_path(layer, f"{path}/")
-
-
-def _members(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """A model's layers, a block's sublayers, else nothing."""
-    if _is_model(layer):
-        return list(layer.layers)
-    sublayers = list(getattr(layer, "_layers", []))
-    owned = sum(len(sublayer.weights) for sublayer in sublayers)
-    return sublayers if sublayers and owned == len(layer.weights) else []
-
-
-_Copy = Callable[[str, keras.layers.Layer], bool]  # loads one layer's weights; False if there are none
-
-
-def _copy_layers(target: keras.Model, copy: _Copy) -> tuple[list[str], list[str]]:
-    """(loaded, missing) paths of the target's layers with weights: each layer is matched as a
-    whole, else through its members (the layers of a block exported code made of a group)."""
-    loaded: list[str] = []
-    missing: list[str] = []
-
-    def visit(layer: keras.layers.Layer, path: str) -> None:
-        if not layer.weights:
-            return
-        if not _is_model(layer) and copy(path, layer):
-            loaded.append(path)
-            return
-        members = _members(layer)
-        if not members:
-            missing.append(path)
-        for member in members:
-            visit(member, f"{path}/{member.name}")
-
-    for layer in _members(target):
-        visit(layer, layer.name)
-    return loaded, missing
-
-
-def _from_model(source: keras.Model, names: Mapping[str, str]) -> _Copy:
-    sources = dict(layers_by_path(source))
-
-    def copy(name: str, layer: keras.layers.Layer) -> bool:
-        found = sources.get(names.get(name, name))
-        if found is None or not found.weights:
-            return False
-        try:
-            layer.set_weights(found.get_weights())
-        except ValueError as error:
-            raise ImportRefused(f"Cannot copy the weights of {name}: {error}") from error
-        return True
-
-    return copy
-
-
-def _load_file(target: keras.Model, path: Path) -> tuple[list[str], list[str]]:
-    if not path.is_file():
-        raise ImportRefused(f"{path}: no such weights file.")
-    with h5py.File(path, "r") as file:
-        recorded = file.attrs.get(LAYER_PATHS_ATTRIBUTE)
-    if recorded is None:
-        target.load_weights(path)
-        return [layer.name for layer in _members(target) if layer.weights], []
-    store = saving_lib.H5IOStore(path, mode="r")
-    try:
-        return _copy_layers(target, _from_store(store, json.loads(recorded)))
-    finally:
-        store.close()
-
-
-def _from_store(store: Any, paths: Mapping[str, str]) -> _Copy:
-    """Loads a layer from its group of a Keras weights file with Keras' own per-layer reader."""
-
-    def copy(name: str, layer: keras.layers.Layer) -> bool:
-        if name not in paths:
-            return False
-        try:
-            saving_lib._load_state(layer, store, None, inner_path=paths[name], visited_saveables=set())
-        except ValueError as error:
-            raise ImportRefused(f"Cannot load the weights of {name}: {error}") from error
-        return True
-
-    return copy
-
-
-# -------------------------------------------------------------------- project
-def import_to_project(
-    source: str,
-    output: Path,
-    catalog: Catalog,
-    weights_dir: Path | None = None,
-    on_message: Callable[[str], None] | None = None,
-) -> Path:
-    """Import `source` and save it as the project file `output`; the weights go to
-    `weights_dir` (by default next to the project) and the project refers to them."""
-    output = Path(output)
-    folder = Path(weights_dir) if weights_dir is not None else output.parent
-    result = import_source(source, catalog, folder)
-    for message in result.messages if on_message is not None else ():
-        on_message(message)
-    project.save(output, result.project(output.parent))
-    return output
-
-
-def load_imported_project(path: Path, catalog: Catalog) -> tuple[project.Project, Catalog]:
-    """Read a project file with the specs its import made; returns it and the catalog it needs."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ImportRefused(f"Cannot read {path}: {error}") from error
-    specs = data.get(PROJECT_SPECS_KEY) if isinstance(data, dict) else None
-    merged = catalog.merged([LayerSpec.from_dict(spec) for spec in specs]) if specs else catalog
-    return project.from_dict(data, merged.ports_of, str(path)), merged
-
-
-def project_weights(loaded: project.Project, project_file: Path) -> Path | None:
-    """The weights file a project refers to, resolved against the project's folder."""
-    weights = loaded.extra.get(PROJECT_WEIGHTS_KEY)
-    return (Path(project_file).parent / weights) if isinstance(weights, str) else None

@@ -1,0 +1,37 @@
+"""What every part of the importer shares: the refusal, the names it writes into projects and
+weights files, and what counts as a nested model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras.src.models.functional import Functional
+
+from designer.catalog.spec import IMPORTED_SPECS_KEY
+from designer.graph.errors import GraphError
+from designer.graph.project import IMPORTED_WEIGHTS_KEY
+
+WEIGHTS_SUFFIX = ".weights.h5"
+LAYER_PATHS_ATTRIBUTE = "designer_layer_paths"  # h5 root attribute: {layer name: path in the file}
+PROJECT_WEIGHTS_KEY = IMPORTED_WEIGHTS_KEY  # project.extra key of the weights file, relative to the project
+PROJECT_SPECS_KEY = IMPORTED_SPECS_KEY  # project.extra key of the specs made during the import
+MODEL_FILE_SUFFIXES = (".keras", ".h5")
+
+SUBCLASSED_MESSAGE = (
+    "{name} is a subclassed keras.Model: Keras cannot describe its layers as a graph. "
+    "Rebuild it with the Functional API, or import a function that returns a functional model."
+)
+_REGISTER_HINT = (
+    "Decorate it with @keras.saving.register_keras_serializable() in a module and import that "
+    "module before importing the model (or put the module in layers/)."
+)
+
+
+class ImportRefused(GraphError):  # noqa: N818 - reads as what happened, like ExportRefused
+    """The source cannot be imported as a design; the message says why and what to do instead."""
+
+
+def is_model(operation: Any) -> bool:
+    """A Functional or Sequential model: expanded inline, never a node of its own."""
+    return isinstance(operation, (Functional, keras.Sequential))

@@ -1,0 +1,146 @@
+"""Where a Keras model to import comes from: a .keras or .h5 file, a JSON config, `module:function`."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from designer.engine.importer.base import _REGISTER_HINT, MODEL_FILE_SUFFIXES, ImportRefused
+
+
+def load_source(source: str) -> keras.Model:
+    """The Keras model a source names, or an ImportRefused saying what is wrong with it."""
+    suffix = Path(source).suffix.lower()
+    if suffix in MODEL_FILE_SUFFIXES:
+        return _load_model_file(Path(source))
+    if suffix == ".json":
+        return _load_json(Path(source))
+    if ":" in source:
+        return _load_attribute(source)
+    raise ImportRefused(
+        f"Cannot import {source!r}: expected a .keras file, a .json model config "
+        "(model.to_json() or model.get_config()), or module:function."
+    )
+
+
+def _load_model_file(path: Path) -> keras.Model:
+    _require_file(path)
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise ImportRefused(
+            f"{path} is not a Keras model file: a .keras file is a zip archive written by model.save()."
+        )
+    return _deserialized(path, lambda: keras.saving.load_model(path, compile=False, safe_mode=True))
+
+
+def _load_json(path: Path) -> keras.Model:
+    _require_file(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ImportRefused(f"{path} is not a JSON file: {error}.") from None
+    return _deserialized(path, lambda: model_from_config_data(data, str(path)))
+
+
+def model_from_config_data(data: Any, where: str = "the config") -> keras.Model:
+    """A model from `model.to_json()` data ({"class_name", "config"}) or `model.get_config()` data."""
+    if isinstance(data, dict) and isinstance(data.get("class_name"), str) and "config" in data:
+        model = keras.saving.deserialize_keras_object(data, safe_mode=True)
+    elif isinstance(data, dict) and isinstance(data.get("layers"), list):
+        model_class = keras.Model if "input_layers" in data else keras.Sequential
+        model = model_class.from_config(data)
+    else:
+        raise ImportRefused(
+            f"{where} is not a Keras model config: expected the output of model.to_json() "
+            '({"class_name": ..., "config": ...}) or of model.get_config() ({"layers": [...], ...}).'
+        )
+    if not isinstance(model, keras.Model):
+        raise ImportRefused(f"{where} describes a {type(model).__name__}, not a keras.Model.")
+    return model
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise ImportRefused(f"{path}: no such file.")
+
+
+def _deserialized(path: Path, load: Callable[[], keras.Model]) -> keras.Model:
+    """Run a Keras load; its errors become ImportRefused naming the file (and the unknown class)."""
+    try:
+        return load()
+    except ImportRefused:
+        raise
+    except Exception as error:  # Keras raises TypeError, ValueError, KeyError...; the text is what counts
+        raise ImportRefused(_load_failure(path, error)) from error
+
+
+_UNKNOWN_CLASS = re.compile(r"Could not locate (class|function) '([^']+)'")
+_UNKNOWN_MODULE = re.compile(r"'module': '([^']+)'")
+
+
+def _load_failure(path: Path, error: Exception) -> str:
+    text = str(error)
+    unknown = _UNKNOWN_CLASS.search(text)
+    if unknown is not None:
+        module = _UNKNOWN_MODULE.search(text[unknown.end() :])
+        where = f" (module {module.group(1)})" if module else ""
+        return (
+            f"{path} uses the {unknown.group(1)} '{unknown.group(2)}'{where}, which Keras does not know. "
+            + _REGISTER_HINT
+        )
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"Cannot load {path} as a Keras model: {type(error).__name__}: {first_line}"
+
+
+def _load_attribute(source: str) -> keras.Model:
+    """Import `module:attribute` (or `file.py:attribute`) and call it when it is a function."""
+    module_name, _, attribute = source.rpartition(":")
+    module = _import_module(module_name, source)
+    target = getattr(module, attribute, None)
+    if target is None:
+        raise ImportRefused(f"{source}: module {module_name!r} has no attribute {attribute!r}.")
+    model = target if isinstance(target, keras.Model) else _call_builder(target, source)
+    if not isinstance(model, keras.Model):
+        raise ImportRefused(f"{source} returned a {type(model).__name__}, not a keras.Model.")
+    return model
+
+
+def _import_module(module_name: str, source: str) -> Any:
+    try:
+        if module_name.endswith(".py"):
+            return _import_file(Path(module_name))
+        return importlib.import_module(module_name)
+    except ImportRefused:
+        raise
+    except Exception as error:  # the module's own code may raise anything
+        raise ImportRefused(
+            f"{source}: cannot import {module_name!r}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _import_file(path: Path) -> Any:
+    _require_file(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportRefused(f"{path}: not a Python module.")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _call_builder(target: Any, source: str) -> Any:
+    if not callable(target):
+        raise ImportRefused(
+            f"{source} is a {type(target).__name__}: expected a function that returns a model."
+        )
+    try:
+        return target()
+    except Exception as error:  # the user's builder may raise anything
+        raise ImportRefused(f"{source}: calling it raised {type(error).__name__}: {error}") from error
