@@ -34,7 +34,7 @@ def _open(args: argparse.Namespace, out: TextIO) -> OpenedProject:
     """The project named on the command line with its catalog; layer files that fail are warnings."""
     from designer.engine.analysis import open_project
 
-    opened = open_project(args.file, trust=args.trust)
+    opened = open_project(args.file, trust=args.trust, layers=args.layers)
     for problem in opened.problems:
         out.write(f"warning: {problem}\n")
     return opened
@@ -99,10 +99,17 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     from designer.engine.analysis import analyze
+    from designer.engine.importer import weights_for_design
     from designer.training.data import model_output_shapes
-    from designer.training.launcher import ModelCheck, train_cli
+    from designer.training.launcher import ModelCheck, WeightsMatch, train_cli
+    from designer.training.runs import default_runs_root
 
     catalog = _open(args, out).catalog
+
+    def match_weights(graph: ModelGraph, source: str) -> WeightsMatch:
+        path = default_runs_root(args.file.resolve()) / ".initial" / f"{graph.name}.weights.h5"
+        written = weights_for_design(graph, catalog, source, path)
+        return WeightsMatch(written.path, written.loaded, written.fresh)
 
     def check(graph: ModelGraph) -> ModelCheck:
         analysis = analyze(graph, catalog)
@@ -117,6 +124,8 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         data=args.data,
         run_dir=args.run_dir,
         fix=args.fix,
+        fresh=args.fresh,
+        match_weights=match_weights,
         out=out,
     )
 
@@ -181,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name not in _SOURCE_COMMANDS:
             command.add_argument("file", type=Path, help="project file (.json)")
             command.add_argument("--trust", action="store_true", help="run the project's custom layer code")
+            command.add_argument(
+                "--layers",
+                action="append",
+                type=Path,
+                default=[],
+                metavar="PATH",
+                help="also load the custom layers of this .py file or folder (repeatable)",
+            )
     _add_extra_arguments(sub)
     return parser
 
@@ -201,6 +218,9 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--data", default=None, help="data source, e.g. sklearn:digits or data.npz")
     train.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/<project>/run_N)")
     train.add_argument("--fix", action="store_true", help="apply the obvious fix when the data does not fit")
+    train.add_argument(
+        "--fresh", action="store_true", help="start from fresh initial weights, not the imported model's"
+    )
 
 
 def run_command(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

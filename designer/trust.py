@@ -3,7 +3,10 @@
 A project may reference or embed Python files. Nothing of them runs until the
 user agrees, once per file content: an edited file must be trusted again. The
 store is a small JSON file in the user's configuration folder, written
-atomically. No Qt, no Keras.
+atomically. Both processes ask it: the GUI before it offers a file to the
+engine, the engine again before it runs one. A layer whose file did not run
+still has its nodes: `stand_in_specs` gives them ports from the design itself.
+No Qt, no Keras.
 """
 
 from __future__ import annotations
@@ -13,11 +16,33 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+from designer.catalog.spec import LayerSpec
+from designer.graph.model import PortLayout
+
+STAND_IN_SOURCE = "stand-in"  # LayerSpec.source of a layer whose code did not run
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return content_hash(Path(path).read_bytes())
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def layer_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The .py files named, and those directly in the folders named (not `_private.py` ones)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+        else:
+            files.append(path)
+    return files
 
 
 def default_store_path() -> Path:
@@ -41,12 +66,21 @@ class TrustStore:
         except OSError:
             return False
 
+    def trusts(self, digest: str) -> bool:
+        """Whether content with this hash (`content_hash`) was trusted."""
+        return digest in self._entries
+
     def untrusted(self, files: list[Path]) -> list[Path]:
         return [Path(f) for f in files if not self.is_trusted(Path(f))]
 
     def trust(self, files: list[Path]) -> None:
         for file in map(Path, files):
             self._entries[file_hash(file)] = {"file": str(file.resolve()), "trusted_at": time.time()}
+        self._write()
+
+    def trust_content(self, file: Path, content: bytes) -> None:
+        """Trust `content` about to be written to `file` (the app's own layer editor saves it)."""
+        self._entries[content_hash(content)] = {"file": str(Path(file).resolve()), "trusted_at": time.time()}
         self._write()
 
     def _read(self) -> dict[str, dict[str, object]]:
@@ -64,3 +98,61 @@ class TrustStore:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, self.path)
+
+
+# ---------------------------------------------------------------- stand-ins
+def stand_in_specs(
+    data: Mapping[str, Any], known: Callable[[str], bool], modules: set[str], note: str
+) -> list[LayerSpec]:
+    """Specs for the layer types of `data` (project data) that come from one of `modules` (custom
+    layer files by stem) but are not `known`: their ports are those the design uses, so the
+    design opens whole and its nodes can say why they are not loaded (`note`)."""
+    used = _ports_used(data)
+    specs = []
+    for key in sorted(used):
+        module, _, class_name = key.rpartition(".")
+        if module in modules and not known(key):
+            inputs, outputs = used[key]
+            ports = PortLayout(
+                _port_names("inputs", inputs), _port_names("output", outputs), min_inputs=inputs
+            )
+            specs.append(
+                LayerSpec(
+                    key=key,
+                    class_name=class_name,
+                    module=module,
+                    category="custom",
+                    ports=ports,
+                    doc=note,
+                    summary=note,
+                    source=STAND_IN_SOURCE,
+                )
+            )
+    return specs
+
+
+def _ports_used(data: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """{type: (input ports, output ports)} as the design's edges and outputs use them (at least 1)."""
+    types = {n.get("id"): n["type"] for n in _dicts(data.get("nodes")) if isinstance(n.get("type"), str)}
+    counts = {key: [1, 1] for key in types.values()}
+    for edge in _dicts(data.get("edges")):
+        if edge.get("target") in types and isinstance(edge.get("target_port"), int):
+            entry = counts[types[edge["target"]]]
+            entry[0] = max(entry[0], edge["target_port"] + 1)
+        if edge.get("source") in types and isinstance(edge.get("source_port"), int):
+            entry = counts[types[edge["source"]]]
+            entry[1] = max(entry[1], edge["source_port"] + 1)
+    for mark in _dicts(data.get("outputs")):
+        if mark.get("node") in types and isinstance(mark.get("port"), int):
+            entry = counts[types[mark["node"]]]
+            entry[1] = max(entry[1], mark["port"] + 1)
+    return {key: (inputs, outputs) for key, (inputs, outputs) in counts.items()}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _port_names(name: str, count: int) -> tuple[str, ...]:
+    """`(name,)` for one port, else `name_0`, `name_1`..."""
+    return (name,) if count == 1 else tuple(f"{name}_{i}" for i in range(count))

@@ -1,10 +1,14 @@
 """Specs for `keras.layers.Layer` subclasses found in Python files: layers/ and the user's own.
 
-A file is imported under a private module name, every Layer subclass it defines
-becomes a `LayerSpec` made by the same `spec_from_class` as Keras' own layers,
-with its ports from `call`'s signature and, when `call` returns a tuple, one
-output port per element. A file that fails to import is reported with its path
-and line (`ModuleProblem`); the caller keeps the last good specs of that file.
+A file is imported under its stem as module name (as generated code imports
+it), every Layer subclass it defines becomes a `LayerSpec` made by the same
+`spec_from_class` as Keras' own layers, with its ports from `call`'s signature
+and, when `call` returns a tuple, one output port per element. A file that
+fails to import is reported with its path and line (`ModuleProblem`); a file
+with a syntax error still gives the layers of its good blocks, and a reload
+that fails keeps the last good version of each layer it lost (`with_last_good`).
+A file whose name is no module name, or clashes with a module already there
+(`layers.py`, `math.py`), is refused before any of it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import importlib
 import importlib.util
 import inspect
+import keyword
 import pkgutil
 import sys
 import textwrap
@@ -26,10 +31,12 @@ import keras
 
 from designer.catalog.keras_layers import spec_from_class
 from designer.catalog.spec import LayerSpec
+from designer.trust import layer_files
 
 LIBRARY_PACKAGE = "layers"
 USER_CATEGORY = "custom"
 LIBRARY_CATEGORY = "library"
+USER_FILE_ATTRIBUTE = "__designer_user_file__"  # marks the modules made from the user's files
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,17 @@ class ModuleProblem:
 
     def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
+
+
+@dataclass
+class UserModule:
+    """One file imported as a module: the module (None when it was refused), its layers' specs
+    and what went wrong."""
+
+    path: Path
+    module: types.ModuleType | None
+    specs: list[LayerSpec] = field(default_factory=list)
+    problems: list[ModuleProblem] = field(default_factory=list)
 
 
 @dataclass
@@ -79,26 +97,34 @@ def load_paths(paths: list[Path]) -> LoadedModules:
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in map(Path, paths):
-        files += (
-            sorted(p for p in path.glob("*.py") if not p.name.startswith("_")) if path.is_dir() else [path]
-        )
-    return files
+    """The .py files named and those in the folders named (`designer.trust.layer_files`)."""
+    return layer_files(paths)
 
 
-def load_file(path: Path) -> tuple[list[LayerSpec], list[ModuleProblem]]:
+def load_file(path: Path, source: str | None = None) -> tuple[list[LayerSpec], list[ModuleProblem]]:
+    """The specs of one file's layers and its problems (see `load_module`)."""
+    loaded = load_module(path, source)
+    return loaded.specs, loaded.problems
+
+
+def load_module(path: Path, source: str | None = None) -> UserModule:
     """Import one file as module `<stem>`, its folder on sys.path as generated code will have it.
 
-    A file with a syntax error is run block by block (each top-level statement
-    on its own), so the classes that are fine still load and each broken block
-    is reported with its line.
+    `source` is the file's text when the caller has read it already (and checked
+    that it may run). A file with a syntax error is run block by block (each
+    top-level statement on its own), so the classes that are fine still load and
+    each broken block is reported with its line.
     """
     path = Path(path).resolve()
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as error:
-        return [], [ModuleProblem(str(path), None, f"cannot read the file: {error.strerror or error}")]
+    if source is None:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            message = f"cannot read the file: {getattr(error, 'strerror', None) or error}"
+            return UserModule(path, None, problems=[ModuleProblem(str(path), None, message)])
+    refused = module_name_problem(path)
+    if refused is not None:
+        return UserModule(path, None, problems=[refused])
     module = _fresh_module(path)
     try:
         code = compile(source, str(path), "exec")
@@ -106,7 +132,62 @@ def load_file(path: Path) -> tuple[list[LayerSpec], list[ModuleProblem]]:
         problems = _run_by_blocks(source, path, module)
     else:
         problems = _run(code, path, module, line=None)
-    return specs_of_module(module, USER_CATEGORY, "user", path), problems
+    return UserModule(path, module, specs_of_module(module, USER_CATEGORY, "user", path), problems)
+
+
+def module_name_problem(path: Path) -> ModuleProblem | None:
+    """Why `path` cannot be imported under its stem: not an identifier, or the name of another
+    module (the standard library's, a package's). None when it can."""
+    stem = path.stem
+    if not stem.isidentifier() or keyword.iskeyword(stem):
+        message = (
+            f"'{stem}' is not a Python module name, so generated code could not import it: "
+            "rename the file using letters, digits and underscores"
+        )
+        return ModuleProblem(str(path), None, message)
+    origin = _origin_of(stem)
+    if origin is not None and origin != path:
+        message = (
+            f"the file name clashes with the module '{stem}' ({origin}): "
+            f"rename the file, for example to my_{stem}.py"
+        )
+        return ModuleProblem(str(path), None, message)
+    return None
+
+
+def _origin_of(name: str) -> Path | str | None:
+    """Where the module `name` comes from: its file, or "built in"; None when there is no such
+    module or it was made from a user file (a newer user file of that name replaces it)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        if getattr(module, USER_FILE_ATTRIBUTE, None):
+            return None
+        location = getattr(module, "__file__", None)
+        return Path(location).resolve() if location else "built in"
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if found is None:
+        return None
+    if found.origin and found.has_location:
+        return Path(found.origin).resolve()
+    locations = list(found.submodule_search_locations or [])
+    return Path(locations[0]).resolve() if locations else "built in"
+
+
+def with_last_good(loaded: UserModule, previous: UserModule | None) -> UserModule:
+    """A reload that failed somewhere keeps the previous version of each layer it lost: its
+    class goes back into the new module (where `layer_class` finds it) with its old spec."""
+    if not loaded.problems or previous is None or previous.module is None:
+        return loaded
+    have = {spec.key for spec in loaded.specs}
+    kept = [spec for spec in previous.specs if spec.key not in have]
+    module = loaded.module or previous.module
+    for spec in kept:
+        setattr(module, spec.class_name, getattr(previous.module, spec.class_name))
+    specs = sorted([*loaded.specs, *kept], key=lambda spec: spec.class_name)
+    return UserModule(loaded.path, module, specs, loaded.problems)
 
 
 def _fresh_module(path: Path) -> types.ModuleType:
@@ -115,6 +196,7 @@ def _fresh_module(path: Path) -> types.ModuleType:
         sys.path.insert(0, folder)
     module = types.ModuleType(path.stem)
     module.__file__ = str(path)
+    setattr(module, USER_FILE_ATTRIBUTE, str(path))
     sys.modules[path.stem] = module
     return module
 
@@ -123,7 +205,7 @@ def _run(code: types.CodeType, path: Path, module: types.ModuleType, line: int |
     try:
         exec(code, module.__dict__)
     except Exception as error:  # the user's code may raise anything
-        return [ModuleProblem(str(path), _line_in(error, path) or line, f"{type(error).__name__}: {error}")]
+        return [ModuleProblem(str(path), error_line(error, path) or line, f"{type(error).__name__}: {error}")]
     return []
 
 
@@ -196,9 +278,14 @@ def returned_names(cls: type) -> tuple[str, ...]:
     )
 
 
-def _line_in(error: BaseException, path: Path) -> int | None:
-    """The last line of `path` in the error's traceback (where the user's code failed)."""
+def error_line(error: BaseException, path: Path | str) -> int | None:
+    """The last line of `path` in the error's traceback (where the user's code failed); the
+    line a SyntaxError names in it."""
+    if isinstance(error, SyntaxError) and error.filename and Path(error.filename) == Path(path):
+        return error.lineno
     lines = [
-        frame.lineno for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename) == path
+        frame.lineno
+        for frame in traceback.extract_tb(error.__traceback__)
+        if Path(frame.filename) == Path(path)
     ]
     return lines[-1] if lines else None

@@ -7,7 +7,7 @@ engine process serves (Keras' layers and the library in layers/).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,15 +88,17 @@ class OpenedProject:
     problems: list[ModuleProblem] = field(default_factory=list)
 
 
-def open_project(path: str | Path, *, trust: bool = False) -> OpenedProject:
+def open_project(
+    path: str | Path, *, trust: bool = False, layers: Sequence[str | Path] = ()
+) -> OpenedProject:
     """A project with the catalog it needs: Keras' layers, the library, the specs its import
-    made and its custom-layer files, which run only when `trust` is given or the user trusted
-    them before (designer.trust)."""
+    made and its custom-layer files plus `layers` (files or folders, `designer ... --layers`),
+    which run only when `trust` is given or the user trusted them before (designer.trust)."""
     data = project.read_data(path)
     catalog = default_catalog()
     if isinstance(data, dict) and isinstance(data.get(IMPORTED_SPECS_KEY), list):
         catalog = catalog.merged([LayerSpec.from_dict(spec) for spec in data[IMPORTED_SPECS_KEY]])
-    files = custom_layer_files(path, data)
+    files = [*custom_layer_files(path, data), *map(Path, layers)]
     loaded = _trusted_layers(path, files, trust) if files else LoadedModules()
     catalog = catalog.merged(loaded.specs)
     return OpenedProject(project.from_dict(data, catalog.ports_of, str(path)), catalog, loaded.problems)
@@ -111,7 +113,9 @@ def custom_layer_files(path: str | Path, data: object) -> list[Path]:
 
 def _trusted_layers(path: str | Path, files: list[Path], trust: bool) -> LoadedModules:
     store = TrustStore()
-    untrusted = [f for f in expand_paths(files) if not store.is_trusted(f)]
+    untrusted = [
+        f for f in expand_paths(files) if f.exists() and not store.is_trusted(f)
+    ]  # missing: a warning
     if untrusted and not trust:
         names = ", ".join(str(f) for f in untrusted)
         raise ProjectError(

@@ -13,6 +13,13 @@ Operations:
   [Diagnostic], "totals": [trainable, non_trainable]}. The host keeps the last
   design and re-infers only what the difference to it can change.
 - "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
+- "load_custom_layers" {"paths": [files or folders], "guard": path} -> {"specs", "problems":
+  [{file, line, message}], "loaded": [files], "stopped": [...]}: the design's custom-layer files
+  (designer.engine.custom_ops); their layers join the catalog, their problems every analysis.
+- "check_layer" {"source", "class_name", "input_shape", "file", "guard"} -> {"output_shape",
+  "weights", "trainable", "non_trainable", "warnings"} or {"error", "line"}: the layer editor's Check.
+- The weights panel's ops (inspect_weights, weight_slice, inspect_activations, inspect_run,
+  run_health, model_summary, export): their protocol is designer.engine.inspect_ops's docstring.
 
 The protocol owns private duplicates of the original stdin and stdout. File
 descriptors 0 and 1 are pointed at /dev/null and stderr before Keras is
@@ -41,7 +48,9 @@ from designer.graph import project
 from designer.graph.model import ModelGraph
 
 if TYPE_CHECKING:
+    from designer.engine.custom_ops import CustomLayers
     from designer.engine.inference import NodeResult, ShapeInference
+    from designer.engine.inspect_ops import InspectionOps
 
 HANG_OP_VARIABLE = "DESIGNER_ENGINE_TEST_HANG_OP"
 READY_ID = 0
@@ -102,6 +111,8 @@ class EngineHost:
         self._catalog: Catalog | None = None
         self._inference: ShapeInference | None = None
         self._previous: dict[str, Any] | None = None
+        self._inspection: InspectionOps | None = None
+        self._custom: CustomLayers | None = None
 
     def handle(self, request: Mapping[str, Any]) -> Any:
         """The result of one request; raises on failure."""
@@ -114,6 +125,10 @@ class EngineHost:
             "analyze": self.analyze,
             "check_params": self.check_params,
             "import": self.import_model,
+            "design_weights": self.design_weights,
+            "load_custom_layers": self.load_custom_layers,
+            "check_layer": self.check_layer,
+            **self._inspection_ops().handlers(),
         }
         if operation not in handlers:
             raise RequestError(f"Unknown op {operation!r}; expected one of {', '.join(sorted(handlers))}.")
@@ -151,25 +166,90 @@ class EngineHost:
             "messages": list(result.messages),
         }
 
+    def design_weights(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The weights file `path` of the design `project` as it is now, filled by layer name from
+        the `weights` file (an imported model's): what a run starts from."""
+        from designer.engine.importer import weights_for_design
+
+        catalog = self._catalog_for(_field(request, "project", dict))
+        graph = project.from_dict(request["project"], catalog.ports_of).graph
+        written = weights_for_design(
+            graph,
+            catalog,
+            _field(request, "weights", str),
+            Path(_field(request, "path", str)),
+        )
+        return {"path": str(written.path), "loaded": written.loaded, "fresh": written.fresh}
+
+    def load_custom_layers(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Load the design's custom-layer files; the next analysis infers everything afresh."""
+        custom = self._custom_layers()
+        custom.use_guard(request.get("guard"))
+        reply = custom.load(_field(request, "paths", list))
+        self._inference, self._previous = None, None
+        return reply
+
+    def check_layer(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Build the layer editor's code on an input shape (custom_ops.check_layer)."""
+        custom = self._custom_layers()
+        custom.use_guard(request.get("guard"))
+        class_name, file = request.get("class_name"), request.get("file")
+        return custom.check(
+            _field(request, "source", str),
+            class_name if isinstance(class_name, str) and class_name else None,
+            _field(request, "input_shape", str),
+            file if isinstance(file, str) and file else None,
+        )
+
     def analyze(self, request: Mapping[str, Any]) -> dict[str, Any]:
         data = _field(request, "project", dict)
-        catalog = self._current_catalog()
-        graph = project.from_dict(data, catalog.ports_of).graph
+        catalog = self._catalog_for(data)
+        custom = self._custom_layers()
+        graph = project.from_dict(data, custom.ports_of(catalog, data)).graph
         inference = self._current_inference()
         changed = changed_nodes(self._previous, data)
         self._previous = None  # a failing pass leaves no state to diff against
         inference.infer(graph, changed)
         self._previous = data
-        return _analysis_reply(graph, inference.results)
+        reply = _analysis_reply(graph, custom.explain(graph, inference.results, inference.catalog))
+        reply["diagnostics"] += [diagnostic.to_dict() for diagnostic in custom.file_diagnostics()]
+        return reply
+
+    def _custom_layers(self) -> CustomLayers:
+        """The design's custom layers, made on first use (they import Keras)."""
+        from designer.engine.custom_ops import CustomLayers
+
+        if self._custom is None:
+            self._custom = CustomLayers()
+        return self._custom
+
+    def _inspection_ops(self) -> InspectionOps:
+        """The weights panel's ops, made on first use (they import Keras)."""
+        from designer.engine.inspect_ops import InspectionOps
+
+        if self._inspection is None:
+            self._inspection = InspectionOps(self._current_catalog)
+        return self._inspection
 
     def _current_catalog(self) -> Catalog:
+        """Keras' layers, the library, and the custom layers loaded (`load_custom_layers`)."""
         if self._catalog is None:
             self._catalog = _load_catalog(self.cache_dir)
-        return self._catalog
+        return self._custom.catalog_over(self._catalog) if self._custom is not None else self._catalog
+
+    def _catalog_for(self, data: Mapping[str, Any]) -> Catalog:
+        """The catalog with the specs the project carries from its import (keras.ops nodes...)."""
+        catalog = self._current_catalog()
+        merged = catalog.with_project_specs(data)
+        if merged is not catalog:
+            self._catalog, self._inference = merged, None
+        return merged
 
     def _current_inference(self) -> ShapeInference:
         from designer.engine.inference import ShapeInference
 
+        if self._inference is None and self._custom is not None:
+            self._inference = self._custom.inference(self._current_catalog())
         if self._inference is None:
             self._inference = ShapeInference(self._current_catalog())
         if len(self._inference.cache) > CACHE_LIMIT:

@@ -1,5 +1,6 @@
 """The numbers behind the weights panel: statistics, histograms, images of kernels and activations,
-dead ReLUs, gradient norms, health flags, the model summary, checkpoints and exports.
+dead ReLUs, gradient norms, health flags, the model summary, samples fitted to an input,
+checkpoints and exports.
 
 Pure functions on numpy arrays first; thin Keras adapters after them. Panels only
 draw what these return, and never compute a number of their own. Layers are
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -225,6 +227,82 @@ def downsample_for_display(array: Any, max_elements: int = 65536) -> np.ndarray:
     return values if step == 1 else values[tuple(slice(None, None, step) for _ in values.shape)]
 
 
+def leading_index(shape: Sequence[int], index: Sequence[int] | None = None) -> tuple[int, ...]:
+    """The index of one 2-D slice (the last two axes) of an array of `shape`: one entry per leading
+    axis, all 0 when `index` is None. Raises ValueError naming a wrong length or an axis out of range."""
+    leading = tuple(shape[:-2])
+    chosen = tuple(index) if index is not None else (0,) * len(leading)
+    if len(chosen) != len(leading):
+        raise ValueError(
+            f"An array of shape {tuple(shape)} takes {len(leading)} leading index(es), "
+            f"received {list(chosen)}."
+        )
+    for axis, (position, length) in enumerate(zip(chosen, leading, strict=True)):
+        if not 0 <= position < length:
+            raise ValueError(
+                f"Index {position} is out of range for axis {axis} of shape {tuple(shape)}: "
+                f"expected 0 to {length - 1}."
+            )
+    return tuple(int(position) for position in chosen)
+
+
+def matrix_slice(array: Any, index: Sequence[int] | None = None) -> np.ndarray:
+    """The 2-D slice array[index] over the last two axes (`leading_index`); a matrix or a vector
+    as `as_matrix` shows it."""
+    values = np.asarray(array)
+    if values.ndim <= 2:
+        return as_matrix(values)
+    return values[leading_index(values.shape, index)]
+
+
+def bar_values(array: Any, max_bars: int = 512) -> tuple[np.ndarray, int]:
+    """The values of a vector (any array, flattened) as at most `max_bars` bars, each the mean of
+    `step` consecutive values, as `heatmap` reduces a row; and that step."""
+    image, (_, step) = heatmap(np.ravel(np.asarray(array)), max_side=max_bars)
+    return image[0], step
+
+
+def normalized(array: Any) -> np.ndarray:
+    """The array min-max scaled to [0, 1] over its finite values (constant: 0), NaN where not finite."""
+    values = np.asarray(array, dtype=np.float64)
+    return _normalize_each(values[np.newaxis])[0]
+
+
+def activation_image(activation: Any, max_maps: int = 256, max_side: int = 768) -> tuple[str, np.ndarray]:
+    """What one sample's layer output looks like: ("scalar", one value), ("vector", bars as
+    `bar_values` gives them) or ("maps", an image in [0, 1], NaN where not finite, at most
+    `max_side` pixels a side by block means). Maps: (h, w, c) outputs as `feature_map_grid` tiles
+    them (at most `max_maps`); (steps, c) outputs as the matrix itself, steps down and channels
+    across; higher ranks through the middle slice of each extra leading axis."""
+    values = np.asarray(activation, dtype=np.float64)
+    if values.size == 1:
+        return "scalar", values.reshape(1)
+    if values.ndim == 1:
+        return "vector", bar_values(values, max_side)[0]
+    while values.ndim > 3:
+        values = values[values.shape[0] // 2]
+    image = normalized(values) if values.ndim == 2 else feature_map_grid(values, max_maps=max_maps)
+    return "maps", heatmap(image, max_side=max_side).image
+
+
+def thumbnail(image: Any, side: int = 48) -> np.ndarray:
+    """A small copy of a view for the canvas: a 2-D image at most `side` x `side`, a vector at most
+    `side` bars (block means both)."""
+    values = np.asarray(image, dtype=np.float64)
+    if values.ndim <= 1:
+        return bar_values(values, side)[0]
+    return heatmap(values, max_side=side).image
+
+
+def json_number(value: float) -> float | str:
+    """A float for JSON: itself when finite, else the text "nan", "inf" or "-inf" (float() reads
+    them back), so that the JSON stays standard."""
+    number = float(value)
+    if math.isfinite(number):
+        return number
+    return "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")
+
+
 # ------------------------------------------------------------------ dead units and health flags
 def dead_fraction(activations: Any, axis: int | tuple[int, ...] = 0) -> float:
     """Fraction of units never > 0 across the samples: a unit is a position of the axes not in
@@ -324,21 +402,52 @@ def layer_weights(model: keras.Model, layer_names: Iterable[str] | None = None) 
     }
 
 
+CONVOLUTIONS = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+)
+
+
+def shows_filters(layer: keras.layers.Layer, variable: Any) -> bool:
+    """Whether a variable is a bank of filters for `filter_grid`: a kernel of a 1-D or 2-D convolution."""
+    return isinstance(layer, CONVOLUTIONS) and len(variable.shape) in (3, 4) and "kernel" in variable.name
+
+
 class SummaryRow(NamedTuple):
-    """A row of model.summary(): layer name, class, output shape(s), parameter count."""
+    """A row of model.summary(): layer name, class, output shape(s), parameter count, and how many
+    of those parameters are trainable and non-trainable."""
 
     name: str
     class_name: str
     output_shape: str
     params: int
+    trainable: int
+    non_trainable: int
 
 
 def summary_rows(model: keras.Model) -> list[SummaryRow]:
     """One row per layer of the model, as model.summary() lists them."""
     return [
-        SummaryRow(layer.name, type(layer).__name__, _output_shape(layer), _parameter_count(layer.weights))
+        SummaryRow(
+            layer.name,
+            type(layer).__name__,
+            _output_shape(layer),
+            _parameter_count(layer.weights),
+            *layer_parameter_counts(layer),
+        )
         for layer in model.layers
     ]
+
+
+def layer_parameter_counts(layer: keras.layers.Layer) -> tuple[int, int]:
+    """(trainable, non-trainable) parameters of one layer."""
+    return _parameter_count(layer.trainable_weights), _parameter_count(layer.non_trainable_weights)
 
 
 def parameter_totals(model: keras.Model) -> tuple[int, int]:
@@ -367,13 +476,24 @@ def activations(
     as the model takes it (one sample: x[:1]), from one model over the same graph called once
     in inference mode. A layer with several outputs gives `name/0`, `name/1`...
     A shared layer shows its first call."""
+    return probe_outputs(activation_probe(model, layer_names), inputs)
+
+
+def activation_probe(model: keras.Model, layer_names: Sequence[str] | None = None) -> keras.Model:
+    """The model `activations` calls: the same graph, each layer's output an output of its own.
+    Build it once to call it on many batches (`probe_outputs`)."""
     names = layer_names if layer_names is not None else _non_input_layers(model)
     outputs: dict[str, Any] = {}
     for name in names:
         flat = keras.tree.flatten(model.get_layer(name).output)
         outputs.update({name if len(flat) == 1 else f"{name}/{i}": tensor for i, tensor in enumerate(flat)})
     with deep_recursion(len(model.layers)):
-        probe = keras.Model(model.input, outputs)
+        return keras.Model(model.input, outputs)
+
+
+def probe_outputs(probe: keras.Model, inputs: Any) -> dict[str, np.ndarray]:
+    """{output name: array} of an `activation_probe` for a batch, in inference mode."""
+    with deep_recursion(len(probe.layers)):
         values = probe(inputs, training=False)
     return {key: keras.ops.convert_to_numpy(value) for key, value in values.items()}
 
@@ -394,29 +514,97 @@ def _is_relu(layer: keras.layers.Layer) -> bool:
     return getattr(layer, "activation", None) is keras.activations.relu
 
 
-def relu_dead_fractions(model: keras.Model, sample_batch: Any) -> dict[str, float]:
+def relu_dead_fractions(
+    model: keras.Model, sample_batch: Any, probe: keras.Model | None = None
+) -> dict[str, float]:
     """{layer: fraction of its units never > 0 over the batch} for the ReLU layers; a
-    convolution's units are its channels."""
+    convolution's units are its channels. `probe`: `activation_probe(model, relu_layers(model))`,
+    built once by a caller that asks every epoch."""
     names = relu_layers(model)
     if not names:
         return {}
-    outputs = activations(model, sample_batch, names)
-    return {name: dead_fraction(value, axis=tuple(range(value.ndim - 1))) for name, value in outputs.items()}
+    outputs = probe_outputs(probe or activation_probe(model, names), sample_batch)
+    return {name: unit_dead_fraction(value) for name, value in outputs.items()}
+
+
+def unit_dead_fraction(activation: Any) -> float:
+    """`dead_fraction` of a batch of one layer's output (batch first), a unit being a position of the
+    last axis: a convolution's channel, a dense layer's unit."""
+    values = np.asarray(activation)
+    return dead_fraction(values, axis=tuple(range(values.ndim - 1)))
+
+
+# ------------------------------------------------------------------ Keras: samples
+LUMINANCE = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as Pillow's "L" mode
+
+
+def fit_sample(values: Any, shape: Sequence[int | None], name: str = "input") -> np.ndarray:
+    """One sample for the input `name` of per-sample `shape` (None: any length). An array of that
+    shape is taken as it is (a leading batch axis of 1 dropped); for an (h, w, c) input an image
+    (h, w) or (h, w, channels) is converted to c channels (RGB to grey by luminance, alpha dropped,
+    grey repeated to RGB) and resized (bilinear, antialiased); another array with as many values
+    as the input is reshaped to it. Raises ValueError naming the shape expected otherwise."""
+    array = np.asarray(values)
+    target = tuple(shape)
+    if array.ndim == len(target) + 1 and array.shape[0] == 1:
+        array = array[0]
+    if _fits(array.shape, target):
+        return array
+    if len(target) == 3 and array.ndim in (2, 3) and target[2] is not None:
+        return _resized(_with_channels(array, target[2], name, target), target[:2])
+    if None not in target and array.size == math.prod(target):
+        return array.reshape(target)
+    raise ValueError(
+        f"The sample has shape {array.shape}; the input '{name}' expects {format_shape((None, *target))}. "
+        "Give an array of that shape" + (", or an image." if len(target) == 3 else ".")
+    )
+
+
+def _fits(got: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
+    return len(got) == len(expected) and all(e is None or g == e for g, e in zip(got, expected, strict=True))
+
+
+def _with_channels(image: np.ndarray, channels: int, name: str, target: tuple[int | None, ...]) -> np.ndarray:
+    image = image.astype(np.float32)
+    image = image[..., np.newaxis] if image.ndim == 2 else image
+    have = image.shape[-1]
+    if have == channels:
+        return image
+    if have in (3, 4) and channels == 1:
+        return (image[..., :3] @ LUMINANCE)[..., np.newaxis].astype(np.float32)
+    if have == 4 and channels == 3:
+        return image[..., :3]
+    if have == 1 and channels == 3:
+        return np.repeat(image, 3, axis=-1)
+    raise ValueError(
+        f"The image has {have} channel(s); the input '{name}' expects {format_shape((None, *target))} "
+        f"with {channels}."
+    )
+
+
+def _resized(image: np.ndarray, size: tuple[int | None, ...]) -> np.ndarray:
+    height, width = (wanted or have for wanted, have in zip(size, image.shape[:2], strict=True))
+    if (height, width) == image.shape[:2]:
+        return image
+    resized = keras.ops.image.resize(image, (height, width), interpolation="bilinear", antialias=True)
+    return keras.ops.convert_to_numpy(resized)
 
 
 # ------------------------------------------------------------------ Keras: gradients
-def gradient_norms(model: keras.Model, x: Any, y: Any, loss: Any) -> dict[str, float]:
+def gradient_norms(
+    model: keras.Model, x: Any, y: Any, loss: Any, loss_weights: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """{layer: L2 norm of the gradient of the loss over all its trainable variables} for one batch,
     in training mode (dropout on, batch statistics) without changing the model's state.
-    `loss`: a Keras loss (name, function or Loss) or, for several outputs, one per output name.
-    TensorFlow backend only."""
+    `loss`: a Keras loss (name, function or Loss) or, for several outputs, one per output name,
+    weighted by `loss_weights` (by output name, 1 where missing). TensorFlow backend only."""
     backend = keras.backend.backend()
     if backend != "tensorflow":
         raise NotImplementedError(
             f"gradient_norms needs the TensorFlow backend, this process runs {backend!r}. "
             'Set KERAS_BACKEND="tensorflow" to record gradient norms.'
         )
-    by_variable = _variable_gradients(model, x, y, loss)
+    by_variable = _variable_gradients(model, x, y, loss, loss_weights or {})
     return {
         layer.name: _global_norm([by_variable[id(variable)] for variable in layer.trainable_weights])
         for layer in model.layers
@@ -424,7 +612,9 @@ def gradient_norms(model: keras.Model, x: Any, y: Any, loss: Any) -> dict[str, f
     }
 
 
-def _variable_gradients(model: keras.Model, x: Any, y: Any, loss: Any) -> dict[int, np.ndarray]:
+def _variable_gradients(
+    model: keras.Model, x: Any, y: Any, loss: Any, loss_weights: Mapping[str, float]
+) -> dict[int, np.ndarray]:
     import tensorflow as tf
 
     trainable = [tf.convert_to_tensor(variable.value) for variable in model.trainable_variables]
@@ -432,7 +622,7 @@ def _variable_gradients(model: keras.Model, x: Any, y: Any, loss: Any) -> dict[i
     with tf.GradientTape() as tape:
         tape.watch(trainable)
         predictions, _, extra = model.stateless_call(trainable, frozen, x, training=True, return_losses=True)
-        total = _loss_value(loss, y, predictions) + sum(extra)
+        total = _loss_value(loss, y, predictions, loss_weights) + sum(extra)
     gradients = tape.gradient(total, trainable)
     return {
         id(variable): np.zeros(variable.shape) if gradient is None else np.asarray(gradient)
@@ -440,10 +630,13 @@ def _variable_gradients(model: keras.Model, x: Any, y: Any, loss: Any) -> dict[i
     }
 
 
-def _loss_value(loss: Any, y: Any, predictions: Any) -> Any:
+def _loss_value(loss: Any, y: Any, predictions: Any, weights: Mapping[str, float]) -> Any:
     if isinstance(predictions, Mapping):
         losses = loss if isinstance(loss, Mapping) else dict.fromkeys(predictions, loss)
-        return sum(_loss_value(losses[name], y[name], predictions[name]) for name in predictions)
+        return sum(
+            weights.get(name, 1.0) * _loss_value(losses[name], y[name], predictions[name], {})
+            for name in predictions
+        )
     return keras.ops.mean(keras.losses.get(loss)(y, predictions))
 
 
@@ -460,6 +653,23 @@ def epoch_checkpoints(folder: str | Path) -> list[Path]:
         if match:
             numbered.append((int(match.group(1)), path))
     return [path for _, path in sorted(numbered)]
+
+
+def epoch_weight_files(folder: str | Path) -> list[tuple[int, Path]]:
+    """(epoch, file) for each epoch of a checkpoints folder, by epoch: its epoch_NNN.weights.h5
+    (cheap to load) where there is one, else its epoch_NNN.keras."""
+    chosen: dict[int, Path] = {}
+    for path in epoch_checkpoints(folder):
+        epoch = checkpoint_epoch(path)
+        if epoch is not None and (epoch not in chosen or path.name.endswith(".weights.h5")):
+            chosen[epoch] = path
+    return sorted(chosen.items())
+
+
+def checkpoint_epoch(path: str | Path) -> int | None:
+    """The epoch of an epoch_NNN checkpoint (1 after the first epoch); None for another file."""
+    match = EPOCH_CHECKPOINT.fullmatch(Path(path).name)
+    return int(match.group(1)) if match else None
 
 
 def checkpoint_weights(
@@ -514,22 +724,32 @@ def export_layer_npz(model: keras.Model, layer_name: str, path: str | Path) -> P
     arrays = {
         variable.path.removeprefix(prefix): keras.ops.convert_to_numpy(variable) for variable in layer.weights
     }
-    target = _with_suffix(path, ".npz")
-    np.savez(target, **arrays)
-    return target
+    return _write_atomically(
+        _with_suffix(path, ".npz"), ".npz", lambda temporary: np.savez(temporary, **arrays)
+    )
 
 
 def export_weights(model: keras.Model, path: str | Path) -> Path:
     """The model's weights as a .weights.h5 file."""
     target = _checked_suffix(path, ".weights.h5")
-    model.save_weights(str(target))
-    return target
+    return _write_atomically(target, ".weights.h5", lambda temporary: model.save_weights(str(temporary)))
 
 
 def export_model(model: keras.Model, path: str | Path) -> Path:
     """The whole model (architecture and weights) as a .keras file."""
     target = _checked_suffix(path, ".keras")
-    model.save(str(target))
+    return _write_atomically(target, ".keras", lambda temporary: model.save(str(temporary)))
+
+
+def _write_atomically(target: Path, suffix: str, write: Callable[[Path], object]) -> Path:
+    """`write(temporary)` beside `target`, then the temporary file renamed to it in one step: a
+    failure leaves no half-written file, and an earlier file at `target` stays as it was."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.partial{suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
     return target
 
 

@@ -8,18 +8,27 @@ It imports RUN_DIR/train.py, the script Export writes, and calls its
 events: start (device, backend, replicas, epochs, steps), batch (each batch's own
 values, the running means, samples per second; at most one every
 --batch-interval seconds, but always the first and last of an epoch), epoch
-(every one, val_* included), nan, and one of finished / stopped / error. Events
-go to RUN_DIR/events.jsonl, flushed line by line, and also to an inherited
-descriptor (--events-fd, what the GUI reads) or another file: never to stdout,
-so what user code prints cannot corrupt them.
+(every one, val_* included), inspection (after each epoch, below), nan, and one
+of finished / stopped / error. Events go to RUN_DIR/events.jsonl, flushed line by
+line, and also to an inherited descriptor (--events-fd, what the GUI reads) or
+another file: never to stdout, so what user code prints cannot corrupt them.
 
 Stop: a `stop` file in the run folder, or SIGTERM / SIGINT, ends the run after
 the current batch; the epoch still ends (validation, callbacks) and
 checkpoints/last.keras is saved, as after every epoch. Resume: --resume loads
 that checkpoint (weights and optimizer state) into the model train.py builds and
 compiles, and epochs continue from where they stopped. A NaN or infinite loss
-stops the run with a nan event. Several GPUs are used through the config's
-"mirrored" distribution, which `launcher.prepare_run` chooses when it sees them.
+stops the run with a nan event.
+
+For the weights panel, every epoch also leaves checkpoints/epoch_NNN.weights.h5
+(NNN: 1 after the first epoch, counting on across a resume; kept even after a NaN,
+so that the NaN can be found) and an inspection event: each layer's gradient
+norm and each ReLU layer's dead-unit fraction on one fixed batch of the training
+data (at most 64 samples, taken when training begins), computed by
+designer.engine.inspection. What cannot be computed is left out with a note.
+
+Several GPUs are used through the config's "mirrored" distribution, which
+`launcher.prepare_run` chooses when it sees them.
 
 The only module of designer.training that imports Keras.
 """
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import json
 import math
@@ -36,14 +46,18 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import IO, Any
 
 import keras
 
+from designer.engine import inspection
 from designer.training.runs import (
+    EPOCH_WEIGHTS,
     HISTORY_FILE,
+    INSPECTION_EVENT,
     LAST_CHECKPOINT,
     LAST_STATE,
     RunFolder,
@@ -53,6 +67,7 @@ from designer.training.runs import (
 )
 
 DEFAULT_BATCH_INTERVAL = 0.05  # seconds between batch events
+PROBE_SAMPLES = 64  # the fixed batch of the inspection records
 
 
 # ------------------------------------------------------------------- events
@@ -106,6 +121,132 @@ class StopRequest:
         return "stop requested" if self.run.stop_file.exists() else None
 
 
+# --------------------------------------------------------------- inspection
+class InspectionRecorder:
+    """What the weights panel reads of each epoch: the weights as checkpoints/epoch_NNN.weights.h5,
+    and an inspection event with the layers' gradient norms and dead-ReLU fractions on one fixed
+    batch of the training data. It keeps that batch from train.py's own load_data() and split();
+    nothing it does can fail the run: what it cannot compute becomes a note in the event."""
+
+    def __init__(self, run: RunFolder, loss_weights: Mapping[str, float] | None = None) -> None:
+        self.run = run
+        self.loss_weights = dict(loss_weights or {})
+        self._loaded: dict[str, Any] = {}  # the last result of load_data and of split
+        self._batch: tuple[Any, Any] | None = None
+        self._probe: keras.Model | None = None
+        self._notes: list[str] = []
+
+    def watch(self, module: ModuleType) -> None:
+        """Keep what the training module's load_data() and split() return, when it calls them."""
+        for name in ("load_data", "split"):
+            function = getattr(module, name, None)
+            if callable(function):
+                setattr(module, name, self._keeping(name, function))
+
+    def _keeping(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def keep(*args: Any, **kwargs: Any) -> Any:
+            result = function(*args, **kwargs)
+            self._loaded[name] = result
+            return result
+
+        return keep
+
+    def begin(self, model: keras.Model) -> None:
+        """Take the fixed batch and build the ReLU probe, once, when training begins."""
+        self._notes = []
+        try:
+            self._batch = probe_batch(self._loaded, PROBE_SAMPLES)
+        except Exception as error:  # the user's data: any failure only costs the records
+            self._notes.append(f"no batch for gradient norms and dead ReLUs: {_describe(error)}")
+        relu = inspection.relu_layers(model)
+        if self._batch is not None and relu:
+            try:
+                self._probe = inspection.activation_probe(model, relu)
+            except (AttributeError, ValueError) as error:  # a subclassed model has no graph to probe
+                self._notes.append(f"no dead-ReLU fractions: {_describe(error)}")
+
+    def record(self, model: keras.Model, epoch: int) -> dict[str, Any]:
+        """Save this epoch's weights and return its inspection event (epoch: 0-based, as the epoch
+        event's; the weights file's number is epoch + 1)."""
+        notes = list(self._notes)
+        try:
+            self._save_weights(model, epoch + 1)
+        except Exception as error:  # a full disk must not end the run
+            notes.append(f"the epoch's weights were not saved: {_describe(error)}")
+        event: dict[str, Any] = {
+            "type": INSPECTION_EVENT,
+            "epoch": epoch,
+            "gradient_norms": {},
+            "dead_relu": {},
+        }
+        if self._batch is not None:
+            x, y = self._batch
+            event["samples"] = _sample_count(x)
+            try:
+                norms = inspection.gradient_norms(model, x, y, model.loss, self.loss_weights)
+                event["gradient_norms"] = {name: inspection.json_number(norm) for name, norm in norms.items()}
+            except Exception as error:  # a loss that cannot be called on (x, y) this way
+                notes.append(f"no gradient norms: {_describe(error)}")
+            if self._probe is not None:
+                try:
+                    fractions = inspection.relu_dead_fractions(model, x, self._probe)
+                    event["dead_relu"] = {name: inspection.json_number(f) for name, f in fractions.items()}
+                except Exception as error:  # a layer that fails in inference mode
+                    notes.append(f"no dead-ReLU fractions: {_describe(error)}")
+        if notes:
+            event["note"] = " ".join(f"{note.rstrip('.')}." for note in notes)
+        return event
+
+    def _save_weights(self, model: keras.Model, number: int) -> None:
+        """checkpoints/epoch_NNN.weights.h5, replaced in one step."""
+        folder = self.run.checkpoints
+        folder.mkdir(exist_ok=True)
+        name = EPOCH_WEIGHTS.format(epoch=number)
+        temporary = folder / f".{name}.partial.weights.h5"
+        try:
+            model.save_weights(str(temporary))
+            os.replace(temporary, folder / name)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+def probe_batch(loaded: Mapping[str, Any], samples: int) -> tuple[Any, Any]:
+    """The first `samples` training samples (x, y): from split()'s training part when train.py
+    splits, else from load_data(), whose result may be a tf.data dataset (an image folder)."""
+    if "split" in loaded:
+        (x, y), _ = loaded["split"]
+    elif "load_data" in loaded:
+        data = loaded["load_data"]
+        if isinstance(data, tuple) and len(data) == 2 and not _is_dataset(data[0]):
+            x, y = data
+        else:
+            dataset = data[0] if isinstance(data, tuple) else data
+            x, y = next(iter(dataset.take(1)))
+    else:
+        raise LookupError("train.py did not call load_data()")
+    return _first(x, samples), _first(y, samples)
+
+
+def _is_dataset(value: Any) -> bool:
+    """Whether `value` is a tf.data dataset (what an image folder's load_data() gives)."""
+    return hasattr(value, "element_spec")
+
+
+def _first(data: Any, count: int) -> Any:
+    if isinstance(data, Mapping):
+        return {name: values[:count] for name, values in data.items()}
+    return data[:count]
+
+
+def _sample_count(x: Any) -> int:
+    return len(next(iter(x.values())) if isinstance(x, Mapping) else x)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".rstrip(": ")
+
+
 # ----------------------------------------------------------------- callback
 class RunCallback(keras.callbacks.Callback):
     """Streams the run's events, stops on request or on a NaN loss, keeps the last checkpoint,
@@ -122,9 +263,10 @@ class RunCallback(keras.callbacks.Callback):
         resume_epoch: int = 0,
         batch_interval: float = DEFAULT_BATCH_INTERVAL,
         device: str = "",
+        recorder: InspectionRecorder | None = None,
     ) -> None:
         super().__init__()
-        self.run, self.events, self.stop = run, events, stop
+        self.run, self.events, self.stop, self.recorder = run, events, stop, recorder
         self.batch_size, self.samples = batch_size, samples
         self.resume_epoch, self.batch_interval, self.device = resume_epoch, batch_interval, device
         self.stop_reason: str | None = None
@@ -139,6 +281,8 @@ class RunCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self.resume_epoch:
             self._restore()
+        if self.recorder is not None:
+            self.recorder.begin(self.model)
         strategy = getattr(self.model, "distribute_strategy", None)
         self.events.emit(
             {
@@ -231,6 +375,8 @@ class RunCallback(keras.callbacks.Callback):
         self.epochs_done = epoch + 1
         if self.nan is None:
             self._save_last(epoch, partial)
+        if self.recorder is not None:
+            self.events.emit(self.recorder.record(self.model, epoch))
 
     def _save_last(self, epoch: int, partial: bool) -> None:
         """checkpoints/last.keras, replaced in one step so a kill never leaves half a file."""
@@ -357,12 +503,14 @@ def train(run: RunFolder, arguments: argparse.Namespace, events: EventWriter, st
         resume_epoch=resume_epoch,
         batch_interval=arguments.batch_interval,
         device=device_line(backend, gpus),
+        recorder=(recorder := InspectionRecorder(run, config.loss_weights)),
     )
     history = HistoryKeeper(run)
     if resume_epoch:
         history.set_aside()
     try:
         module = load_training_module(run)
+        recorder.watch(module)
         module.main(["--epochs", str(epochs), "--output-dir", str(run.path)], callbacks=[callback])
     finally:
         history.put_back()

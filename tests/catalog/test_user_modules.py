@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import textwrap
 from pathlib import Path
 
@@ -9,10 +11,19 @@ import numpy as np
 import pytest
 
 from designer.catalog.keras_layers import build_catalog, construct
-from designer.catalog.user_modules import library_specs, load_file, load_paths, top_level_blocks
+from designer.catalog.user_modules import (
+    library_specs,
+    load_file,
+    load_module,
+    load_paths,
+    top_level_blocks,
+    with_last_good,
+)
+from designer.cli import run_command
 from designer.engine.inference import infer
+from designer.graph import project
 from designer.graph.model import Edge, ModelGraph, Node
-from designer.trust import TrustStore
+from designer.trust import STAND_IN_SOURCE, TrustStore, layer_files, stand_in_specs
 
 THREE_LAYERS = textwrap.dedent(
     '''
@@ -134,3 +145,111 @@ def test_trust_is_remembered_per_file_content(tmp_path: Path, three_layers: Path
     assert TrustStore(tmp_path / "trust.json").is_trusted(three_layers)
     three_layers.write_text(THREE_LAYERS + "\n# edited\n")
     assert not TrustStore(tmp_path / "trust.json").is_trusted(three_layers)
+
+
+def test_a_reload_that_fails_keeps_the_last_good_version_of_what_it_lost(three_layers: Path) -> None:
+    first = load_module(three_layers)
+    three_layers.write_text(THREE_LAYERS.replace("return tf.nn.relu(tf.matmul(inputs, self.w))", "return ("))
+    second = with_last_good(load_module(three_layers), first)
+    assert [spec.key for spec in second.specs] == ["my_layers.Split", "my_layers.TfDense"]
+    assert any(problem.message.startswith("SyntaxError") for problem in second.problems)
+    tf_dense = construct(second.specs[1], {"units": 3})  # the class of the first version, found in the module
+    assert type(tf_dense) is first.module.TfDense and sys.modules["my_layers"] is second.module
+    three_layers.write_text(THREE_LAYERS.replace("class Split", "class Halves"))
+    third = with_last_good(load_module(three_layers), second)
+    # Split stays: the file still has a problem, and a class it lacks may be one that failed.
+    assert [spec.class_name for spec in third.specs] == ["Halves", "Split", "TfDense"]
+    assert with_last_good(load_module(three_layers), None).module is not None
+
+
+def test_file_names_that_are_no_module_names_or_clash_are_refused_before_running(tmp_path: Path) -> None:
+    ran = tmp_path / "ran.txt"
+    for name in ("my-layers.py", "math.py", "layers.py", "class.py"):
+        path = tmp_path / name
+        path.write_text(f"open({str(ran)!r}, 'w').write('ran')\n")
+        specs, [problem] = load_file(path)
+        assert specs == [] and ("rename the file" in problem.message), problem
+    assert not ran.exists()
+    assert "clashes with the module 'math'" in load_file(tmp_path / "math.py")[1][0].message
+
+
+def test_stand_ins_give_the_layers_of_files_that_did_not_run_the_ports_the_design_uses() -> None:
+    data = {
+        "nodes": [
+            {"id": "a", "type": "Input"},
+            {"id": "b", "type": "my_layers.Split"},
+            {"id": "c", "type": "my_layers.Join"},
+            {"id": "d", "type": "other.Layer"},
+        ],
+        "edges": [
+            {"source": "a", "source_port": 0, "target": "b", "target_port": 0},
+            {"source": "b", "source_port": 1, "target": "c", "target_port": 1},
+            {"source": "b", "source_port": 0, "target": "c", "target_port": 0},
+        ],
+        "outputs": [{"node": "c", "port": 0, "name": "out"}],
+    }
+    specs = {s.key: s for s in stand_in_specs(data, lambda key: key == "Input", {"my_layers"}, "Not loaded.")}
+    assert set(specs) == {"my_layers.Split", "my_layers.Join"}  # other.Layer is no file's
+    assert specs["my_layers.Split"].ports.outputs == ("output_0", "output_1")
+    assert specs["my_layers.Join"].ports.inputs == ("inputs_0", "inputs_1")
+    assert (
+        specs["my_layers.Join"].summary == "Not loaded." and specs["my_layers.Join"].source == STAND_IN_SOURCE
+    )
+
+
+def test_layer_files_takes_files_and_the_public_py_files_of_folders(
+    tmp_path: Path, three_layers: Path
+) -> None:
+    (tmp_path / "_helpers.py").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "extra.py").write_text("")
+    single = tmp_path / "elsewhere.py"
+    assert layer_files([tmp_path, single]) == [tmp_path / "extra.py", three_layers, single]
+
+
+def test_the_cli_loads_extra_layer_files_with_trust(
+    tmp_path: Path, three_layers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    design = tmp_path / "design.json"
+    graph = ModelGraph("model")
+    graph.add_node(Node("n1", "Input", "x", {"shape": [6]}, ports=build_catalog()["Input"].ports))
+    graph.add_node(Node("n2", "my_layers.TfDense", "dense", {"units": 3}))
+    graph.connect(Edge("n1", 0, "n2", 0))
+    graph.mark_output("n2", 0, "dense")
+    project.save(design, graph)
+    out, err = io.StringIO(), io.StringIO()
+    refused = run_command(["summary", str(design), "--layers", str(three_layers)], out, err)
+    assert refused == 2 and "--trust" in err.getvalue() and "my_layers.py" in err.getvalue()
+    code = run_command(["summary", str(design), "--layers", str(three_layers), "--trust"], out, err)
+    assert code == 0, out.getvalue()
+    assert f"warning: {three_layers}:{BROKEN_LINE}: SyntaxError" in out.getvalue()
+    assert "Total params: 18 " in out.getvalue()  # TfDense's 6 x 3 kernel
+
+
+def test_a_layer_whose_call_takes_several_tensors_gets_an_input_port_for_each(tmp_path: Path) -> None:
+    path = tmp_path / "two_inputs.py"
+    path.write_text(
+        textwrap.dedent(
+            '''
+            import keras
+
+
+            class Gate(keras.layers.Layer):
+                """Multiplies a signal by a sigmoid gate."""
+
+                def call(self, signal, gate, training=None):
+                    return signal * keras.ops.sigmoid(gate)
+            '''
+        )
+    )
+    [spec] = load_file(path)[0]
+    assert spec.ports.inputs == ("signal", "gate") and spec.ports.min_inputs == 2 and spec.call_training
+    catalog = build_catalog().merged([spec])
+    graph = ModelGraph()
+    for node_id in ("a", "b"):
+        graph.add_node(Node(node_id, "Input", node_id, {"shape": [3]}, ports=catalog["Input"].ports))
+    graph.add_node(Node("g", spec.key, "gate", {}, ports=spec.ports))
+    graph.connect(Edge("a", 0, "g", 0))
+    graph.connect(Edge("b", 0, "g", 1))
+    assert infer(graph, catalog)["g"].outputs[0].shape == (None, 3)

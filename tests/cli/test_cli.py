@@ -159,3 +159,41 @@ def test_custom_layer_code_runs_only_with_trust(tmp_path: Path, monkeypatch: pyt
     assert code == 0, out
     code, out, _ = run("summary", str(path))  # trusted now: remembered by file hash
     assert code == 0 and "hidden_2 (my_layers.Doubling)" in out
+
+
+def test_training_starts_from_the_imported_weights(tmp_path: Path) -> None:
+    """A frozen layer keeps the imported model's weights through training; a layer added after
+    the import starts fresh; --fresh ignores the imported weights."""
+    import keras
+    import numpy as np
+
+    inputs = keras.Input((4,), name="features")
+    hidden = keras.layers.Dense(3, activation="relu", name="frozen", trainable=False)(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", name="head")(hidden)
+    original = keras.Model(inputs, outputs, name="imported")
+    original.save(tmp_path / "original.keras")
+    frozen_kernel = original.get_layer("frozen").get_weights()[0]
+
+    project_file = tmp_path / "imported.json"
+    assert run("import", str(tmp_path / "original.keras"), "-o", str(project_file))[0] == 0
+    data = json.loads(project_file.read_text())
+    data["training"] = {
+        "losses": {"head": "sparse_categorical_crossentropy"},
+        "epochs": 1,
+        "data": {"kind": "synthetic", "task": "classification", "samples": 64, "classes": 2, "seed": 0},
+        "initial_weights": data["weights"],
+    }
+    project_file.write_text(json.dumps(data))
+
+    code, out, err = run("train", str(project_file), "--run-dir", str(tmp_path / "run"))
+    assert code == 0, err
+    assert "Starting from the imported weights: 2 layer(s) loaded." in out
+    assert "model.load_weights(INITIAL_WEIGHTS)" in (tmp_path / "run" / "train.py").read_text()
+    trained = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    np.testing.assert_array_equal(trained.get_layer("frozen").get_weights()[0], frozen_kernel)
+
+    code, out, err = run("train", str(project_file), "--fresh", "--run-dir", str(tmp_path / "fresh"))
+    assert code == 0, err
+    assert "imported weights" not in out
+    fresh = keras.saving.load_model(tmp_path / "fresh" / "model.keras")
+    assert not np.allclose(fresh.get_layer("frozen").get_weights()[0], frozen_kernel)

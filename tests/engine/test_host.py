@@ -17,6 +17,7 @@ import pytest
 
 from designer.engine.host import EngineHost, changed_nodes
 from designer.graph.project import PROJECT_FORMAT_VERSION
+from designer.trust import TrustStore
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0  # importing TensorFlow on a small, busy machine
@@ -277,3 +278,254 @@ def test_changed_nodes_include_the_sharers_of_a_changed_layer() -> None:
     after = copy.deepcopy(before)
     after["nodes"][2]["params"] = {"units": 9}
     assert changed_nodes(before, after) == {"n3", "n4"}
+
+
+# ------------------------------------------------------------ custom layers
+CUSTOM_LAYERS = '''
+import keras
+import tensorflow as tf
+
+
+class TfDense(keras.layers.Layer):
+    """A dense layer written with tf.* ops."""
+
+    def __init__(self, units: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units))
+
+    def call(self, inputs):
+        return tf.nn.relu(tf.matmul(inputs, self.w))
+
+
+class Broken(keras.layers.Layer):
+    def call(self, inputs)
+        return inputs
+'''
+BROKEN_LINE = CUSTOM_LAYERS.splitlines().index("    def call(self, inputs)") + 1
+
+CRASHING_LAYER = """
+import os
+import keras
+
+
+class Crash(keras.layers.Layer):
+    def build(self, input_shape):
+        os._exit(3)
+
+    def call(self, inputs):
+        return inputs
+"""
+
+
+def custom_project(*types: str) -> dict[str, Any]:
+    """Input (8,) -> one node of each type, in a chain; the last one the output."""
+    data = project_data()
+    data["nodes"] = [_node("n1", "Input", "inputs", {"shape": [8]})]
+    data["edges"], previous = [], "n1"
+    for index, type_key in enumerate(types, start=2):
+        data["nodes"].append(_node(f"n{index}", type_key, f"layer_{index}", {}))
+        data["edges"].append(_edge(previous, f"n{index}"))
+        previous = f"n{index}"
+    data["outputs"] = [{"node": previous, "port": 0, "name": "out"}]
+    return data
+
+
+def node_messages(reply: dict[str, Any], node_id: str) -> list[str]:
+    return [d["message"] for d in reply["results"][node_id]["diagnostics"]]
+
+
+@pytest.fixture
+def trust_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrustStore:
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    return TrustStore()
+
+
+@pytest.fixture
+def layer_file(tmp_path: Path) -> Path:
+    folder = tmp_path / "design"
+    folder.mkdir()
+    path = folder / "host_layers.py"
+    path.write_text(CUSTOM_LAYERS)
+    return path
+
+
+def test_custom_layer_files_run_only_once_trusted_and_join_catalog_and_analysis(
+    trust_store: TrustStore, layer_file: Path
+) -> None:
+    engine = EngineHost()
+    untrusted = engine.handle({"op": "load_custom_layers", "paths": [str(layer_file.parent)]})
+    assert untrusted["specs"] == [] and untrusted["loaded"] == []
+    assert "not trusted" in untrusted["problems"][0]["message"]
+    declined = engine.handle({"op": "analyze", "project": custom_project("host_layers.TfDense")})
+    assert "host_layers.py is not trusted" in node_messages(declined, "n2")[0]
+
+    trust_store.trust([layer_file])
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})
+    assert [spec["key"] for spec in reply["specs"]] == ["host_layers.TfDense"]
+    assert reply["problems"] == [
+        {"file": str(layer_file), "line": BROKEN_LINE, "message": "SyntaxError: expected ':'"}
+    ]
+    catalog = engine.handle({"op": "catalog"})
+    assert "host_layers.TfDense" in {spec["key"] for spec in catalog["specs"]}
+    analysis = engine.handle(
+        {"op": "analyze", "project": custom_project("host_layers.TfDense", "host_layers.Broken")}
+    )
+    assert analysis["results"]["n2"]["outputs"][0]["shape"] == [None, 4]
+    problem = f"host_layers.py:{BROKEN_LINE}: SyntaxError: expected ':'"
+    assert node_messages(analysis, "n3") == [
+        f"layer_3: host_layers.py defines no layer class Broken ({problem})."
+    ]
+    warnings = [d["message"] for d in analysis["diagnostics"] if d["code"] == "custom-layer-file"]
+    assert warnings == [f"host_layers.py:{BROKEN_LINE}: SyntaxError: expected ':'"]
+
+
+def test_a_reload_keeps_the_last_good_version_of_a_layer_it_breaks(
+    trust_store: TrustStore, layer_file: Path
+) -> None:
+    engine = EngineHost()
+    trust_store.trust([layer_file])
+    engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})
+    wider = CUSTOM_LAYERS.replace("units: int = 4", "units: int = 6")
+    layer_file.write_text(wider)
+    trust_store.trust([layer_file])
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})
+    [spec] = reply["specs"]
+    assert [p["default"] for p in spec["params"] if p["name"] == "units"] == [6]
+    analysis = engine.handle({"op": "analyze", "project": custom_project("host_layers.TfDense")})
+    assert analysis["results"]["n2"]["outputs"][0]["shape"] == [None, 6]
+
+    broken = wider.replace("return tf.nn.relu(tf.matmul(inputs, self.w))", "return tf.nn.relu(")
+    layer_file.write_text(broken)
+    trust_store.trust([layer_file])
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})
+    assert [s["key"] for s in reply["specs"]] == ["host_layers.TfDense"]  # the last good version
+    assert any(p["line"] and "SyntaxError" in p["message"] for p in reply["problems"])
+    analysis = engine.handle({"op": "analyze", "project": custom_project("host_layers.TfDense")})
+    assert analysis["results"]["n2"]["outputs"][0]["shape"] == [None, 6]
+
+    layer_file.write_text(CUSTOM_LAYERS.replace("units: int = 4", "units: int = 9"))  # not trusted
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})
+    assert "the last trusted version stays in use" in reply["problems"][0]["message"]
+    assert [p["default"] for p in reply["specs"][0]["params"] if p["name"] == "units"] == [6]
+
+
+def test_check_layer_reports_shapes_and_weights_or_the_error_line(trust_store: TrustStore) -> None:
+    engine = EngineHost()
+    source = CUSTOM_LAYERS.replace("    def call(self, inputs)\n", "    def call(self, inputs):\n")
+    good = engine.handle(
+        {"op": "check_layer", "source": source, "class_name": "TfDense", "input_shape": "(None, 16)"}
+    )
+    assert good["output_shape"] == [None, 4] and good["params"] == {"units": 4}
+    assert [(w["shape"], w["trainable"]) for w in good["weights"]] == [([16, 4], True)]
+    assert (good["trainable"], good["non_trainable"]) == (64, 0)
+    wrong = source.replace("tf.matmul(inputs, self.w)", "tf.matmul(inputs, self.kernel)")
+    failed = engine.handle(
+        {"op": "check_layer", "source": wrong, "class_name": "TfDense", "input_shape": "(None, 16)"}
+    )
+    assert (
+        failed["line"]
+        == wrong.splitlines().index("        return tf.nn.relu(tf.matmul(inputs, self.kernel))") + 1
+    )
+    assert failed["error"] == "AttributeError: 'TfDense' object has no attribute 'kernel'"
+    syntax = engine.handle({"op": "check_layer", "source": CUSTOM_LAYERS, "input_shape": "(None, 16)"})
+    assert (syntax["error"], syntax["line"]) == ("SyntaxError: expected ':'", BROKEN_LINE)
+    shape = engine.handle({"op": "check_layer", "source": source, "input_shape": "(None, sixteen)"})
+    assert shape["field"] == "input_shape" and "(None, 16)" in shape["error"]
+
+
+def test_a_layer_that_crashes_the_engine_is_not_run_again_by_the_next_one(
+    tmp_path: Path, trust_store: TrustStore
+) -> None:
+    path = tmp_path / "crashing.py"
+    path.write_text(CRASHING_LAYER)
+    trust_store.trust([path])
+    guard = str(tmp_path / "guard.json")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = HostProcess(tmp_path / "first", ["-m", "designer.engine.host"])
+    assert first.request("load_custom_layers", paths=[str(path)], guard=guard)["ok"]
+    first.send(
+        json.dumps({"id": 99, "op": "analyze", "project": custom_project("crashing.Crash", "Flatten")})
+    )
+    assert first.process.wait(timeout=REPLY_TIMEOUT_S) == 3  # the layer's build ended the process
+    first.close()
+
+    second = HostProcess(tmp_path / "second", ["-m", "designer.engine.host"])
+    try:
+        loaded = second.request("load_custom_layers", paths=[str(path)], guard=guard)["result"]
+        assert [(e["kind"], e["key"], e["name"]) for e in loaded["stopped"]] == [
+            ("layer", "crashing.Crash", "layer_2")
+        ]
+        reply = second.request("analyze", project=custom_project("crashing.Crash", "Flatten"))
+        [diagnostic] = reply["result"]["results"]["n2"]["diagnostics"]
+        assert (
+            diagnostic["code"] == "custom-layer-stopped"
+            and "engine stopped while inferring" in diagnostic["message"]
+        )
+        assert reply["result"]["results"]["n3"]["blocked"]
+        path.write_text(CRASHING_LAYER.replace("os._exit(3)", "pass"))  # fixed: it runs again
+        trust_store.trust([path])
+        assert second.request("load_custom_layers", paths=[str(path)], guard=guard)["result"]["stopped"] == []
+        fixed = second.request("analyze", project=custom_project("crashing.Crash", "Flatten"))
+        assert output_shape(fixed, "n2") == [None, 8]
+    finally:
+        assert second.close() == 0
+
+
+def test_editor_code_that_crashed_the_engine_is_refused_by_the_next_one(tmp_path: Path) -> None:
+    guard = str(tmp_path / "guard.json")
+    crashing = CRASHING_LAYER.replace("os._exit(3)", "os._exit(4)")
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+    first = HostProcess(tmp_path / "first", ["-m", "designer.engine.host"])
+    first.send(
+        json.dumps(
+            {"id": 5, "op": "check_layer", "source": crashing, "input_shape": "(None, 4)", "guard": guard}
+        )
+    )
+    assert first.process.wait(timeout=REPLY_TIMEOUT_S) == 4
+    first.close()
+    second = HostProcess(tmp_path / "second", ["-m", "designer.engine.host"])
+    try:
+        again = second.request("check_layer", source=crashing, input_shape="(None, 4)", guard=guard)["result"]
+        assert again["error"].startswith("The engine stopped while checking this code (it crashed or hung)")
+        fixed = second.request(
+            "check_layer",
+            source=crashing.replace("os._exit(4)", "pass"),
+            input_shape="(None, 4)",
+            guard=guard,
+        )
+        assert fixed["result"]["output_shape"] == [None, 4]  # changed code runs
+    finally:
+        assert second.close() == 0
+
+
+def test_check_layer_warns_when_compute_output_shape_or_get_config_disagree(trust_store: TrustStore) -> None:
+    source = """
+import keras
+
+
+class Widen(keras.layers.Layer):
+    def __init__(self, factor: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, inputs):
+        return keras.ops.concatenate([inputs] * self.factor, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return super().get_config()
+"""
+    reply = EngineHost().handle({"op": "check_layer", "source": source, "input_shape": "(None, 3)"})
+    assert reply["output_shape"] == [None, 3]  # what compute_output_shape says, as the designer shows
+    shape, config = reply["warnings"]
+    assert shape["message"].startswith("compute_output_shape gives (None, 3), but call returns (2, 6)")
+    assert config["message"].startswith(
+        "get_config does not return factor: a saved model would load with the default"
+    )

@@ -202,6 +202,85 @@ def test_downsample_for_display_strides_every_axis() -> None:
 
 
 # ------------------------------------------------------------------ dead units and flags
+def test_leading_index_and_matrix_slice_take_the_last_two_axes() -> None:
+    array = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    assert inspection.leading_index(array.shape) == (0, 0)
+    np.testing.assert_array_equal(inspection.matrix_slice(array, [1, 2]), array[1, 2])
+    np.testing.assert_array_equal(inspection.matrix_slice(np.arange(3.0)), [[0.0, 1.0, 2.0]])
+    with pytest.raises(
+        ValueError, match=r"Index 3 is out of range for axis 1 of shape \(2, 3, 4, 5\): expected 0 to 2"
+    ):
+        inspection.leading_index(array.shape, [0, 3])
+    with pytest.raises(ValueError, match=r"takes 2 leading index\(es\), received \[1\]"):
+        inspection.leading_index(array.shape, [1])
+
+
+def test_bar_values_average_blocks_as_numpy() -> None:
+    values = np.arange(10.0)
+    bars, step = inspection.bar_values(values, max_bars=4)
+    assert step == 3
+    np.testing.assert_allclose(bars, [values[0:3].mean(), values[3:6].mean(), values[6:9].mean(), values[9]])
+    assert inspection.bar_values(values)[1] == 1
+
+
+def test_activation_images_by_rank() -> None:
+    generator = np.random.default_rng(3)
+    maps = generator.normal(size=(6, 6, 5))
+    kind, image = inspection.activation_image(maps)
+    assert kind == "maps"
+    np.testing.assert_array_equal(image, inspection.feature_map_grid(maps))
+    sequence = generator.normal(size=(7, 3))
+    kind, image = inspection.activation_image(sequence)
+    expected = (sequence - sequence.min()) / (sequence.max() - sequence.min())
+    assert kind == "maps"
+    np.testing.assert_allclose(image, expected)
+    volume = generator.normal(size=(3, 4, 4, 2))
+    np.testing.assert_array_equal(
+        inspection.activation_image(volume)[1], inspection.feature_map_grid(volume[1])
+    )
+    vector = generator.normal(size=20)
+    assert inspection.activation_image(vector)[0] == "vector"
+    np.testing.assert_array_equal(inspection.activation_image(vector)[1], vector)
+    assert inspection.activation_image(np.array([[2.5]])) == ("scalar", pytest.approx(np.array([2.5])))
+    big = inspection.activation_image(generator.normal(size=(40, 40, 64)), max_side=100)[1]
+    assert big.shape == (82, 82)  # an 8 x 8 grid of 40-pixel maps is 327 pixels, block-averaged by 4
+
+
+def test_thumbnails_fit_the_canvas() -> None:
+    image = np.arange(100.0 * 60).reshape(100, 60)
+    small = inspection.thumbnail(image)
+    assert small.shape == (34, 30)
+    np.testing.assert_allclose(small[0, 0], image[:3, :2].mean())
+    assert inspection.thumbnail(np.arange(100.0)).shape == (34,)
+
+
+def test_json_numbers_keep_non_finite_values_as_text() -> None:
+    assert [inspection.json_number(v) for v in (1.5, np.nan, np.inf, -np.inf)] == [1.5, "nan", "inf", "-inf"]
+    assert math.isinf(float(inspection.json_number(np.float32("inf"))))
+
+
+def test_fit_sample_converts_and_resizes_images_and_names_the_shape() -> None:
+    rgb = np.zeros((16, 16, 3), dtype=np.float32)
+    rgb[..., 1] = 1.0
+    grey = inspection.fit_sample(rgb, (8, 8, 1), "image")
+    assert grey.shape == (8, 8, 1)
+    np.testing.assert_allclose(grey, 0.587, rtol=1e-5)
+    np.testing.assert_allclose(inspection.fit_sample(np.full((4, 4), 0.5), (4, 4, 3)), 0.5)
+    assert inspection.fit_sample(np.ones((4, 4, 4)), (4, 4, 3)).shape == (4, 4, 3)
+    exact = np.arange(6.0).reshape(1, 2, 3)
+    np.testing.assert_array_equal(inspection.fit_sample(exact, (2, 3)), exact[0])
+    np.testing.assert_array_equal(
+        inspection.fit_sample(np.arange(64.0).reshape(8, 8), (64,)), np.arange(64.0)
+    )
+    assert inspection.fit_sample(np.ones((5, 7, 1)), (None, None, 1)).shape == (5, 7, 1)
+    with pytest.raises(
+        ValueError, match=r"The sample has shape \(5, 7\); the input 'pixels' expects \(None, 64\)"
+    ):
+        inspection.fit_sample(np.ones((5, 7)), (64,), "pixels")
+    with pytest.raises(ValueError, match=r"The image has 2 channel\(s\); the input 'image' expects"):
+        inspection.fit_sample(np.ones((8, 8, 2)), (8, 8, 3), "image")
+
+
 def test_dead_fraction_of_a_known_relu_output() -> None:
     relu = np.maximum(np.array([[1.0, -1.0, 0.0, -3.0], [0.0, -2.0, 2.0, -1.0], [0.0, -1.0, 0.0, 0.0]]), 0.0)
     assert inspection.dead_fraction(relu) == 0.5  # units 1 and 3 never fire
@@ -310,6 +389,21 @@ def test_gradient_norm_of_a_linear_layer_equals_numpy() -> None:
     assert norms == {"linear": pytest.approx(expected, rel=1e-5)}
 
 
+def test_gradient_norms_of_two_outputs_weigh_each_outputs_loss(catalog: Catalog) -> None:
+    model = example_model(catalog, "two_in_two_out")
+    generator = np.random.default_rng(4)
+    x = {"image": generator.normal(size=(6, 8, 8, 1)), "meta": generator.normal(size=(6, 4))}
+    y = {"digit": generator.integers(0, 10, size=6), "size": generator.normal(size=(6, 1))}
+    loss = {"digit": "sparse_categorical_crossentropy", "size": "mse"}
+    both = inspection.gradient_norms(model, x, y, loss)
+    only_size = inspection.gradient_norms(model, x, y, loss, {"digit": 0.0})
+    doubled = inspection.gradient_norms(model, x, y, loss, {"digit": 0.0, "size": 2.0})
+    assert set(both) == {"conv", "meta_dense", "hidden", "digit", "size"}
+    assert only_size["digit"] == 0.0 and both["digit"] > 0
+    assert only_size["size"] == pytest.approx(both["size"], rel=1e-5)  # only its own loss reaches it
+    assert doubled["hidden"] == pytest.approx(2 * only_size["hidden"], rel=1e-5)
+
+
 def test_gradient_norms_elsewhere_than_tensorflow_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(NotImplementedError, match="TensorFlow"):
@@ -327,7 +421,11 @@ def test_summary_rows_and_totals_equal_model_summary(resnet: keras.Model) -> Non
     rows = inspection.summary_rows(resnet)
     assert [row.name for row in rows] == [layer.name for layer in resnet.layers]
     assert [row.params for row in rows] == [layer.count_params() for layer in resnet.layers]
-    assert rows[1] == ("stem_conv", "Conv2D", "(None, 8, 8, 16)", 160)
+    assert rows[1] == ("stem_conv", "Conv2D", "(None, 8, 8, 16)", 160, 160, 0)
+    stem_bn = next(row for row in rows if row.name == "stem_bn")
+    assert (stem_bn.params, stem_bn.trainable, stem_bn.non_trainable) == (64, 32, 32)
+    assert sum(row.trainable for row in rows) == trainable
+    assert sum(row.non_trainable for row in rows) == frozen
 
 
 def train_mlp_three_epochs(catalog: Catalog, folder: Path) -> keras.Model:
@@ -369,6 +467,17 @@ def test_checkpoint_weights_over_three_epochs_give_three_rows(catalog: Catalog, 
         inspection.checkpoint_weights(weights_files)
 
 
+def test_epoch_weight_files_prefer_the_weights_file_of_each_epoch(tmp_path: Path) -> None:
+    for name in ("epoch_001.keras", "epoch_001.weights.h5", "epoch_002.keras", "last.keras", "best.keras"):
+        (tmp_path / name).touch()
+    assert inspection.epoch_weight_files(tmp_path) == [
+        (1, tmp_path / "epoch_001.weights.h5"),
+        (2, tmp_path / "epoch_002.keras"),
+    ]
+    assert inspection.checkpoint_epoch("epoch_012.weights.h5") == 12
+    assert inspection.checkpoint_epoch("last.keras") is None
+
+
 def test_weights_over_epochs_keeps_variables_every_epoch_has() -> None:
     epochs = [{"a": {"a/k": np.zeros(2), "a/b": np.zeros(1)}}, {"a": {"a/k": np.ones(2)}}]
     assert list(inspection.weights_over_epochs(epochs)["a"]) == ["a/k"]
@@ -395,6 +504,23 @@ def test_exports_write_files_that_load_back(cnn: keras.Model, catalog: Catalog, 
         inspection.export_model(cnn, tmp_path / "cnn.h5")
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         inspection.export_weights(cnn, tmp_path / "cnn.h5")
+
+
+def test_a_failing_export_leaves_the_earlier_file_and_no_partial_one(
+    cnn: keras.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "conv_1.npz"
+    target.write_bytes(b"earlier")
+
+    def fail_halfway(file: Path, **arrays: np.ndarray) -> None:
+        Path(file).write_bytes(b"half")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, "savez", fail_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        inspection.export_layer_npz(cnn, "conv_1", target)
+    assert [path.name for path in tmp_path.iterdir()] == ["conv_1.npz"]
+    assert target.read_bytes() == b"earlier"
 
 
 def test_images_of_arrays_with_nan_and_inf_raise_no_warning() -> None:

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import chain, load_example
+from training_helpers import chain, load_example
 
 from designer.codegen import DEFAULT_TRAINING_CONFIG, generate_training_script, resolve_config
 from designer.training.config import (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import chain, load_example
+from training_helpers import chain, load_example
 
 from designer.training.config import TrainingConfig
 from designer.training.data import (

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from training_helpers import EXAMPLES
 
 from designer.catalog.spec import Catalog
 from designer.graph import project

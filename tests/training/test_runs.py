@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_example
+from training_helpers import load_example
 
 from designer.catalog.spec import Catalog
 from designer.codegen import export

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ADD_LOSS_KEY, chain, load_example
+from training_helpers import ADD_LOSS_KEY, chain, load_example
 
 from designer.catalog.spec import Catalog
 from designer.codegen import export
@@ -282,3 +282,76 @@ def test_losses_that_layers_add_count_in_the_logged_loss(runs: Runs) -> None:
     plain = runs.events("plain", "epoch")[0]["logs"]
     assert penalized["loss"] > 2 * plain["loss"]
     assert "penalty" in runs.folders["add_loss"].model_file.read_text()
+
+
+# ------------------------------------------------------------ inspection records
+def test_each_epoch_leaves_its_weights_and_an_inspection_record(runs: Runs) -> None:
+    import keras
+
+    run = runs.folders["mlp"]
+    assert [(epoch, path.name) for epoch, path in run.epoch_weights()] == [
+        (1, "epoch_001.weights.h5"),
+        (2, "epoch_002.weights.h5"),
+        (3, "epoch_003.weights.h5"),
+    ]
+    records = run.inspection_events()
+    assert [record["epoch"] for record in records] == [0, 1, 2]
+    for record in records:
+        assert set(record["gradient_norms"]) == {"hidden_1", "hidden_2", "digit"}
+        assert all(0 < norm < 100 for norm in record["gradient_norms"].values())
+        assert set(record["dead_relu"]) == {"hidden_1", "hidden_2"}
+        assert all(0 <= fraction <= 1 for fraction in record["dead_relu"].values())
+        assert record["samples"] == 64
+        assert "note" not in record
+    kinds = [event["type"] for event in runs.events("mlp") if event["type"] != "batch"]
+    assert kinds[1:-1] == ["epoch", "inspection"] * 3  # each record right after its epoch
+    last = keras.saving.load_model(run.last_checkpoint, compile=False)
+    after_three = keras.models.clone_model(last)
+    after_three.load_weights(run.epoch_weights()[-1][1])
+    for mine, theirs in zip(after_three.get_weights(), last.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_convolutions_and_added_losses_get_gradient_norms(runs: Runs) -> None:
+    cnn = runs.folders["cnn"].inspection_events()
+    assert len(cnn) == 3
+    assert set(cnn[-1]["gradient_norms"]) == {"conv_1", "conv_2", "digit"}
+    assert set(cnn[-1]["dead_relu"]) == {"conv_1", "conv_2"}
+    penalized = runs.folders["add_loss"].inspection_events()[0]["gradient_norms"]
+    plain = runs.folders["plain"].inspection_events()[0]["gradient_norms"]
+    assert set(penalized) == set(plain) == {"hidden", "value"}
+    assert penalized["hidden"] != plain["hidden"]  # the penalty's gradient counts
+
+
+def test_a_resumed_run_numbers_its_epoch_weights_on(runs: Runs) -> None:
+    run = runs.folders["stop"]
+    assert [epoch for epoch, _ in run.epoch_weights()] == [1, 2, 3, 4, 5]
+    assert [record["epoch"] for record in run.inspection_events()] == [0, 1, 2, 3, 4]
+
+
+def test_a_nan_epoch_keeps_its_weights_and_its_record_is_strict_json(runs: Runs) -> None:
+    run = runs.folders["nan"]
+    assert [(epoch, path.name) for epoch, path in run.epoch_weights()] == [(1, "epoch_001.weights.h5")]
+    [record] = run.inspection_events()
+    assert record["epoch"] == 0
+    assert any(isinstance(norm, str) for norm in record["gradient_norms"].values())
+    assert all(float(norm) != 0 for norm in record["gradient_norms"].values())
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the event log")
+
+    for line in run.events_file.read_text().splitlines():
+        if '"type": "inspection"' in line:
+            json.loads(line, parse_constant=refuse)
+
+
+def test_epoch_weights_fall_back_to_the_configs_keras_checkpoints(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path)
+    assert run.epoch_weights() == []
+    run.checkpoints.mkdir()
+    for name in ("epoch_001.keras", "epoch_001.weights.h5", "epoch_002.keras", "best.keras", "last.keras"):
+        (run.checkpoints / name).touch()
+    assert run.epoch_weights() == [
+        (1, run.checkpoints / "epoch_001.weights.h5"),
+        (2, run.checkpoints / "epoch_002.keras"),
+    ]
