@@ -211,7 +211,7 @@ class _Screenshot:
             return
         self.code = code
         if write:
-            self.window.view.fit_to_view()
+            self.window.view.show_design()  # what a person sees on opening: readable, from the inputs
             if not self.window.grab().save(str(self.target), "PNG"):
                 print(f"Cannot write {self.target}", file=sys.stderr)
                 self.code = 1

@@ -1,4 +1,5 @@
-"""Blocks made of groups: grouping a selection, port labels, and the block library.
+"""Blocks made of groups: grouping a selection, what deleting nodes does to groups, port
+labels, and the block library.
 
 A block in the library is a JSON file holding one group's subgraph: its nodes
 (named without the instance prefix, placed relative to the block's top-left
@@ -10,8 +11,10 @@ one undo step (AddNode..., Connect..., AddGroup); nothing here mutates a graph.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,26 @@ def make_group(graph: ModelGraph, node_ids: list[str], name: str = "block") -> G
     return group
 
 
+def groups_without(graph: ModelGraph, node_ids: Iterable[str]) -> list[Group]:
+    """The graph's groups once `node_ids` are deleted: those members leave, a group left
+    empty goes, and a group sharing the weights of one that went or lost members stops
+    sharing (their node counts would differ). The UI's delete sets these groups before
+    the nodes go, so that undoing it restores the groups as they were."""
+    doomed = set(node_ids)
+    kept: dict[str, Group] = {}
+    for group in graph.groups.values():
+        members = tuple(node_id for node_id in group.nodes if node_id not in doomed)
+        if members:
+            kept[group.id] = group if members == group.nodes else dataclasses.replace(group, nodes=members)
+    changed = {group_id for group_id, group in graph.groups.items() if kept.get(group_id) != group}
+    return [
+        dataclasses.replace(group, shares=None)
+        if group.shares is not None and {group.shares, group.id} & changed
+        else group
+        for group in kept.values()
+    ]
+
+
 def local_name(group: Group, node_name: str) -> str:
     """A member's name inside its block: without the instance prefix ("encoder_dense" -> "dense")."""
     prefix = f"{group.name}_"
@@ -60,28 +83,31 @@ def group_position(graph: ModelGraph, group_id: str) -> tuple[float, float]:
 def port_labels(graph: ModelGraph, group_id: str) -> tuple[list[str], list[str]]:
     """Labels of a block's input and output ports, in port order: a connected input
     is named after what feeds it, an open one after the member port; an output after
-    its member (and port when the member has several)."""
+    its member (and port when the member has several). Members go by their names
+    inside the block (`local_name`)."""
+    group = graph.group(group_id)
     inputs, outputs = graph.boundary(group_id)
     return (
         [
             _tensor_label(graph, *block_input.source)
             if block_input.source
-            else _input_label(graph, *block_input.consumers[0])
+            else _input_label(graph, group, *block_input.consumers[0])
             for block_input in inputs
         ],
-        [_tensor_label(graph, output.node, output.port) for output in outputs],
+        [_tensor_label(graph, output.node, output.port, group) for output in outputs],
     )
 
 
-def _tensor_label(graph: ModelGraph, node_id: str, port: int) -> str:
+def _tensor_label(graph: ModelGraph, node_id: str, port: int, group: Group | None = None) -> str:
     node = graph.nodes[node_id]
-    return node.name if len(node.ports.outputs) == 1 else f"{node.name}.{node.ports.outputs[port]}"
+    name = local_name(group, node.name) if group is not None else node.name
+    return name if len(node.ports.outputs) == 1 else f"{name}.{node.ports.outputs[port]}"
 
 
-def _input_label(graph: ModelGraph, node_id: str, port: int) -> str:
+def _input_label(graph: ModelGraph, group: Group, node_id: str, port: int) -> str:
     node = graph.nodes[node_id]
     names = node.ports.inputs
-    return f"{node.name}.{names[port] if port < len(names) else port}"
+    return f"{local_name(group, node.name)}.{names[port] if port < len(names) else port}"
 
 
 # -------------------------------------------------------------------- library

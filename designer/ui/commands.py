@@ -1,19 +1,22 @@
 """Undo commands: each captures the old state in its constructor and calls one graph mutator.
 
 Compound gestures (paste, insert a layer into an edge, replace an occupied
-input, delete a selection) are QUndoStack macros of these commands, so every
-gesture is one step in the history. Typing in a parameter field and dragging
+input, delete a selection, insert a block) are QUndoStack macros of these
+commands, so every gesture is one step in the history. Typing in a parameter field and dragging
 nodes fold into one step through `id()`/`mergeWith()`.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from designer.graph.model import Edge, ModelGraph, ModelOutput, Node
+from designer.graph.groups import groups_without
+from designer.graph.model import Edge, Group, ModelGraph, ModelOutput, Node
 
 MOVE_ID, PARAMS_ID = 1, 2
 
@@ -172,6 +175,81 @@ class SetShares(QUndoCommand):
             self.graph.set_params(self.node_id, self.old_params)
 
 
+class AddGroup(QUndoCommand):
+    """Group existing nodes into a block (the nodes and edges stay as they are)."""
+
+    def __init__(self, graph: ModelGraph, group: Group, text: str | None = None) -> None:
+        super().__init__(text or f"Group {group.name}")
+        self.graph, self.group = graph, group
+
+    def redo(self) -> None:
+        self.graph.add_group(self.group)
+
+    def undo(self) -> None:
+        self.graph.remove_group(self.group.id)
+
+
+class RemoveGroup(QUndoCommand):
+    """Ungroup: the members stay as plain nodes; undo puts the group back in its place."""
+
+    def __init__(self, graph: ModelGraph, group_id: str) -> None:
+        group = graph.group(group_id)
+        super().__init__(f"Ungroup {group.name}")
+        self.graph, self.group_id = graph, group_id
+        self.old = list(graph.groups.values())
+
+    def redo(self) -> None:
+        self.graph.remove_group(self.group_id)
+
+    def undo(self) -> None:
+        self.graph.set_groups(self.old)
+
+
+class UpdateGroup(QUndoCommand):
+    """Change a group (name, block type, members, collapsed) to `group`, which has its id."""
+
+    def __init__(self, graph: ModelGraph, group: Group, text: str | None = None) -> None:
+        self.graph, self.old, self.new = graph, graph.group(group.id), group
+        super().__init__(text or f"Change block {self.old.name}")
+
+    def redo(self) -> None:
+        self.graph.update_group(self.new)
+
+    def undo(self) -> None:
+        self.graph.update_group(self.old)
+
+
+def rename_group(
+    stack: QUndoStack, graph: ModelGraph, group_id: str, name: str, block: str | None = None
+) -> None:
+    """Rename a block, and its block type (its class in the code) when `block` is given, as one
+    step; raises GraphError (nothing changes) when the graph refuses the names."""
+    group = graph.group(group_id)
+    probe = graph.copy()
+    probe.rename_group(group_id, name)
+    renamed = probe.group(group_id)
+    if block is not None and block != renamed.block:
+        renamed = dataclasses.replace(renamed, block=block)
+        graph.check_group(renamed)
+    if renamed != group:
+        text = f"Rename block {group.name} to {name}" if name != group.name else f"Rename block type {block}"
+        stack.push(UpdateGroup(graph, renamed, text))
+
+
+class SetGroups(QUndoCommand):
+    """Replace every group at once (deleting members, undoing several changes together)."""
+
+    def __init__(self, graph: ModelGraph, groups: Iterable[Group], text: str = "Change blocks") -> None:
+        super().__init__(text)
+        self.graph, self.old, self.new = graph, list(graph.groups.values()), list(groups)
+
+    def redo(self) -> None:
+        self.graph.set_groups(self.new)
+
+    def undo(self) -> None:
+        self.graph.set_groups(self.old)
+
+
 # ------------------------------------------------------------ compound gestures
 def connect_replacing(stack: QUndoStack, graph: ModelGraph, edge: Edge) -> None:
     """Connect; an occupied input is freed first, all in one undo step.
@@ -197,7 +275,11 @@ def _check_without(graph: ModelGraph, existing: Edge, edge: Edge) -> None:
 
 
 def remove_nodes(stack: QUndoStack, graph: ModelGraph, node_ids: list[str]) -> None:
-    """Delete nodes with their edges, output marks and sharing, as one undo step."""
+    """Delete nodes with their edges, output marks, sharing and places in groups, as one undo step.
+
+    The groups lose their deleted members (`SetGroups`) after the edges go and before
+    the nodes do, so undo brings the nodes back first and then the groups as they were.
+    """
     if not node_ids:
         return
     names = ", ".join(graph.node(n).name for n in node_ids[:3]) + ("..." if len(node_ids) > 3 else "")
@@ -213,26 +295,55 @@ def remove_nodes(stack: QUndoStack, graph: ModelGraph, node_ids: list[str]) -> N
         for sharer in graph.sharers(node_id):
             if sharer.id not in doomed:
                 stack.push(SetShares(graph, sharer.id, None))
+    groups = groups_without(graph, doomed)
+    if groups != list(graph.groups.values()):
+        stack.push(SetGroups(graph, groups))
     for node_id in node_ids:
         stack.push(RemoveNode(graph, node_id))
     stack.endMacro()
 
 
-def insert_on_edge(stack: QUndoStack, graph: ModelGraph, node: Node, edge: Edge) -> None:
-    """Add `node` and splice it into `edge` (source -> node -> target), as one step."""
+def join_group(stack: QUndoStack, graph: ModelGraph, group_id: str | None, node_ids: list[str]) -> None:
+    """Make new nodes members of `group_id` (nothing when it is None): a node added while
+    editing inside a block joins it before it is connected to the block's members."""
+    if group_id is None or not node_ids:
+        return
+    group = graph.group(group_id)
+    joined = dataclasses.replace(group, nodes=(*group.nodes, *node_ids))
+    stack.push(UpdateGroup(graph, joined, f"Add to {group.name}"))
+
+
+def insert_on_edge(
+    stack: QUndoStack, graph: ModelGraph, node: Node, edge: Edge, group_id: str | None = None
+) -> None:
+    """Add `node` (to group `group_id`, if any) and splice it into `edge` (source -> node -> target),
+    as one step."""
     stack.beginMacro(f"Insert {node.name}")
     stack.push(AddNode(graph, node))
+    join_group(stack, graph, group_id, [node.id])
     stack.push(Disconnect(graph, edge))
     stack.push(Connect(graph, Edge(edge.source, edge.source_port, node.id, 0)))
     stack.push(Connect(graph, Edge(node.id, 0, edge.target, edge.target_port)))
     stack.endMacro()
 
 
-def add_nodes(stack: QUndoStack, graph: ModelGraph, nodes: list[Node], edges: list[Edge], text: str) -> None:
-    """Add several nodes and the edges among them (paste, duplicate) as one step."""
+def add_nodes(
+    stack: QUndoStack,
+    graph: ModelGraph,
+    nodes: list[Node],
+    edges: list[Edge],
+    text: str,
+    groups: Iterable[Group] = (),
+    group_id: str | None = None,
+) -> None:
+    """Add several nodes, the edges among them and the groups of them (paste, duplicate, a
+    block from the library) as one step; with `group_id` the nodes join that group."""
     stack.beginMacro(text)
     for node in nodes:
         stack.push(AddNode(graph, node))
+    join_group(stack, graph, group_id, [node.id for node in nodes])
     for edge in edges:
         stack.push(Connect(graph, edge))
+    for group in groups:
+        stack.push(AddGroup(graph, group))
     stack.endMacro()

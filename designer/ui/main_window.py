@@ -48,11 +48,14 @@ from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
 from designer.ui.canvas import CanvasEditor, GraphScene, GraphView
+from designer.ui.custom_layers import install_custom_layers
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineClient
+from designer.ui.groups_ui import install_group_actions
 from designer.ui.panels.code_view import CodeView
 from designer.ui.panels.diagnostics import DiagnosticsView
 from designer.ui.panels.history import HistoryView
+from designer.ui.panels.inspection import install_inspection
 from designer.ui.panels.inspector import InspectorView
 from designer.ui.panels.palette import PaletteView
 from designer.ui.panels.summary import SummaryView
@@ -220,6 +223,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.custom_layers = install_custom_layers(self)
+        self.block_library = install_group_actions(self)
+        self.inspection = install_inspection(self)
         self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
         self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
         self.autosave_timer.start()
@@ -237,6 +243,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(document)
         self.training_client = TrainingClient(self)
         self.training = TrainingView(document, self.training_client)
+        self.training.set_engine(self.client if hasattr(self.client, "answered") else None)
         self.training_config = TrainingConfigView(document)
         left, right, bottom = (
             Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -560,6 +567,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"Opening {Path(path).name} once the layer catalog is loaded…")
             self._waiting.append(lambda: self.open_path(path) and None)
             return True
+        if not self.custom_layers.prepare_open(Path(path), lambda: self.open_path(path) and None):
+            return True  # opens once the engine has loaded its custom layers
         try:
             self.document.open(Path(path))
         except ProjectError as error:
@@ -584,6 +593,7 @@ class MainWindow(QMainWindow):
         return self._save_to(path) if path is not None else False
 
     def _save_to(self, path: Path) -> bool:
+        self.custom_layers.rebase(path)  # the files it names, relative to its new folder
         try:
             saved = self.document.save(path)
         except OSError as error:
@@ -704,13 +714,24 @@ class MainWindow(QMainWindow):
         return recovering
 
     def recover(self, orphan: Orphan) -> bool:
-        """Show the orphan's design as an unsaved change of the file it came from."""
+        """Show the orphan's design as an unsaved change of the file it came from, once its
+        custom layers are loaded; a recovery file that cannot be read is kept for another try."""
         try:
-            loaded = project.load(orphan.data, self.document.catalog.ports_of)
-        except ProjectError as error:
-            self.report_error("Cannot recover the design", str(error))
-            orphan.remove()
+            data = project.read_data(orphan.data)
+            folder = orphan.source.parent if orphan.source is not None else orphan.data.parent
+            if not self.custom_layers.prepare_data(
+                data, folder, orphan.data, lambda: self.recover(orphan) and None
+            ):
+                return True
+            catalog = self.document.catalog.with_project_specs(data)
+            loaded = project.from_dict(data, catalog.ports_of, str(orphan.data))
+        except (ProjectError, KeyError, TypeError, ValueError) as error:
+            self.report_error(
+                "Cannot recover the design", f"{error}\nThe recovery file stays in {orphan.data}."
+            )
             return False
+        if catalog is not self.document.catalog:
+            self.document.set_catalog(catalog)
         self.document.replace(loaded, orphan.source)
         self.document.undo_stack.resetClean()
         self._update_title()

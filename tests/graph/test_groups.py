@@ -15,6 +15,7 @@ from designer.graph.groups import (
     block_dir,
     block_path,
     block_to_dict,
+    groups_without,
     instantiate_block,
     library_blocks,
     load_block,
@@ -255,6 +256,31 @@ def test_removing_the_owner_block_stops_its_sharers_sharing() -> None:
     assert graph.group("g2").shares is None and graph.node(other).shares is None
 
 
+def test_groups_without_deleted_nodes_is_what_removing_them_does_to_the_groups() -> None:
+    graph, ids = residual_graph()
+    block = block_of(graph, ids)
+    head = graph.add_group(Group("g2", "head_block", (ids["head"],)))
+    kept = groups_without(graph, [ids["dense_2"]])
+    assert kept == [dataclasses.replace(block, nodes=(ids["dense_1"], ids["add"])), head]
+    assert kept[1] is head  # untouched groups are the same objects
+    assert groups_without(graph, [ids["head"], ids["x"]]) == [block]
+    probe = graph.copy()
+    for node_id in (ids["dense_1"], ids["dense_2"], ids["add"]):
+        probe.remove_node(node_id)
+    assert groups_without(graph, [ids["dense_1"], ids["dense_2"], ids["add"]]) == list(probe.groups.values())
+
+
+def test_groups_without_stops_sharing_a_block_that_went_or_changed() -> None:
+    graph, ids = residual_graph()
+    owner = graph.add_group(Group("g1", "owner", (ids["head"],)))
+    other = add(graph, "Dense", "other", ids["add"], shares=ids["head"])
+    sharer = graph.add_group(Group("g2", "copy", (other,), block="owner", shares=owner.id))
+    assert groups_without(graph, [ids["head"]]) == [dataclasses.replace(sharer, shares=None)]
+    assert groups_without(graph, [ids["x"]]) == [owner, sharer]
+    graph.set_groups(groups_without(graph, [ids["head"]]))  # the graph takes them as they are
+    assert graph.group("g2").shares is None
+
+
 # ------------------------------------------------------------------ boundary
 def test_boundary_merges_ports_fed_by_one_tensor_and_lists_used_and_final_outputs() -> None:
     graph, ids = residual_graph()
@@ -270,6 +296,8 @@ def test_boundary_merges_ports_fed_by_one_tensor_and_lists_used_and_final_output
         (((ids["dense_1"], 0),), (ids["x"], 0)),
         (((ids["add"], 1),), None),
     ]
+    assert port_labels(graph, group.id) == (["x", "add.1"], ["add"])
+    graph.rename(ids["add"], "block_add")  # members go by their names inside the block
     assert port_labels(graph, group.id) == (["x", "add.1"], ["add"])
 
 

@@ -193,6 +193,43 @@ def test_recovery_of_a_dead_session_is_offered_and_marks_the_design_unsaved(
     assert window.recovery.data.exists()
 
 
+def _orphan(tmp_path: Path, data: object) -> Path:
+    """A recovery file of a session whose process is gone."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    folder = tmp_path / "recovery"
+    folder.mkdir(exist_ok=True)
+    (folder / "session-1-1.json").write_text(json.dumps(data))
+    (folder / "session-1-1.lock").write_text(json.dumps({"pid": int(dead.stdout), "source": None}))
+    return folder / "session-1-1.json"
+
+
+def test_a_recovered_import_brings_its_keras_ops_specs(qtbot: object, tmp_path: Path) -> None:
+    spec = small_catalog()["Dense"].to_dict()
+    spec.update(key="ops.add", class_name="Add", module="keras.src.ops.numpy", category="ops")
+    data = project.to_dict(project.load(EXAMPLE, small_catalog().ports_of).graph)
+    data["nodes"][-1]["type"] = "ops.add"
+    data["imported_specs"] = [spec]
+    _orphan(tmp_path, data)
+    window = make_window(qtbot, tmp_path)
+    window.offer_recovery = lambda path: True  # type: ignore[method-assign]
+    assert window.check_recovery()
+    assert window.document.graph.nodes[data["nodes"][-1]["id"]].type == "ops.add"
+    assert "ops.add" in window.document.catalog
+
+
+def test_a_recovery_file_that_cannot_be_read_is_reported_and_kept(qtbot: object, tmp_path: Path) -> None:
+    recovery_file = _orphan(tmp_path, {"format_version": 1, "nodes": "not a list"})
+    window = make_window(qtbot, tmp_path)
+    errors: list[str] = []
+    window.report_error = lambda title, text: errors.append(f"{title}: {text}")  # type: ignore[method-assign]
+    window.offer_recovery = lambda path: True  # type: ignore[method-assign]
+    window.check_recovery()
+    assert errors and "Cannot recover the design" in errors[0] and str(recovery_file) in errors[0]
+    assert recovery_file.exists()
+
+
 def test_a_live_session_is_not_an_orphan(tmp_path: Path) -> None:
     first = RecoveryFiles(tmp_path)
     first.write({"format_version": 1}, None)

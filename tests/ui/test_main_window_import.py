@@ -85,3 +85,48 @@ def test_a_file_that_is_not_a_model_is_reported(qtbot: object, window: MainWindo
     window.import_path(bogus)
     qtbot.waitUntil(lambda: bool(errors), timeout=180_000)  # type: ignore[attr-defined]
     assert "notes.keras" in errors[0] and len(window.document.graph) == 0
+
+
+def test_training_an_imported_design_starts_from_its_weights(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    """The Training Setup offers the imported weights, ticked; Start has the engine write them
+    for the design and the run loads them: a frozen layer ends with the imported kernel."""
+    import numpy as np
+
+    inputs = keras.Input(shape=(6,), name="features")
+    hidden = keras.layers.Dense(4, activation="relu", name="hidden", trainable=False)(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", name="label")(hidden)
+    original = keras.Model(inputs, outputs, name="frozen")
+    original.save(tmp_path / "frozen.keras")
+    assert window.import_path(tmp_path / "frozen.keras")
+    _wait_for_import(qtbot, window)
+    window.document.save(tmp_path / "frozen.json")  # its runs go beside it
+
+    setup = window.training_config
+    setup.refresh()
+    assert setup.fit.initial_weights.isVisibleTo(setup) and setup.fit.initial_weights.isChecked()
+    assert "frozen.weights.h5" in setup.fit.initial_weights.text()
+    setup.edit(
+        "Train briefly",
+        lambda config: config.update(
+            epochs=1,
+            losses={"label": "sparse_categorical_crossentropy"},
+            data={"kind": "synthetic", "task": "classification", "samples": 64, "classes": 2, "seed": 0},
+        ),
+    )
+    with qtbot.waitSignal(window.training_client.finished, timeout=300_000) as blocker:  # type: ignore[attr-defined]
+        assert window.training.start() is None  # it starts once the engine has written the weights
+    report = blocker.args[0]
+    assert report["status"] == "finished", report
+    run = window.training_client.run
+    assert (run.path / "initial.weights.h5").exists()
+    trained = keras.saving.load_model(run.path / "model.keras")
+    np.testing.assert_array_equal(
+        trained.get_layer("hidden").get_weights()[0], original.get_layer("hidden").get_weights()[0]
+    )
+
+    setup.fit.initial_weights.setChecked(False)  # one undoable edit: the next run starts fresh
+    assert setup.config.initial_weights is None
+    window.document.undo_stack.undo()
+    assert setup.config.initial_weights is not None

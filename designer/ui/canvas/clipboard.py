@@ -1,27 +1,38 @@
 """Copy and paste of nodes: a selection as JSON, and fresh nodes (new ids, unique names) from it.
 
-The clipboard holds `{"nodes": [...], "edges": [...]}` under the mime type
-`application/x-designer-nodes` (and as plain text, so it can be pasted into a
-text editor and back). Pasting makes new nodes with new ids and names that do
-not clash, keeps the edges among them, and shifts them by an offset.
+The clipboard holds `{"nodes": [...], "edges": [...], "groups": [...]}` under
+the mime type `application/x-designer-nodes` (and as plain text, so it can be
+pasted into a text editor and back). Pasting makes new nodes with new ids and
+names that do not clash, keeps the edges among them, and shifts them by an
+offset. A group copied whole comes back as a new instance of its block: a free
+instance name, its members named after it, the same block type.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QMimeData
 
 from designer.catalog.spec import Catalog
-from designer.graph.model import Edge, ModelGraph, Node
+from designer.graph.groups import local_name
+from designer.graph.model import Edge, Group, ModelGraph, Node
 
 NODES_MIME = "application/x-designer-nodes"
 
 
+class Fresh(NamedTuple):
+    """What a paste adds: new nodes, the edges among them, and new groups of them."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    groups: list[Group]
+
+
 def selection_data(graph: ModelGraph, node_ids: list[str]) -> dict[str, Any]:
-    """The chosen nodes and the edges among them, as JSON data."""
+    """The chosen nodes, the edges among them and the groups wholly among them, as JSON data."""
     chosen = set(node_ids)
     nodes = [_node_data(graph.node(node_id)) for node_id in graph.nodes if node_id in chosen]
     edges = [
@@ -29,7 +40,12 @@ def selection_data(graph: ModelGraph, node_ids: list[str]) -> dict[str, Any]:
         for e in graph.edges
         if e.source in chosen and e.target in chosen
     ]
-    return {"nodes": nodes, "edges": edges}
+    groups = [
+        {"id": g.id, "name": g.name, "block": g.block, "nodes": list(g.nodes), "shares": g.shares}
+        for g in graph.groups.values()
+        if chosen.issuperset(g.nodes)
+    ]
+    return {"nodes": nodes, "edges": edges, "groups": groups}
 
 
 def _node_data(node: Node) -> dict[str, Any]:
@@ -75,16 +91,18 @@ def from_mime(mime: QMimeData | None) -> dict[str, Any] | None:
 
 def fresh_nodes(
     graph: ModelGraph, catalog: Catalog, data: dict[str, Any], offset: tuple[float, float]
-) -> tuple[list[Node], list[Edge]]:
-    """New nodes (new ids, unique names, shifted) and their edges from clipboard data.
+) -> Fresh:
+    """New nodes (new ids, unique names, shifted), their edges and their groups from clipboard data.
 
-    Nodes of unknown layer types and edges to them are left out.
+    Nodes of unknown layer types and edges to them are left out, and so are
+    groups that lost a member that way.
     """
     ids: dict[str, str] = {}
-    taken = {node.name for node in graph.nodes.values()}
+    taken = {node.name for node in graph.nodes.values()} | {group.name for group in graph.groups.values()}
+    groups, bases = _group_names(graph, data, taken)
     nodes = []
     for item in data["nodes"]:
-        node = _fresh_node(graph, catalog, item, offset, taken)
+        node = _fresh_node(graph, catalog, item, offset, taken, bases.get(str(item.get("id"))))
         if node is not None:
             ids[str(item["id"])] = node.id
             nodes.append(node)
@@ -96,16 +114,62 @@ def fresh_nodes(
         for e in data["edges"]
         if e.get("source") in ids and e.get("target") in ids
     ]
-    return nodes, edges
+    return Fresh(nodes, edges, _fresh_groups(graph, groups, ids))
+
+
+def _group_names(
+    graph: ModelGraph, data: dict[str, Any], taken: set[str]
+) -> tuple[list[tuple[dict[str, Any], str]], dict[str, str]]:
+    """Each well-formed group of the data with its new instance name, and the base name of
+    each member: the instance name and its name inside the block ("encoder_1_hidden")."""
+    names = {
+        str(node.get("id")): str(node.get("name", "")) for node in data["nodes"] if isinstance(node, dict)
+    }
+    groups, bases = [], {}
+    listed = data.get("groups")
+    for item in listed if isinstance(listed, list) else []:
+        try:
+            old = Group(
+                str(item["id"]), str(item["name"]), tuple(str(n) for n in item["nodes"]), str(item["block"])
+            )
+        except (KeyError, TypeError):
+            continue
+        instance = _unique_name(graph, old.name, taken)
+        taken.add(instance)
+        groups.append((item, instance))
+        for node_id in old.nodes:
+            bases[node_id] = f"{instance}_{local_name(old, names.get(node_id, ''))}"
+    return groups, bases
+
+
+def _fresh_groups(
+    graph: ModelGraph, groups: list[tuple[dict[str, Any], str]], ids: dict[str, str]
+) -> list[Group]:
+    """New groups of the pasted members, owners before the groups sharing their weights: a copy
+    of a sharing group shares the pasted owner, else the design's own, else nothing."""
+    complete = [(item, name) for item, name in groups if all(str(n) in ids for n in item["nodes"])]
+    new_ids = {str(item["id"]): graph.new_group_id() for item, _ in complete}
+    fresh = []
+    for item, instance in sorted(complete, key=lambda pair: str(pair[0].get("shares")) in new_ids):
+        shares = item.get("shares")
+        shares = new_ids.get(shares, shares if shares in graph.groups else None)
+        members = tuple(ids[str(n)] for n in item["nodes"])
+        fresh.append(Group(new_ids[str(item["id"])], instance, members, str(item["block"]), shares))
+    return fresh
 
 
 def _fresh_node(
-    graph: ModelGraph, catalog: Catalog, item: dict[str, Any], offset: tuple[float, float], taken: set[str]
+    graph: ModelGraph,
+    catalog: Catalog,
+    item: dict[str, Any],
+    offset: tuple[float, float],
+    taken: set[str],
+    base: str | None = None,
 ) -> Node | None:
     try:
         ports = catalog.ports_of(str(item["type"]))
         x, y = (float(value) for value in item.get("position", (0.0, 0.0)))
-        name = _unique_name(graph, str(item.get("name") or item["type"]), taken)
+        name = _unique_name(graph, base or str(item.get("name") or item["type"]), taken)
     except (KeyError, TypeError, ValueError):
         return None
     if ports is None:

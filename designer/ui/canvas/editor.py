@@ -4,21 +4,30 @@ Interactions and menu actions call `CanvasEditor`; it checks each edit against
 the model first (a refused edit becomes a `message` for the status bar and
 changes nothing), then pushes commands on the document's undo stack, each
 gesture one step. It never touches items: the scene follows the model's signals.
+Blocks are edited here too: group, ungroup, rename, expand or collapse, insert
+from the library (a new instance, or one sharing weights), save to the library.
+While the canvas shows the inside of a block (`inside_group`), the nodes added
+join that block.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Signal
 
 from designer.catalog.spec import LayerSpec
-from designer.graph.errors import GraphError
-from designer.graph.layout import layered_positions
-from designer.graph.model import Edge, ModelGraph, ModelOutput, Node
+from designer.graph import groups
+from designer.graph.errors import GraphError, ProjectError
+from designer.graph.layout import group_layout, layered_positions
+from designer.graph.model import Edge, Group, ModelGraph, ModelOutput, Node
 from designer.ui import commands
 from designer.ui.canvas import clipboard
+from designer.ui.canvas.block_item import BLOCK_WIDTH, block_height
 from designer.ui.canvas.node_item import MIN_HEIGHT, WIDTH
 from designer.ui.document import Document
 
@@ -40,10 +49,12 @@ class CanvasEditor(QObject):
     """Turns canvas gestures into commands on `document.undo_stack`."""
 
     message = Signal(str)  # why an edit was refused, or what happened
+    block_saved = Signal(object)  # the Path a block was saved to in the library
 
     def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.inside_group: str | None = None  # the block the canvas shows the inside of (the view sets it)
 
     @property
     def graph(self) -> ModelGraph:
@@ -64,7 +75,11 @@ class CanvasEditor(QObject):
         node = self.new_node(key, centre)
         if node is None:
             return None
-        self.document.undo_stack.push(commands.AddNode(self.graph, node))
+        if self.inside_group is None:
+            self.document.undo_stack.push(commands.AddNode(self.graph, node))
+        else:
+            stack = self.document.undo_stack
+            commands.add_nodes(stack, self.graph, [node], [], f"Add {node.name}", group_id=self.inside_group)
         self.document.set_selection([node.id])
         return node.id
 
@@ -79,6 +94,7 @@ class CanvasEditor(QObject):
         stack = self.document.undo_stack
         stack.beginMacro(f"Add {node.name}")
         stack.push(commands.AddNode(self.graph, node))
+        commands.join_group(stack, self.graph, self.inside_group, [node.id])
         if edge is not None:
             commands.connect_replacing(stack, self.graph, edge)
         stack.endMacro()
@@ -93,12 +109,17 @@ class CanvasEditor(QObject):
         if not node.ports.inputs or not node.ports.outputs:
             self.message.emit(f"{key} cannot be inserted into a connection: it needs an input and an output.")
             return None
-        commands.insert_on_edge(self.document.undo_stack, self.graph, node, edge)
+        commands.insert_on_edge(self.document.undo_stack, self.graph, node, edge, self.inside_group)
         self.document.set_selection([node.id])
         return node.id
 
-    def delete(self, node_ids: list[str], edges: list[Edge] | None = None) -> None:
-        """Delete nodes (with their edges and marks) and loose edges, as one step."""
+    def delete(
+        self, node_ids: list[str], edges: list[Edge] | None = None, group_ids: list[str] | None = None
+    ) -> None:
+        """Delete nodes (with their edges, marks and places in blocks), whole blocks and loose
+        edges, as one step."""
+        members = {node_id for group_id in group_ids or [] for node_id in self.graph.group(group_id).nodes}
+        node_ids = [node_id for node_id in self.graph.nodes if node_id in members or node_id in node_ids]
         doomed = set(node_ids)
         loose = [e for e in edges or [] if e.source not in doomed and e.target not in doomed]
         if not node_ids and not loose:
@@ -119,8 +140,15 @@ class CanvasEditor(QObject):
         self.document.undo_stack.push(commands.MoveNodes(self.graph, positions, old, drag))
 
     def auto_layout(self) -> None:
-        """Place every node by the layered layout, as one step (nothing when nothing moves)."""
-        positions = layered_positions(self.graph, LAYOUT_COLUMN_WIDTH, LAYOUT_ROW_HEIGHT)
+        """Place every node by the layered layout, a collapsed block as one node, as one step
+        (nothing when nothing moves); inside a block, its members among themselves."""
+        graph = self.graph
+        if self.inside_group is not None:
+            positions = group_layout(graph, self.inside_group, LAYOUT_COLUMN_WIDTH, LAYOUT_ROW_HEIGHT)
+        else:
+            positions = layered_positions(
+                graph, LAYOUT_COLUMN_WIDTH, LAYOUT_ROW_HEIGHT, heights=lambda unit: _unit_height(graph, unit)
+            )
         changed = {n: p for n, p in positions.items() if tuple(self.graph.node(n).position) != p}
         if changed:
             command = commands.MoveNodes(self.graph, changed)
@@ -137,9 +165,33 @@ class CanvasEditor(QObject):
             return False
         return True
 
+    def connect_all(self, edges: list[Edge]) -> bool:
+        """Connect several edges as one step (a block input feeds every member port it stands for)."""
+        if len(edges) == 1:
+            return self.connect(edges[0])
+        probe = self.graph.copy()
+        try:
+            for edge in edges:
+                existing = probe.edge_into(edge.target, edge.target_port)
+                if existing is not None:
+                    probe.disconnect(existing)
+                probe.connect(edge)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return False
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Connect {self.graph.node(edges[0].source).name}")
+        for edge in edges:
+            commands.connect_replacing(stack, self.graph, edge)
+        stack.endMacro()
+        return True
+
     def _refusal(self, edge: Edge, extra: Node) -> str | None:
         probe = self.graph.copy()
         probe.add_node(extra)
+        if self.inside_group is not None:
+            group = probe.group(self.inside_group)
+            probe.update_group(dataclasses.replace(group, nodes=(*group.nodes, extra.id)))
         try:
             existing = probe.edge_into(edge.target, edge.target_port)
             if existing is not None:
@@ -170,22 +222,160 @@ class CanvasEditor(QObject):
 
     # ------------------------------------------------------------------ paste
     def copy_data(self, node_ids: list[str]) -> dict[str, Any]:
+        """The clipboard data of these nodes, with the blocks wholly among them."""
         return clipboard.selection_data(self.graph, node_ids)
 
     def paste_data(self, data: dict[str, Any], offset: tuple[float, float] = PASTE_OFFSET) -> list[str]:
-        """Add the nodes of clipboard data (new ids, unique names, offset) as one step; select them."""
-        nodes, edges = clipboard.fresh_nodes(self.graph, self.document.catalog, data, offset)
+        """Add the nodes of clipboard data (new ids, unique names, offset) and their blocks as
+        one step; select them. Inside a block they join it, as plain nodes (blocks do not nest)."""
+        nodes, edges, new_groups = clipboard.fresh_nodes(self.graph, self.document.catalog, data, offset)
         if not nodes:
             self.message.emit("Nothing to paste: the clipboard holds no layers this catalog knows.")
             return []
+        new_groups = self._addable_groups(nodes, edges, [] if self.inside_group else new_groups)
         text = f"Paste {len(nodes)} layer{'s' if len(nodes) != 1 else ''}"
-        commands.add_nodes(self.document.undo_stack, self.graph, nodes, edges, text)
+        stack, graph = self.document.undo_stack, self.graph
+        commands.add_nodes(stack, graph, nodes, edges, text, new_groups, self.inside_group)
         node_ids = [node.id for node in nodes]
         self.document.set_selection(node_ids)
         return node_ids
 
     def duplicate(self, node_ids: list[str]) -> list[str]:
         return self.paste_data(self.copy_data(node_ids)) if node_ids else []
+
+    def _addable_groups(self, nodes: list[Node], edges: list[Edge], candidates: list[Group]) -> list[Group]:
+        """The new groups the graph takes once `nodes` and `edges` are in; a refused one is said
+        why, and its members come as plain nodes."""
+        if not candidates:
+            return []
+        probe = self.graph.copy()
+        for node in nodes:
+            probe.add_node(dataclasses.replace(node))
+        for edge in edges:
+            probe.connect(edge)
+        accepted = []
+        for group in candidates:
+            try:
+                probe.add_group(group)
+            except GraphError as error:
+                self.message.emit(f"The block '{group.name}' comes as plain layers: {error}")
+                continue
+            accepted.append(group)
+        return accepted
+
+    # ----------------------------------------------------------------- blocks
+    def group(self, node_ids: list[str], name: str = "block") -> str | None:
+        """Group nodes into a collapsed block, as one step; a refusal becomes a message."""
+        if not node_ids:
+            self.message.emit("Select the layers to group first.")
+            return None
+        try:
+            group = groups.make_group(self.graph, node_ids, name)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return None
+        self.document.undo_stack.push(commands.AddGroup(self.graph, group))
+        return group.id
+
+    def ungroup(self, group_ids: list[str]) -> list[str]:
+        """Ungroup blocks (their members stay where they are), as one step; returns the members."""
+        probe = self.graph.copy()
+        ordered = sorted(group_ids, key=lambda g: self.graph.group(g).shares is None)  # sharers first
+        try:
+            for group_id in ordered:
+                probe.remove_group(group_id)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return []
+        stack = self.document.undo_stack
+        members = [n for g in group_ids for n in self.graph.group(g).nodes]
+        stack.beginMacro("Ungroup " + ", ".join(self.graph.group(g).name for g in group_ids))
+        for group_id in ordered:
+            stack.push(commands.RemoveGroup(self.graph, group_id))
+        stack.endMacro()
+        return members
+
+    def rename_group(self, group_id: str, name: str, block: str | None = None) -> bool:
+        """Rename a block, and its block type (its class in the code) when `block` is given; one step."""
+        try:
+            commands.rename_group(self.document.undo_stack, self.graph, group_id, name, block)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return False
+        return True
+
+    def set_collapsed(self, group_id: str, collapsed: bool) -> None:
+        """Show a block as one node, or its members in a frame, as one step."""
+        group = self.graph.group(group_id)
+        if group.collapsed != collapsed:
+            text = f"{'Collapse' if collapsed else 'Expand'} {group.name}"
+            changed = dataclasses.replace(group, collapsed=collapsed)
+            self.document.undo_stack.push(commands.UpdateGroup(self.graph, changed, text))
+
+    def insert_block(
+        self, data: dict[str, Any], centre: QPointF, shared_with: str | None = None
+    ) -> str | None:
+        """Add a block from library data centred on `centre` as one step: a new instance, or
+        with `shared_with` (a group of the same block) one that reuses its weights."""
+        if self.inside_group is not None:
+            inside = self.graph.group(self.inside_group).name
+            self.message.emit(
+                f"Blocks cannot be nested: leave '{inside}' to insert the block '{data.get('name')}'."
+            )
+            return None
+        try:
+            corner = _block_corner(data, centre)
+            nodes, edges, group = groups.instantiate_block(
+                self.graph, data, corner, shared_with, ports_of=self.document.catalog.ports_of
+            )
+        except (GraphError, ProjectError) as error:
+            self.message.emit(f"Cannot insert the block '{data.get('name', '?')}': {error}")
+            return None
+        if not self._addable_groups(nodes, edges, [group]):
+            return None
+        text = f"Insert block {group.name}" + (" (shared weights)" if shared_with else "")
+        commands.add_nodes(self.document.undo_stack, self.graph, nodes, edges, text, [group])
+        return group.id
+
+    def new_instance(self, group_id: str, shared: bool) -> str | None:
+        """Another instance of a block below it: a copy, or one sharing its weights."""
+        graph = self.graph
+        x, y = groups.group_position(graph, group_id)
+        height = _unit_height(graph, group_id)
+        centre = QPointF(x + BLOCK_WIDTH / 2, y + height * 1.5 + LAYOUT_ROW_HEIGHT / 3)
+        return self.insert_block(groups.block_to_dict(graph, group_id), centre, group_id if shared else None)
+
+    def save_block(self, group_id: str, folder: str | os.PathLike[str] | None = None) -> Path | None:
+        """Write a block to the block library (`groups.block_dir()` unless `folder`), named after its type."""
+        group = self.graph.group(group_id)
+        path = groups.block_path(group.block, folder)
+        try:
+            groups.save_block(path, groups.block_to_dict(self.graph, group_id))
+        except (OSError, ProjectError) as error:
+            self.message.emit(f"Cannot save the block '{group.name}' to {path}: {error}")
+            return None
+        self.message.emit(f"Saved the block '{group.block}' to {path}")
+        self.block_saved.emit(path)
+        return path
+
+
+def _unit_height(graph: ModelGraph, unit: str) -> float:
+    """The height of what the canvas draws for a unit of the layout: a node, or a collapsed block."""
+    if unit not in graph.groups:
+        return MIN_HEIGHT
+    inputs, outputs = graph.boundary(unit)
+    return block_height(max(len(inputs), len(outputs)))
+
+
+def _block_corner(data: dict[str, Any], centre: QPointF) -> tuple[float, float]:
+    """Where a block's top-left corner goes for the block item to be centred on `centre`
+    (the item is drawn at the mean of its members' positions)."""
+    groups.check_block(data)
+    positions = [item["position"] for item in data["nodes"]]
+    mean_x = sum(float(x) for x, _ in positions) / len(positions)
+    mean_y = sum(float(y) for _, y in positions) / len(positions)
+    height = block_height(max(len(data["inputs"]), len(data["outputs"])))
+    return (round(centre.x() - BLOCK_WIDTH / 2 - mean_x), round(centre.y() - height / 2 - mean_y))
 
 
 def _name_base(spec: LayerSpec) -> str:

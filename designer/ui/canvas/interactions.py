@@ -3,9 +3,10 @@
 The view hands mouse events to the interaction in progress until it ends.
 `NewLinkInteraction` draws a link from a port (forwards from an output,
 backwards from an input), dims the nodes the model would refuse, and on release
-asks the editor to connect, or opens the quick-add box on empty canvas.
-`MoveInteraction` moves the selection as one undo step; `PanInteraction`
-scrolls the view.
+asks the editor to connect, or opens the quick-add box on empty canvas; a
+block's port stands for member ports, so a link to a block input feeds every
+member port it stands for. `MoveInteraction` moves the selection (a block moves
+its members) as one undo step; `PanInteraction` scrolls the view.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from designer.graph.model import Edge, ModelGraph
+from designer.ui.canvas.block_item import BlockItem
 from designer.ui.canvas.edge_item import LinkCurveItem
 from designer.ui.canvas.editor import PendingLink
 from designer.ui.canvas.node_item import NodeItem
@@ -77,7 +79,7 @@ class NewLinkInteraction(Interaction):
         over_node = self.view.graph_scene.node_at(position, self.view.transform()) is not None
         self.end()
         if target is not None:
-            self.view.editor.connect(self.edge_to(target))
+            self.view.editor.connect_all(self.edges_to(target))
         elif not over_node:
             link = PendingLink(self.origin.node_id, self.origin.index, self.origin.is_input)
             self.view.open_quick_add(position, "", link)
@@ -90,10 +92,11 @@ class NewLinkInteraction(Interaction):
             self.curve.scene().removeItem(self.curve)
         super().end()
 
-    def edge_to(self, target: PortItem) -> Edge:
-        if self.origin.is_input:
-            return Edge(target.node_id, target.index, self.origin.node_id, self.origin.index)
-        return Edge(self.origin.node_id, self.origin.index, target.node_id, target.index)
+    def edges_to(self, target: PortItem) -> list[Edge]:
+        """The edges the link makes: one, or one per member port a block input stands for."""
+        output, block_input = (target, self.origin) if self.origin.is_input else (self.origin, target)
+        ends = block_input.consumers or ((block_input.node_id, block_input.index),)
+        return [Edge(output.node_id, output.index, node_id, port) for node_id, port in ends]
 
     def port_for(self, position: QPointF) -> PortItem | None:
         """The port of the other kind under the cursor, or the best port of the node under it."""
@@ -102,11 +105,11 @@ class NewLinkInteraction(Interaction):
         if port is not None:
             return port if port.is_input != self.origin.is_input else None
         node = scene.node_at(position, transform)
-        if node is None or node.node_id == self.origin.node_id:
+        if node is None or node is self.origin.parentItem():
             return None
         return self._best_port(node)
 
-    def _best_port(self, node: NodeItem) -> PortItem | None:
+    def _best_port(self, node: NodeItem | BlockItem) -> PortItem | None:
         if self.origin.is_input:
             return node.outputs[0] if node.outputs else None
         free = [port for port in node.inputs if not port.connected]
@@ -132,6 +135,10 @@ class NewLinkInteraction(Interaction):
             item = items.get(node_id)
             if item is not None:
                 item.set_dimmed(dimmed)
+        for block in self.view.graph_scene.blocks.blocks.values():
+            ports = block.outputs if self.origin.is_input else block.inputs
+            if all(port.node_id in self.refused for port in ports):
+                block.set_dimmed(dimmed)
 
 
 def refused_nodes(graph: ModelGraph | None, node_id: str, from_input: bool) -> set[str]:
@@ -174,7 +181,7 @@ class MoveInteraction(Interaction):
         self.press_view = press.position().toPoint()
         self.press_scene = self.scene_position(press)
         graph = view.graph_scene.graph
-        node_ids = view.graph_scene.selected_node_ids()
+        node_ids = view.graph_scene.selected_members()
         self.start = {node_id: graph.node(node_id).position for node_id in node_ids} if graph else {}
         self.moving = False
 

@@ -76,6 +76,14 @@ def count_text(result: NodeResult | None) -> str:
     return f"{result.params:,} params"
 
 
+def block_count_text(results: list[NodeResult | None]) -> str:
+    """The parameter total of a block's members ("1,234 params"), a dash until every member is known."""
+    if not results or any(r is None or (not r.outputs and not r.diagnostics) for r in results):
+        return NOT_YET
+    total = sum(r.params for r in results if r is not None)
+    return "no params" if total == 0 else f"{total:,} params"
+
+
 def edge_label(edge: Edge, results: dict[str, NodeResult]) -> str:
     """The inferred shape of the tensor an edge carries ("" when unknown)."""
     result = results.get(edge.source)

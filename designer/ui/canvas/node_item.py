@@ -77,6 +77,53 @@ class BadgeItem(QGraphicsItem):
         painter.drawText(self.boundingRect(), Qt.AlignmentFlag.AlignCenter, "!")
 
 
+HEALTH_TEXTS = {  # the short names of a training run's health flags (designer.engine.inspection)
+    "nan-or-inf": "NaN",
+    "exploding-gradients": "\u2207\u2191",
+    "vanishing-gradients": "\u2207\u2193",
+    "mostly-dead-relu": "dead",
+}
+SERIOUS_HEALTH = ("nan-or-inf", "exploding-gradients")
+HEALTH_HEIGHT = 14.0
+
+
+class HealthBadgeItem(QGraphicsItem):
+    """A pill on the node's top edge naming what a training run found (NaN, exploding or vanishing
+    gradients, dead ReLUs): red for the serious ones, amber else; its tooltip says it in words."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.flags: list[str] = []
+        self.text = ""
+        self.setZValue(3)
+        self.setAcceptHoverEvents(True)
+
+    def set_flags(self, flags: list[str]) -> None:
+        self.prepareGeometryChange()
+        self.flags = list(flags)
+        self.text = " ".join(HEALTH_TEXTS.get(flag, flag) for flag in flags)
+        self.setPos(WIDTH - BADGE_RADIUS * 2 - 4 - self.boundingRect().width(), -HEALTH_HEIGHT / 2)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        width = Fonts.get().small_metrics.horizontalAdvance(self.text) + 10
+        return QRectF(0, 0, width, HEALTH_HEIGHT)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        colors: CanvasColors = getattr(self.scene(), "colors", LIGHT)
+        serious = any(flag in SERIOUS_HEALTH for flag in self.flags)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colors.node_fill, 1.2))
+        painter.setBrush(colors.error if serious else colors.warning)
+        rect = self.boundingRect().adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.drawRoundedRect(rect, HEALTH_HEIGHT / 2, HEALTH_HEIGHT / 2)
+        painter.setPen(QPen(QColor("white")))
+        painter.setFont(Fonts.get().small)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
 class NodeItem(QGraphicsItem):
     """One node: title (its name), type, key parameters, parameter count; ports on the sides."""
 
@@ -98,6 +145,8 @@ class NodeItem(QGraphicsItem):
         self.badge = BadgeItem(self)
         self.badge.setPos(WIDTH - 2, 2)
         self.badge.hide()
+        self.health = HealthBadgeItem(self)
+        self.health.hide()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(1)
 
@@ -131,6 +180,14 @@ class NodeItem(QGraphicsItem):
         self.badge.setVisible(bool(severity) and not self.overview)
         self.update()
 
+    def set_health(self, flags: list[str], tooltip: str) -> None:
+        """A pill for what a training run found wrong (health flags); no flags hide it."""
+        if flags == self.health.flags and tooltip == self.health.toolTip():
+            return
+        self.health.set_flags(flags)
+        self.health.setToolTip(tooltip)
+        self.health.setVisible(bool(flags) and not self.overview)
+
     def set_overview(self, overview: bool) -> None:
         """Far out the node paints nothing itself (it stays selectable); near it paints in full."""
         self.overview = overview
@@ -138,6 +195,7 @@ class NodeItem(QGraphicsItem):
         for port in self.inputs + self.outputs:
             port.setVisible(not overview)
         self.badge.setVisible(bool(self.severity) and not overview)
+        self.health.setVisible(bool(self.health.flags) and not overview)
 
     def set_input_ports(self, names: list[str]) -> None:
         self.inputs = self._replace_ports(self.inputs, names, is_input=True)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from designer.ui.canvas.block_item import BlockItem
 from designer.ui.canvas.edge_item import EdgeItem
 from designer.ui.canvas.node_item import WIDTH, NodeItem
 from designer.ui.theme import LIGHT, CanvasColors
@@ -25,16 +26,19 @@ MARKS = ("selected", "error", "warning")
 
 
 class OverviewItem(QGraphicsItem):
-    """Paints the boxes of `nodes()` and the lines of `edges()` while the view is zoomed far out."""
+    """Paints the boxes of `nodes()` (nodes and blocks) and the lines of `edges()` while the view
+    is zoomed far out."""
 
     def __init__(
-        self, nodes: Callable[[], Iterable[NodeItem]], edges: Callable[[], Iterable[EdgeItem]]
+        self,
+        nodes: Callable[[], Iterable[NodeItem | BlockItem]],
+        edges: Callable[[], Iterable[EdgeItem]],
     ) -> None:
         super().__init__()
         self._nodes, self._edges = nodes, edges
         self._stale_geometry = self._stale_looks = True
         self._bounds = QRectF()
-        self._rects: list[tuple[NodeItem, QRectF]] = []
+        self._rects: list[tuple[NodeItem | BlockItem, QRectF]] = []
         self._lines: list[QLineF] = []
         self._boxes: dict[int, tuple[QColor, list[QRectF]]] = {}
         self._outlines: dict[str, list[QRectF]] = {}
@@ -59,7 +63,16 @@ class OverviewItem(QGraphicsItem):
 
     def _gather_geometry(self) -> None:
         self._rects = [
-            (node, QRectF(node.pos().x(), node.pos().y(), WIDTH, node.height)) for node in self._nodes()
+            (
+                node,
+                QRectF(
+                    node.pos().x(),
+                    node.pos().y(),
+                    node.width if isinstance(node, BlockItem) else WIDTH,
+                    node.height,
+                ),
+            )
+            for node in self._nodes()
         ]
         self._lines = [QLineF(edge.start, edge.end) for edge in self._edges()]
         bounds = QRectF()

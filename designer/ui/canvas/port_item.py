@@ -1,6 +1,7 @@
 """A port on the side of a node: inputs on the left, outputs on the right.
 
-A port knows which node and which index it stands for; it paints a small disc
+A port knows which node and which index it stands for (a block's port stands
+for a member's: an output, or the member inputs it feeds, `consumers`); it paints a small disc
 that grows and takes the accent colour under the mouse or while a link drag
 could end on it. Links are drawn by interactions, not here.
 """
@@ -30,6 +31,7 @@ class PortItem(QGraphicsItem):
         self.index = index
         self.is_input = is_input
         self.name = name
+        self.consumers: tuple[tuple[str, int], ...] | None = None  # a block input: the member ports it feeds
         self.connected = False
         self.highlighted = False
         self._hovered = False

@@ -1,24 +1,29 @@
-"""The scene that shows one Document: a NodeItem per node, an EdgeItem per edge.
+"""The scene that shows one Document: a NodeItem per node, an EdgeItem per edge, a block per collapsed group.
 
 `GraphScene` subscribes to the graph's past-tense signals in one place
 (`_bind`), keeps node id -> NodeItem and Edge -> EdgeItem dicts, and updates
 items from those signals and from the document's results (shape labels,
-parameter counts, error badges). It never mutates the model: gestures go
-through the view's interactions to the `CanvasEditor`, which pushes commands.
-Selection is the one thing it writes back, to the document, not the graph.
+parameter counts, error badges). Its `BlockLayer` decides what groups hide
+and where edges attach: a collapsed group is one block whose members are
+hidden, and `enter_group` shows the members of one block alone, until
+`leave_group`. It never mutates the model: gestures go through the view's
+interactions to the `CanvasEditor`, which pushes commands. Selection is the
+one thing it writes back, to the document, not the graph.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
-from designer.graph.model import Edge, ModelGraph, ModelOutput, Node
+from designer.graph.model import Edge, Group, ModelGraph, ModelOutput, Node
 from designer.graph.validation import Diagnostic
 from designer.ui.canvas import labels
+from designer.ui.canvas.block_item import BlockItem, FrameItem
+from designer.ui.canvas.block_layer import BlockLayer
 from designer.ui.canvas.edge_item import EdgeItem
 from designer.ui.canvas.node_item import NodeItem
 from designer.ui.canvas.overview_item import OVERVIEW_SCALE, OverviewItem
@@ -32,7 +37,9 @@ SCENE_MARGIN = 2000.0
 
 
 class GraphScene(QGraphicsScene):
-    """Items for every node and edge of `document.graph`, kept in step with its signals."""
+    """Items for every node, edge and collapsed group of `document.graph`, kept in step with its signals."""
+
+    inside_changed = Signal(object)  # the group whose members alone are shown (or None), or it changed
 
     def __init__(self, document: Document, colors: CanvasColors = LIGHT) -> None:
         super().__init__()
@@ -41,6 +48,7 @@ class GraphScene(QGraphicsScene):
         self.graph: ModelGraph | None = None
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[Edge, EdgeItem] = {}
+        self.blocks = BlockLayer(self)
         self._syncing_selection = False
         self.far = False  # zoomed out past OVERVIEW_SCALE: the overview item paints the design
         self.overview = self._new_overview()
@@ -67,6 +75,9 @@ class GraphScene(QGraphicsScene):
         graph.node_moved.connect(self._node_moved)
         graph.sharing_changed.connect(self._sharing_changed)
         graph.outputs_changed.connect(self._outputs_changed)
+        graph.group_added.connect(self._groups_changed)
+        graph.group_removed.connect(self._groups_changed)
+        graph.group_changed.connect(self._groups_changed)
         self._rebuild()
 
     def _unbind(self) -> None:
@@ -83,20 +94,28 @@ class GraphScene(QGraphicsScene):
             (graph.node_moved, self._node_moved),
             (graph.sharing_changed, self._sharing_changed),
             (graph.outputs_changed, self._outputs_changed),
+            (graph.group_added, self._groups_changed),
+            (graph.group_removed, self._groups_changed),
+            (graph.group_changed, self._groups_changed),
         ):
             signal.disconnect(slot)
         self.graph = None
 
     def _graph_replaced(self) -> None:
+        was_inside = self.blocks.inside is not None
         self._bind(self.document.graph)
+        if was_inside:
+            self.inside_changed.emit(None)
 
     def _rebuild(self) -> None:
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
+        self.blocks.forget()
         self.overview = self._new_overview()
         graph = self.graph
         assert graph is not None
+        self.blocks.sync()  # blocks first: the nodes they hide are added hidden, edges go to their ports
         for node in graph.nodes.values():
             self._node_added(node, refresh_ports=False)
         for edge in graph.edges:
@@ -104,10 +123,11 @@ class GraphScene(QGraphicsScene):
         for node_id in graph.nodes:
             self._refresh_ports(node_id)
         self._outputs_changed(graph.outputs)
+        self.blocks.refresh_frames()
         self.apply_results()
 
     def _new_overview(self) -> OverviewItem:
-        overview = OverviewItem(self.node_items.values, self.edge_items.values)
+        overview = OverviewItem(self.blocks.shown_items, self._shown_edges)
         overview.setVisible(self.far)
         self.addItem(overview)
         return overview
@@ -120,8 +140,9 @@ class GraphScene(QGraphicsScene):
         item.set_output_ports(list(node.ports.outputs))
         item.setPos(QPointF(*node.position))
         item.set_overview(self.far)
+        item.setVisible(self.blocks.shows(node.id))
         self.addItem(item)
-        self._grow_scene_rect(item.sceneBoundingRect())
+        self.grow_scene_rect(item.sceneBoundingRect())
         self.overview.invalidate()
 
     def _node_removed(self, node: Node) -> None:
@@ -140,6 +161,8 @@ class GraphScene(QGraphicsScene):
         self.addItem(item)
         self._route(edge)
         item.set_label(labels.edge_label(edge, self.document.results))
+        if refresh_ports:
+            self._refresh_groups_of([edge.source, edge.target])
 
     def _edge_removed(self, edge: Edge) -> None:
         item = self.edge_items.pop(edge, None)
@@ -147,6 +170,7 @@ class GraphScene(QGraphicsScene):
             self.removeItem(item)
         self._refresh_ports(edge.target)
         self._refresh_ports(edge.source)
+        self._refresh_groups_of([edge.source, edge.target])
         self.overview.invalidate()
 
     def _params_changed(self, node_id: str, old: object, new: object) -> None:
@@ -158,15 +182,19 @@ class GraphScene(QGraphicsScene):
         self._refresh_node(node_id)
         for sharer in self._model.sharers(node_id):
             self._refresh_node(sharer.id)
+        graph = self._model
+        neighbours = [e.target for e in graph.output_edges(node_id)]  # blocks label inputs by their source
+        self._refresh_groups_of([node_id, *neighbours])
 
     def _node_moved(self, node_id: str, position: tuple[float, float]) -> None:
         item = self.node_items.get(node_id)
         if item is None:
             return
         item.setPos(QPointF(*position))
-        self._grow_scene_rect(item.sceneBoundingRect())
+        self.grow_scene_rect(item.sceneBoundingRect())
         for edge in self._model.input_edges(node_id) + self._model.output_edges(node_id):
             self._route(edge)
+        self._refresh_groups_of([node_id], moved=True)
 
     def _sharing_changed(self, node_id: str, owner_id: object) -> None:
         self._refresh_node(node_id)
@@ -177,6 +205,75 @@ class GraphScene(QGraphicsScene):
             names.setdefault(output.node, []).append(output.name)
         for node_id, item in self.node_items.items():
             item.set_output_text(", ".join(names.get(node_id, [])))
+        if self._model.groups:
+            self._refresh_groups_of(list(self._model.nodes))
+
+    def _groups_changed(self, group: Group) -> None:
+        """A group came, went or changed: blocks, what is hidden, and where every edge goes
+        (and `inside_changed` again when the block being edited changed, its name say)."""
+        inside = self.blocks.inside
+        self._show_groups(inside)
+        if inside is not None and group.id == inside == self.blocks.inside:
+            self.inside_changed.emit(inside)
+
+    def _show_groups(self, was_inside: str | None) -> None:
+        """Blocks, what is hidden and where every edge goes, for the groups and the inside as they are;
+        `inside_changed` when the inside is no longer `was_inside`."""
+        self.blocks.sync()
+        for node_id, item in self.node_items.items():
+            item.setVisible(self.blocks.shows(node_id))
+        for edge in self.edge_items:
+            self._route(edge)
+        self.blocks.refresh_frames()
+        self.apply_results()
+        if self.blocks.inside != was_inside:
+            self.inside_changed.emit(self.blocks.inside)
+
+    def _refresh_groups_of(self, node_ids: list[str], moved: bool = False) -> None:
+        """The blocks, frames and stand-ins around these nodes follow a change of their edges,
+        names, marks or (`moved`) places, and so do the edges drawn to them."""
+        affected = self.blocks.affected(node_ids)
+        if not affected:
+            return
+        for group_id in affected:
+            if moved:
+                self.blocks.place(group_id)
+            else:
+                self.blocks.refresh(group_id)
+            self.blocks.refresh_frame(group_id)
+        if self.blocks.inside in affected:
+            self.blocks.refresh_stand_ins()
+        for group_id in affected:
+            for edge in self.blocks.member_edges(group_id):
+                self._route(edge)
+        self.overview.invalidate()
+
+    # ----------------------------------------------------------------- inside
+    @property
+    def inside(self) -> str | None:
+        """The group whose members alone are shown (editing inside a block), or None."""
+        return self.blocks.inside
+
+    def enter_group(self, group_id: str) -> None:
+        """Show only the members of `group_id`, with stand-ins for its boundary."""
+        self._model.group(group_id)  # an unknown group raises here, before anything changes
+        if self.blocks.inside == group_id:
+            return
+        self.clearSelection()
+        was_inside, self.blocks.inside = self.blocks.inside, group_id
+        self._show_groups(was_inside)
+
+    def leave_group(self) -> None:
+        """Show the whole design again, with the block that was being edited selected."""
+        group_id = self.blocks.inside
+        if group_id is None:
+            return
+        self.clearSelection()
+        self.blocks.inside = None
+        self._show_groups(group_id)
+        block = self.blocks.blocks.get(group_id)
+        if block is not None:
+            block.setSelected(True)
 
     # ------------------------------------------------------------------ items
     @property
@@ -223,13 +320,18 @@ class GraphScene(QGraphicsScene):
 
     def _route(self, edge: Edge) -> None:
         item = self.edge_items.get(edge)
-        source, target = self.node_items.get(edge.source), self.node_items.get(edge.target)
-        if item is None or source is None or target is None:
+        if item is None:
             return
-        item.route(source.output_anchor(edge.source_port), target.input_anchor(edge.target_port))
+        anchors = self.blocks.anchors(edge)
+        item.setVisible(anchors is not None)
+        if anchors is not None:
+            item.route(*anchors)
         self.overview.invalidate()
 
-    def _grow_scene_rect(self, rect: QRectF) -> None:
+    def _shown_edges(self) -> list[EdgeItem]:
+        return [item for item in self.edge_items.values() if item.isVisible()]
+
+    def grow_scene_rect(self, rect: QRectF) -> None:
         """Keep room around the design to pan into; the rect only grows while editing."""
         wanted = rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
         current = self.sceneRect()
@@ -248,6 +350,7 @@ class GraphScene(QGraphicsScene):
             item.set_problems(severity, labels.diagnostic_tooltip(found))
         for edge, item in self.edge_items.items():
             item.set_label(labels.edge_label(edge, results))
+        self.blocks.apply_results(results, problems)
         self.overview.invalidate(geometry=False)
 
     def set_view_scale(self, scale: float) -> None:
@@ -256,7 +359,7 @@ class GraphScene(QGraphicsScene):
         if far == self.far:
             return
         self.far = far
-        for node in self.node_items.values():
+        for node in [*self.node_items.values(), *self.blocks.blocks.values()]:
             node.set_overview(far)
         for edge in self.edge_items.values():
             edge.set_overview(far)
@@ -265,6 +368,8 @@ class GraphScene(QGraphicsScene):
     def set_colors(self, colors: CanvasColors) -> None:
         self.colors = colors
         self._refresh_all_nodes()
+        for group_id in self.blocks.blocks:
+            self.blocks.refresh(group_id)
         self.update()
 
     # ---------------------------------------------------------------- lookups
@@ -274,11 +379,22 @@ class GraphScene(QGraphicsScene):
                 return item
         return None
 
-    def node_at(self, position: QPointF, transform: QTransform) -> NodeItem | None:
+    def node_at(self, position: QPointF, transform: QTransform) -> NodeItem | BlockItem | None:
+        """The node or block under a point."""
         for item in self.items(position, deviceTransform=transform):
-            node = node_item_of(item)
+            node = node_item_of(item) or block_item_of(item)
             if node is not None:
                 return node
+        return None
+
+    def block_at(self, position: QPointF, transform: QTransform) -> str | None:
+        """The id of the group under a point: its block, or the frame of an expanded one."""
+        for item in self.items(position, deviceTransform=transform):
+            block = block_item_of(item)
+            if block is not None:
+                return block.group_id
+            if isinstance(item, FrameItem):
+                return item.group_id
         return None
 
     def edge_at(self, position: QPointF, transform: QTransform) -> EdgeItem | None:
@@ -288,41 +404,68 @@ class GraphScene(QGraphicsScene):
         return None
 
     def items_rect(self) -> QRectF:
-        rect = QRectF()
-        for item in self.node_items.values():
-            rect = rect.united(item.sceneBoundingRect())
-        return rect
+        """The bounds of what is on view: nodes, blocks, and the stand-ins while inside a block."""
+        return self.blocks.items_rect()
 
     # -------------------------------------------------------------- selection
     def selected_node_ids(self) -> list[str]:
         selected = {item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)}
         return [node_id for node_id in self._model.nodes if node_id in selected]
 
+    def selected_group_ids(self) -> list[str]:
+        """The groups whose blocks are selected, in the graph's order."""
+        selected = {item.group_id for item in self.selectedItems() if isinstance(item, BlockItem)}
+        return [group_id for group_id in self._model.groups if group_id in selected]
+
+    def selected_members(self) -> list[str]:
+        """The selected nodes and the members of the selected blocks, in the graph's order."""
+        chosen = set(self.selected_node_ids())
+        for group_id in self.selected_group_ids():
+            chosen.update(self._model.group(group_id).nodes)
+        return [node_id for node_id in self._model.nodes if node_id in chosen]
+
+    def select_all(self) -> None:
+        """Select every node and block on view."""
+        self.select_nodes([node_id for node_id, item in self.node_items.items() if item.isVisible()])
+        for block in self.blocks.blocks.values():
+            block.setSelected(True)
+
+    def select_groups(self, group_ids: list[str]) -> None:
+        """Select exactly these blocks."""
+        self.select_nodes([])
+        for group_id in group_ids:
+            block = self.blocks.blocks.get(group_id)
+            if block is not None:
+                block.setSelected(True)
+
     def selected_edges(self) -> list[Edge]:
         return sorted(item.edge for item in self.selectedItems() if isinstance(item, EdgeItem))
 
     def select_nodes(self, node_ids: list[str]) -> None:
-        """Select exactly these nodes (one document update at the end)."""
+        """Select exactly these nodes (one document update at the end); a node hidden in a
+        collapsed block selects the block."""
         wanted = set(node_ids)
+        hiders = {block for n in node_ids if n in self.node_items and (block := self.blocks.hider(n))}
         self._syncing_selection = True
         try:
             for item in self.selectedItems():
-                if not (isinstance(item, NodeItem) and item.node_id in wanted):
+                kept = isinstance(item, NodeItem) and item.node_id in wanted
+                if not kept and not (isinstance(item, BlockItem) and item.group_id in hiders):
                     item.setSelected(False)
             for node_id in node_ids:
                 item = self.node_items.get(node_id)
-                if item is not None:
+                if item is not None and item.isVisible():
                     item.setSelected(True)
+            for group_id in hiders:
+                self.blocks.blocks[group_id].setSelected(True)
         finally:
             self._syncing_selection = False
-        self.far = False  # zoomed out past OVERVIEW_SCALE: the overview item paints the design
-        self.overview = self._new_overview()
         self._selection_to_document()
 
     def _selection_to_document(self) -> None:
         self.overview.invalidate(geometry=False)
         if not self._syncing_selection:
-            self.document.set_selection(self.selected_node_ids())
+            self.document.set_selection(self.selected_node_ids(), self.selected_group_ids())
 
     def _selection_from_document(self, node_ids: list[str]) -> None:
         if self._syncing_selection or set(node_ids) == set(self.selected_node_ids()):
@@ -356,6 +499,13 @@ class GraphScene(QGraphicsScene):
 def node_item_of(item: QGraphicsItem | None) -> NodeItem | None:
     """The node item an item belongs to (itself, or the parent of a port or badge)."""
     while item is not None and not isinstance(item, NodeItem):
+        item = item.parentItem()
+    return item
+
+
+def block_item_of(item: QGraphicsItem | None) -> BlockItem | None:
+    """The block item an item belongs to (itself, or the parent of a port or badge)."""
+    while item is not None and not isinstance(item, BlockItem):
         item = item.parentItem()
     return item
 

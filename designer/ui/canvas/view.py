@@ -1,11 +1,16 @@
 """The canvas widget: zoom at the cursor, pan, fit, rubber-band selection, drops and keyboard editing.
 
 `GraphView` shows a `GraphScene` and routes mouse gestures to interaction
-objects (linking, moving, panning); drops of palette layers, the quick-add box,
-the clipboard and the context menus all end in calls on the `CanvasEditor`.
+objects (linking, moving, panning); drops of palette layers and library
+blocks, the quick-add box, the clipboard and the context menus all end in
+calls on the `CanvasEditor`. Blocks: Group and Ungroup of the selection,
+double-click (or Enter) on a block edits inside it under a breadcrumb bar,
+Escape (or the bar's first crumb) goes back, F2 renames a block.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -18,20 +23,26 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
+from PySide6.QtWidgets import QDialog, QGraphicsView, QMenu, QMessageBox, QWidget
 
-from designer.graph.model import Edge
+from designer.graph.errors import ProjectError
+from designer.graph.groups import block_path, load_block
+from designer.graph.model import Edge, Group
 from designer.ui.canvas import clipboard
+from designer.ui.canvas.block_widgets import BlockNameDialog, BreadcrumbBar
 from designer.ui.canvas.edge_item import EdgeItem
 from designer.ui.canvas.editor import CanvasEditor, PendingLink
 from designer.ui.canvas.interactions import Interaction, MoveInteraction, NewLinkInteraction, PanInteraction
 from designer.ui.canvas.port_item import PortItem
 from designer.ui.canvas.quick_add import QuickAddPopup
-from designer.ui.canvas.scene import GraphScene, node_item_of
+from designer.ui.canvas.scene import GraphScene, block_item_of, node_item_of
 
 LAYER_MIME = "application/x-designer-layer"
+BLOCK_MIME = "application/x-designer-block"  # the path of a block file of the library
+BREADCRUMB_HEIGHT = 30
 READABLE_SCALE = 0.6  # node text is painted from a zoom of 0.5 up
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.0005, 6.0
@@ -58,6 +69,114 @@ class GraphView(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.breadcrumb = BreadcrumbBar(self)
+        self.breadcrumb.hide()
+        self.breadcrumb.leave_requested.connect(self.leave_inside)
+        scene.inside_changed.connect(self._inside_changed)
+
+    # ---------------------------------------------------------------- blocks
+    def group_selection(self) -> str | None:
+        """Group the selected nodes into a block (selected afterwards); selected blocks are refused
+        by the graph, since blocks do not nest."""
+        group_id = self.editor.group(self.graph_scene.selected_members())
+        if group_id is not None:
+            self.graph_scene.select_groups([group_id])
+        return group_id
+
+    def ungroup_selection(self) -> list[str]:
+        """Ungroup the selected blocks; their members are selected afterwards."""
+        group_ids = self.graph_scene.selected_group_ids()
+        if not group_ids:
+            self.editor.message.emit("Select a block to ungroup.")
+            return []
+        members = self.editor.ungroup(group_ids)
+        self.graph_scene.select_nodes(members)
+        return members
+
+    def edit_inside(self, group_id: str) -> None:
+        """Show only the members of a block, under the breadcrumb bar."""
+        self.graph_scene.enter_group(group_id)
+
+    def leave_inside(self) -> None:
+        """Back to the whole design, centred on the block that was being edited."""
+        group_id = self.graph_scene.inside
+        self.graph_scene.leave_group()
+        block = self.graph_scene.blocks.blocks.get(group_id or "")
+        if block is not None:
+            self.centerOn(block.sceneBoundingRect().center())
+
+    def _inside_changed(self, group_id: str | None) -> None:
+        """Entering a block fits its members in the view under the breadcrumb bar; leaving hides the bar."""
+        entered = group_id != self.editor.inside_group
+        self.editor.inside_group = group_id
+        if group_id is None:
+            self.breadcrumb.hide()
+            self.setViewportMargins(0, 0, 0, 0)
+            return
+        graph = self.editor.graph
+        self.breadcrumb.set_path(graph.name, graph.group(group_id).name)
+        if entered:
+            self.setViewportMargins(0, BREADCRUMB_HEIGHT, 0, 0)
+            self._place_breadcrumb()
+            self.breadcrumb.show()
+            self.fit_to_view()
+
+    def _place_breadcrumb(self) -> None:
+        """Over the margin above the viewport, as wide as it (the scroll bar keeps its side)."""
+        viewport = self.viewport().geometry()
+        self.breadcrumb.setGeometry(viewport.x(), self.frameWidth(), viewport.width(), BREADCRUMB_HEIGHT)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._place_breadcrumb()
+
+    def selected_block(self) -> str | None:
+        """The one selected block, or None (with a message when there is none)."""
+        group_ids = self.graph_scene.selected_group_ids()
+        if len(group_ids) != 1:
+            self.editor.message.emit("Select one block first.")
+            return None
+        return group_ids[0]
+
+    def rename_block(self, group_id: str | None = None) -> bool:
+        """Ask for a block's new name and block type, and rename it (one step)."""
+        group_id = group_id or self.selected_block()
+        if group_id is None:
+            return False
+        answer = self.ask_block_names(self.editor.graph.group(group_id))
+        return answer is not None and self.editor.rename_group(group_id, *answer)
+
+    def ask_block_names(self, group: Group) -> tuple[str, str] | None:
+        """The name and block type the person typed, or None when cancelled (tests replace this)."""
+        dialog = BlockNameDialog(group, self)
+        return dialog.names() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    def save_block(self, group_id: str | None = None) -> Path | None:
+        """Save a block to the block library, asking before a file of that name is replaced."""
+        group_id = group_id or self.selected_block()
+        if group_id is None:
+            return None
+        path = block_path(self.editor.graph.group(group_id).block)
+        if path.exists() and not self.confirm_overwrite(path):
+            return None
+        return self.editor.save_block(group_id)
+
+    def confirm_overwrite(self, path: Path) -> bool:
+        """Whether to replace a library file (tests replace this)."""
+        answer = QMessageBox.question(self, "Save block", f"The library already has {path.name}. Replace it?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def insert_block_file(self, path: Path, position: QPointF, shared_with: str | None = None) -> str | None:
+        """Insert a block of the library at `position` (a new instance, or sharing weights)."""
+        try:
+            data = load_block(path)
+        except ProjectError as error:
+            self.editor.message.emit(str(error))
+            return None
+        group_id = self.editor.insert_block(data, position, shared_with)
+        if group_id is not None:
+            self.graph_scene.select_groups([group_id])
+        return group_id
 
     # -------------------------------------------------------------- zooming
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
@@ -106,7 +225,10 @@ class GraphView(QGraphicsView):
         self.graph_scene.set_view_scale(READABLE_SCALE)
 
     def centre_on_node(self, node_id: str) -> None:
-        item = self.graph_scene.node_items.get(node_id)
+        """Centre on a node, or on the block it is hidden in."""
+        scene = self.graph_scene
+        hider = scene.blocks.hider(node_id) if node_id in scene.node_items else None
+        item = scene.blocks.blocks.get(hider) if hider is not None else scene.node_items.get(node_id)
         if item is not None:
             self.centerOn(item.sceneBoundingRect().center())
 
@@ -132,8 +254,15 @@ class GraphView(QGraphicsView):
             self.start_interaction(NewLinkInteraction(self, item))
             return
         super().mousePressEvent(event)
-        if button == Qt.MouseButton.LeftButton and node_item_of(item) is not None:
+        if button == Qt.MouseButton.LeftButton and (node_item_of(item) or block_item_of(item)) is not None:
             self.start_interaction(MoveInteraction(self, event))
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        block = block_item_of(self.itemAt(event.position().toPoint()))
+        if event.button() == Qt.MouseButton.LeftButton and block is not None:
+            self.edit_inside(block.group_id)
+            return
+        super().mouseDoubleClickEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         self._cursor_scene = self.mapToScene(event.position().toPoint())
@@ -175,6 +304,8 @@ class GraphView(QGraphicsView):
         if event.key() == Qt.Key.Key_Escape and self.interaction is not None:
             self.interaction.cancel()
             return
+        if self._block_key(event):
+            return
         plain = not event.modifiers() & (
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
         )
@@ -182,6 +313,21 @@ class GraphView(QGraphicsView):
             self.open_quick_add(self.quick_add_position(), event.text())
             return
         super().keyPressEvent(event)
+
+    def _block_key(self, event: QKeyEvent) -> bool:
+        """Escape leaves the inside of a block; Enter edits inside, F2 renames, the one selected block."""
+        key = event.key()
+        if key == Qt.Key.Key_Escape and self.graph_scene.inside is not None:
+            self.leave_inside()
+            return True
+        blocks = self.graph_scene.selected_group_ids()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and len(blocks) == 1:
+            self.edit_inside(blocks[0])
+            return True
+        if key == Qt.Key.Key_F2 and len(blocks) == 1:
+            self.rename_block(blocks[0])
+            return True
+        return False
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -218,24 +364,28 @@ class GraphView(QGraphicsView):
 
     # ----------------------------------------------------------------- drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasFormat(LAYER_MIME):
+        if event.mimeData().hasFormat(LAYER_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasFormat(LAYER_MIME):
+        if event.mimeData().hasFormat(LAYER_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
         mime = event.mimeData()
+        position = self.mapToScene(event.position().toPoint())
+        if mime.hasFormat(BLOCK_MIME):
+            self.insert_block_file(Path(bytes(mime.data(BLOCK_MIME).data()).decode("utf-8")), position)
+            event.acceptProposedAction()
+            return
         if not mime.hasFormat(LAYER_MIME):
             super().dropEvent(event)
             return
         key = bytes(mime.data(LAYER_MIME).data()).decode("utf-8")
-        position = self.mapToScene(event.position().toPoint())
         edge = self.graph_scene.edge_at(position, self.transform())
         if edge is not None:
             self.editor.insert_layer_on_edge(key, position, edge.edge)
@@ -245,7 +395,7 @@ class GraphView(QGraphicsView):
 
     # ------------------------------------------------------------- clipboard
     def copy_selection(self) -> bool:
-        node_ids = self.graph_scene.selected_node_ids()
+        node_ids = self.graph_scene.selected_members()
         if not node_ids:
             return False
         QGuiApplication.clipboard().setMimeData(clipboard.to_mime(self.editor.copy_data(node_ids)))
@@ -253,7 +403,7 @@ class GraphView(QGraphicsView):
 
     def cut_selection(self) -> None:
         if self.copy_selection():
-            self.editor.delete(self.graph_scene.selected_node_ids())
+            self.editor.delete(self.graph_scene.selected_members())
 
     def paste(self) -> list[str]:
         data = clipboard.from_mime(QGuiApplication.clipboard().mimeData())
@@ -263,26 +413,36 @@ class GraphView(QGraphicsView):
         return self.editor.paste_data(data)
 
     def duplicate_selection(self) -> list[str]:
-        return self.editor.duplicate(self.graph_scene.selected_node_ids())
+        return self.editor.duplicate(self.graph_scene.selected_members())
 
     def delete_selection(self) -> None:
-        self.editor.delete(self.graph_scene.selected_node_ids(), self.graph_scene.selected_edges())
+        scene = self.graph_scene
+        self.editor.delete(scene.selected_node_ids(), scene.selected_edges(), scene.selected_group_ids())
 
     def select_all(self) -> None:
-        self.graph_scene.select_nodes(list(self.graph_scene.node_items))
+        self.graph_scene.select_all()
 
     # ---------------------------------------------------------- context menu
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt's name
         position = self.mapToScene(event.pos())
         item = self.itemAt(event.pos())
         node = node_item_of(item)
+        block = block_item_of(item)
+        frame = self.graph_scene.block_at(position, self.transform()) if node is None else None
         menu = QMenu(self)
-        if node is not None:
+        if block is not None:
+            if block.group_id not in self.graph_scene.selected_group_ids():
+                self.graph_scene.select_groups([block.group_id])
+            self._block_menu(menu, block.group_id)
+        elif node is not None:
             if node.node_id not in self.graph_scene.selected_node_ids():
                 self.graph_scene.select_nodes([node.node_id])
             self._node_menu(menu, node.node_id)
         elif isinstance(item, EdgeItem):
             self._edge_menu(menu, item.edge)
+        elif frame is not None:
+            menu.addAction("Collapse block", lambda: self.editor.set_collapsed(frame, True))
+            menu.addAction("Ungroup", lambda: self.editor.ungroup([frame]))
         else:
             self._canvas_menu(menu, position)
         menu.exec(event.globalPos())
@@ -294,8 +454,31 @@ class GraphView(QGraphicsView):
         )
         menu.addAction("Duplicate", self.duplicate_selection)
         menu.addAction("Copy", self.copy_selection)
+        if self.graph_scene.inside is None:
+            menu.addAction("Group", self.group_selection)
         menu.addSeparator()
         menu.addAction("Delete", self.delete_selection)
+
+    def _block_menu(self, menu: QMenu, group_id: str) -> None:
+        editor = self.editor
+        menu.addAction("Edit inside", lambda: self.edit_inside(group_id))
+        menu.addAction("Rename block…", lambda: self.rename_block(group_id))
+        menu.addAction("Expand in place", lambda: editor.set_collapsed(group_id, False))
+        menu.addAction("Ungroup", self.ungroup_selection)
+        menu.addSeparator()
+        menu.addAction("Save block to library…", lambda: self.save_block(group_id))
+        menu.addAction("New instance", lambda: self._new_instance(group_id, shared=False))
+        menu.addAction("New instance sharing weights", lambda: self._new_instance(group_id, shared=True))
+        menu.addSeparator()
+        menu.addAction("Duplicate", self.duplicate_selection)
+        menu.addAction("Copy", self.copy_selection)
+        menu.addAction("Delete", self.delete_selection)
+
+    def _new_instance(self, group_id: str, shared: bool) -> str | None:
+        new = self.editor.new_instance(group_id, shared)
+        if new is not None:
+            self.graph_scene.select_groups([new])
+        return new
 
     def _toggle(self, node_id: str) -> None:
         self.editor.toggle_output(node_id)

@@ -1,5 +1,5 @@
 """The inspector: the one selected node's name, output marks and layer parameters, and what
-the engine says of it.
+the engine says of it; or the one selected block's name, class, members and parameter total.
 
 Widget -> model: every edit is an undo command on `document.undo_stack`
 (`Rename`, `SetOutputs`, `EditParam`); typing in one field folds into one
@@ -15,11 +15,14 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoCommand
-from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from designer.catalog.spec import LayerSpec
-from designer.graph.model import ModelGraph, Node
-from designer.ui.commands import SetParams
+from designer.graph.errors import GraphError
+from designer.graph.groups import port_labels
+from designer.graph.model import ModelGraph, Node, block_class_name
+from designer.ui.canvas.labels import block_count_text
+from designer.ui.commands import SetParams, rename_group
 from designer.ui.document import Document
 from designer.ui.panels.inspector_sections import NameSection, OutputSection, ParamsSection, ResultSection
 from designer.ui.panels.param_editors import ParamEditor
@@ -68,6 +71,75 @@ class NodeForm(QWidget):
         layout.addStretch(1)
 
 
+class BlockForm(QWidget):
+    """A collapsed block: its name and block type (renamed as one undo step each), its class in
+    the code, its members, its boundary ports and its parameter total."""
+
+    def __init__(self, document: Document, group_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document, self.group_id = document, group_id
+        self.name_edit, self.block_edit = QLineEdit(), QLineEdit()
+        self.class_label, self.members_label, self.ports_label, self.params_label = (
+            QLabel() for _ in range(4)
+        )
+        for label in (self.members_label, self.ports_label):
+            label.setWordWrap(True)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("error")
+        self.error_label.setWordWrap(True)
+        form = QFormLayout(self)
+        for text, widget in (
+            ("Block", self.name_edit),
+            ("Block type", self.block_edit),
+            ("Class", self.class_label),
+            ("Layers", self.members_label),
+            ("Ports", self.ports_label),
+            ("Parameters", self.params_label),
+            ("", self.error_label),
+        ):
+            form.addRow(text, widget)
+        self.name_edit.editingFinished.connect(self._rename)
+        self.block_edit.editingFinished.connect(self._rename)
+        self.refresh()
+
+    def refresh(self) -> None:
+        graph = self.document.graph
+        if self.group_id not in graph.groups:
+            return
+        group = graph.group(self.group_id)
+        for edit, text in ((self.name_edit, group.name), (self.block_edit, group.block)):
+            if not edit.hasFocus() and edit.text() != text:
+                edit.setText(text)
+        self.class_label.setText(block_class_name(group.block))
+        names = [graph.node(node_id).name for node_id in group.nodes]
+        self.members_label.setText(f"{len(names)}: {', '.join(names)}")
+        inputs, outputs = port_labels(graph, self.group_id)
+        self.ports_label.setText(f"in: {', '.join(inputs) or 'none'}; out: {', '.join(outputs) or 'none'}")
+        owner = graph.groups.get(group.shares) if group.shares else None
+        results = [self.document.results.get(node_id) for node_id in group.nodes]
+        self.params_label.setText(f"shares {owner.name}'s weights" if owner else block_count_text(results))
+
+    def _rename(self) -> None:
+        graph = self.document.graph
+        if self.group_id not in graph.groups:
+            return
+        group = graph.group(self.group_id)
+        name, block = self.name_edit.text().strip(), self.block_edit.text().strip()
+        if (name, block) == (group.name, group.block):
+            return
+        try:
+            rename_group(
+                self.document.undo_stack, graph, self.group_id, name, block if block != group.block else None
+            )
+        except GraphError as error:
+            self.error_label.setText(str(error))
+            self.name_edit.setText(group.name)
+            self.block_edit.setText(group.block)
+            return
+        self.error_label.setText("")
+        self.refresh()
+
+
 def _group(title: str, content: QWidget) -> QGroupBox:
     group = QGroupBox(title)
     layout = QVBoxLayout(group)
@@ -91,6 +163,7 @@ class InspectorView(QWidget):
         self.document = document
         self.node_id: str | None = None
         self.form: NodeForm | None = None
+        self.block_form: BlockForm | None = None
         self._param_errors: dict[str, dict[str, str]] = {}
         self._gesture = 0
         self._placeholder = QLabel("Select one node to edit it.")
@@ -110,11 +183,14 @@ class InspectorView(QWidget):
                 "node_removed": self._node_removed,
                 "outputs_changed": self._outputs_changed,
                 "sharing_changed": self._sharing_changed,
+                "group_changed": self._group_changed,
+                "group_removed": self._group_changed,
             },
             on_replaced=self._graph_replaced,
         )
         document.selection_changed.connect(self._selection_changed)
         document.results_changed.connect(self._refresh_results)
+        document.results_changed.connect(self._group_changed)
         document.catalog_changed.connect(self._rebuild)
         self._selection_changed(document.selection)
 
@@ -156,7 +232,7 @@ class InspectorView(QWidget):
             self.form.params_section.set_engine_errors(self._param_errors.get(self.node_id, {}))
             self._scroll.setWidget(self.form)
             self._refresh_results()
-        self._placeholder.setVisible(self.form is None)
+        self._placeholder.setVisible(self.form is None and self.block_form is None)
         self._scroll.setVisible(self.form is not None)
 
     def _refresh_params(self) -> None:
@@ -214,8 +290,32 @@ class InspectorView(QWidget):
         chosen = node_ids[0] if len(node_ids) == 1 else None
         if chosen != self.node_id:
             self.show_node(chosen)
-        several = f"{len(node_ids)} nodes selected: select one to edit it."
-        self._placeholder.setText(several if len(node_ids) > 1 else "Select one node to edit it.")
+        groups = self.document.selected_groups
+        self.show_block(groups[0] if not node_ids and len(groups) == 1 else None)
+        count = len(node_ids) + len(groups)
+        several = f"{count} items selected: select one to edit it."
+        self._placeholder.setText(several if count > 1 else "Select one node to edit it.")
+
+    def show_block(self, group_id: str | None) -> None:
+        """Show a collapsed block's form (None: none)."""
+        if self.block_form is not None and self.block_form.group_id == group_id:
+            return
+        if self.block_form is not None:
+            self.block_form.hide()
+            self.block_form.deleteLater()
+            self.block_form = None
+        if group_id is not None and group_id in self.document.graph.groups:
+            self.block_form = BlockForm(self.document, group_id)
+            self.layout().addWidget(self.block_form)
+        self._placeholder.setVisible(self.form is None and self.block_form is None)
+
+    def _group_changed(self, *_: object) -> None:
+        if self.block_form is None:
+            return
+        if self.block_form.group_id in self.document.graph.groups:
+            self.block_form.refresh()
+        else:
+            self.show_block(None)
 
     def _graph_replaced(self) -> None:
         self._param_errors.clear()

@@ -2,6 +2,8 @@
 
 `CatalogModel` shows the catalog as a two-level item model (categories, then
 layers); a layer item drags out as `LAYER_MIME_TYPE` holding its catalog key.
+The user's own layers come first, in the Custom group, which stays open; a
+layer of theirs whose code did not run is shown greyed, saying why.
 `PaletteView` filters it by key and summary as the person types and asks for a
 layer with `add_requested(key)` on double-click or Enter. It rebuilds on the
 document's `catalog_changed`.
@@ -16,12 +18,14 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from designer.catalog.spec import Catalog, LayerSpec
+from designer.trust import STAND_IN_SOURCE
 from designer.ui.document import Document
 
 LAYER_MIME_TYPE = "application/x-designer-layer"
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # the catalog key of a layer item (None on categories)
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2  # the text the filter matches: key and summary
 TOOLTIP_LINES = 8
+CUSTOM_CATEGORY = "custom"  # the user's own layers (designer.catalog.user_modules)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -37,7 +41,8 @@ class CatalogModel(QStandardItemModel):
     def set_catalog(self, catalog: Catalog) -> None:
         self.clear()
         root = self.invisibleRootItem()
-        for category, specs in catalog.categories().items():
+        categories = sorted(catalog.categories().items(), key=lambda item: item[0] != CUSTOM_CATEGORY)
+        for category, specs in categories:
             category_item = _category_item(category, len(specs))
             category_item.appendRows([_layer_item(spec) for spec in specs])
             root.appendRow(category_item)
@@ -66,11 +71,13 @@ def _category_item(category: str, count: int) -> QStandardItem:
 
 
 def _layer_item(spec: LayerSpec) -> QStandardItem:
-    item = QStandardItem(spec.key)
+    stand_in = spec.source == STAND_IN_SOURCE
+    item = QStandardItem(f"{spec.key} (not loaded)" if stand_in else spec.key)
     item.setData(spec.key, KEY_ROLE)
     item.setData(f"{spec.key} {spec.summary}", SEARCH_ROLE)
     item.setToolTip(layer_tooltip(spec))
-    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+    flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+    item.setFlags(Qt.ItemFlag.NoItemFlags if stand_in else flags)  # greyed: nothing to add
     return item
 
 
@@ -79,6 +86,8 @@ def layer_tooltip(spec: LayerSpec) -> str:
     lines = spec.doc.strip().splitlines()[:TOOLTIP_LINES]
     body = html.escape("\n".join(lines)).replace("\n\n", "<br><br>").replace("\n", " ")
     origin = "" if spec.source == "keras" else f"<br><i>{html.escape(spec.module)}.{spec.class_name}</i>"
+    if spec.file:
+        origin += f"<br><i>{html.escape(spec.file)}</i>"
     summary = f"<b>{html.escape(spec.key)}</b>: {html.escape(spec.summary)}"
     return f"<p>{summary}{origin}</p><p>{body}</p>" if body else f"<p>{summary}{origin}</p>"
 
@@ -135,6 +144,13 @@ class PaletteView(QWidget):
             self.tree.expandAll()
         else:
             self.tree.collapseAll()
+            self.tree.expand(self.category_index(CUSTOM_CATEGORY))
+
+    def category_index(self, category: str) -> QModelIndex:
+        """The tree's index of a category (invalid when it has no layer shown)."""
+        model = self.filter_model
+        rows = (model.index(row, 0) for row in range(model.rowCount()))
+        return next((index for index in rows if index.data(SEARCH_ROLE) == category), QModelIndex())
 
     def visible_keys(self) -> list[str]:
         """The keys of the layers the filter keeps, top to bottom."""
@@ -159,7 +175,7 @@ class PaletteView(QWidget):
             self.add_requested.emit(key)
 
     def _add_first_match(self) -> None:
-        keys = self.visible_keys()
+        keys = [key for key in self.visible_keys() if self.index_of(key).flags() & Qt.ItemFlag.ItemIsEnabled]
         if self.search.text().strip() and keys:
             self.add_requested.emit(keys[0])
 

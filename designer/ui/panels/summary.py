@@ -151,11 +151,16 @@ class SummaryView(QWidget):
         _set_up_table(self.table, self.summary_model)
         self.totals_label = QLabel()
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.built_label = QLabel()  # what Keras counts in the built model: see show_built_summary
+        self.built_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.built_label.setWordWrap(True)
+        self.built_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.table)
         layout.addWidget(self.totals_label)
+        layout.addWidget(self.built_label)
         self._debouncer = Debouncer(self.refresh, REFRESH_DELAY_MS, self)
         self._subscription = GraphSubscription(
             document,
@@ -178,6 +183,12 @@ class SummaryView(QWidget):
         self.summary_model.set_rows(summary_rows(graph, results, failing))
         self.title.setText(f'Model: "{graph.name}"')
         self.totals_label.setText("\n".join(totals_lines(self.totals)))
+
+    def show_built_summary(self, text: str) -> None:
+        """A line on the model Keras built (its model.summary() split of trainable and
+        non-trainable parameters); "" hides it."""
+        self.built_label.setText(text)
+        self.built_label.setVisible(bool(text))
 
     def _activated(self, index: QModelIndex) -> None:
         if index.isValid():

@@ -1,0 +1,659 @@
+"""The user's own layers in the window: their files, consent, watching them, the layer editor.
+
+`install_custom_layers(window)` adds File > Load Custom Layers…, Load Custom
+Layer Folder…, New Custom Layer… and Edit Custom Layer File…, and the Layer
+Editor dock, all run by one `CustomLayerFiles`:
+
+- The design's files are those its project's "custom_layers" section names,
+  relative to the project file once it is saved (`rebase` before a save). They
+  are offered to the engine (op "load_custom_layers", always all of them) when
+  they are added, when a project naming them opens (`prepare_open`), after an
+  engine restart and when they change on disk. The engine's specs, and
+  stand-ins for the layers whose code did not run, join the document's catalog:
+  the palette's Custom group.
+- No file runs before the person trusts its content: `confirm_trust` (a method
+  tests replace) names the files; designer.trust remembers the answer per file
+  hash, and the engine asks it again before it runs a file. A declined file is
+  not run; its layers stay in the design as stand-ins that say why.
+- A QFileSystemWatcher follows the files and their folders (an editor that
+  saves by rename replaces the file). A change reloads them (a changed file is
+  asked about again, unless the app's own editor wrote it) and analyses the
+  design again; what the engine reports about the files (a syntax error and its
+  line...) is in every analysis and on the status bar, while the last good
+  version stays in use.
+- The engine notes in a guard file what user code it runs: a layer that
+  crashes or hangs it is not run again by the restarted engine, and the load
+  reply names it (designer.engine.custom_ops).
+- The layer editor's Check goes to the engine (op "check_layer"); Save writes
+  the file atomically, trusts what the app itself wrote, and loads it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTemporaryDir, QTimer
+from PySide6.QtGui import QAction, QUndoCommand
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMenu, QMessageBox
+
+from designer.catalog.spec import Catalog, LayerSpec
+from designer.graph import project
+from designer.graph.errors import ProjectError
+from designer.trust import TrustStore, file_hash, layer_files, stand_in_specs
+from designer.ui.document import Document
+from designer.ui.engine_client import EngineSync
+from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
+
+if TYPE_CHECKING:
+    from designer.ui.main_window import MainWindow
+
+SECTION = "custom_layers"
+GUARD_FILE = "engine-guard.json"
+RELOAD_DELAY_MS = 250
+CHECK_TIMEOUT_S = 30.0
+EDITOR_HEIGHT = 420
+LAYER_FILTER = "Python files (*.py);;All files (*)"
+
+
+def _hash_or_none(path: Path) -> str | None:
+    try:
+        return file_hash(path)
+    except OSError:
+        return None
+
+
+def _normal(path: Path) -> Path:
+    """An absolute, normalised path (symbolic links kept, as the person named them)."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
+# ------------------------------------------------------------------ undo
+class SetCustomLayerPaths(QUndoCommand):
+    """Replace the project's list of custom-layer files and folders; `changed` follows each step."""
+
+    def __init__(
+        self, document: Document, entries: list[str], changed: Callable[[], None], text: str
+    ) -> None:
+        super().__init__(text)
+        self.document, self.changed = document, changed
+        self.old = list(document.sections.get(SECTION) or [])
+        self.new = list(entries)
+
+    def redo(self) -> None:
+        self.document.sections[SECTION] = list(self.new)
+        self.changed()
+
+    def undo(self) -> None:
+        self.document.sections[SECTION] = list(self.old)
+        self.changed()
+
+
+@dataclass
+class _Load:
+    """A load request in flight: the paths offered, the project data the stand-ins are for, what
+    to do once it is answered."""
+
+    paths: list[Path]
+    data: Mapping[str, Any] | None = None
+    then: Callable[[], None] | None = None
+    files: dict[Path, str | None] = field(default_factory=dict)
+
+
+# -------------------------------------------------------------- controller
+class CustomLayerFiles(QObject):
+    """The custom-layer files of the window's design, kept loaded in the engine and the palette."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window, self.document = window, window.document
+        client = window.client
+        self.client = client if client is not None and hasattr(client, "answered") else None
+        self.specs: dict[str, LayerSpec] = {}  # the engine's specs of the files' layers
+        self.stand_ins: dict[str, LayerSpec] = {}  # layers of the design whose code did not run
+        self.problems: list[dict[str, Any]] = []  # the last load's, as the engine said them
+        self.requested: list[Path] | None = None  # the paths offered last (None: never)
+        self.sent: dict[Path, str | None] = {}  # each file offered last, and its hash then
+        self.declined: set[str] = set()  # contents (hashes) the person would not run, this session
+        self._pending: dict[int, _Load] = {}
+        self._checks: set[int] = set()
+        self._opening: Path | None = None  # a project whose files were just loaded for it
+        self._guard_folder = QTemporaryDir()
+        self.guard_path = str(Path(self._guard_folder.path()) / GUARD_FILE)
+        self.watcher = QFileSystemWatcher(self)
+        self.reload_timer = QTimer(
+            self, singleShot=True, interval=RELOAD_DELAY_MS, timeout=self.reload_changed
+        )
+        self.editor = LayerEditor()
+        self._connect()
+        window.installEventFilter(self)
+
+    def _connect(self) -> None:
+        self.watcher.fileChanged.connect(self._on_disk_change)
+        self.watcher.directoryChanged.connect(self._on_disk_change)
+        self.document.catalog_changed.connect(self._keep_in_catalog)
+        self.document.graph_replaced.connect(self._follow_document)
+        self.editor.check_requested.connect(self.check)
+        self.editor.save_requested.connect(self.save_layer)
+        if self.client is not None:
+            self.client.answered.connect(self._answered)
+            self.client.request_failed.connect(self._failed)
+            self.client.started.connect(self._engine_started)
+
+    def close(self) -> None:
+        """Stop following the engine, the document and the files (the window goes)."""
+        self.window.removeEventFilter(self)
+        self.reload_timer.stop()
+        watched = self.watcher.files() + self.watcher.directories()
+        if watched:
+            self.watcher.removePaths(watched)
+        self.document.catalog_changed.disconnect(self._keep_in_catalog)
+        self.document.graph_replaced.disconnect(self._follow_document)
+        if self.client is not None:
+            self.client.answered.disconnect(self._answered)
+            self.client.request_failed.disconnect(self._failed)
+            self.client.started.disconnect(self._engine_started)
+            self.client = None
+
+    # ------------------------------------------------------------------ paths
+    def paths(self, data: Mapping[str, Any] | None = None, folder: Path | None = None) -> list[Path]:
+        """The files and folders the design names (or `data`, a project file's, in `folder`)."""
+        entries = self.document.sections.get(SECTION) if data is None else data.get(SECTION)
+        folder = folder if folder is not None else self._folder()
+        absolute = [
+            Path(entry) if Path(entry).is_absolute() else folder / entry
+            for entry in entries or []
+            if isinstance(entry, str)
+        ]
+        return [_normal(path) for path in absolute]
+
+    def _folder(self) -> Path:
+        return self.document.path.parent if self.document.path is not None else Path.cwd()
+
+    def _entry(self, path: Path, folder: Path | None) -> str:
+        """How the project names `path`: relative to its folder once it has one."""
+        if folder is None:
+            return str(path)
+        try:
+            return Path(os.path.relpath(path, folder)).as_posix()
+        except ValueError:  # another drive
+            return str(path)
+
+    def rebase(self, target: Path) -> None:
+        """The design is about to be saved as `target`: name the files relative to its folder."""
+        entries = [self._entry(path, _normal(target).parent) for path in self.paths()]
+        if entries != list(self.document.sections.get(SECTION) or []):
+            self.document.sections[SECTION] = entries
+
+    def add_paths(self, paths: list[Path]) -> bool:
+        """Add files or folders to the design (File > Load Custom Layers…), once trusted; for
+        files the design names already, trust them (a stand-in's way to load)."""
+        named = list(dict.fromkeys(map(_normal, paths)))
+        files = [file for file in layer_files(named) if file.is_file()]
+        if not files:
+            self.window.show_message(f"No layer files (.py) in {', '.join(str(p) for p in named)}.")
+            return False
+        store = TrustStore()
+        untrusted = store.untrusted(files)
+        if untrusted and not self.confirm_trust(untrusted):
+            self.window.show_message(f"Not loaded: {', '.join(f.name for f in untrusted)}")
+            return False
+        if untrusted:
+            store.trust(untrusted)
+            self.declined -= {digest for digest in map(_hash_or_none, untrusted) if digest}
+        current = self.paths()
+        new = [path for path in named if path not in current]
+        if not new:
+            if untrusted:
+                self.sync()
+            else:
+                self.window.show_message("Those custom layers are loaded already.")
+            return bool(untrusted)
+        folder = self.document.path.parent if self.document.path is not None else None
+        entries = [*(self.document.sections.get(SECTION) or []), *(self._entry(path, folder) for path in new)]
+        names = ", ".join(path.name for path in new)
+        self.document.undo_stack.push(SetCustomLayerPaths(self.document, entries, self.sync, f"Load {names}"))
+        return True
+
+    # ---------------------------------------------------------------- consent
+    def confirm_trust(self, files: list[Path]) -> bool:
+        """Ask before code from `files` runs: Trust and load, or Don't load."""
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Run custom layer code?")
+        box.setText("The design uses Python code from:\n\n" + "\n".join(f"    {f}" for f in files))
+        box.setInformativeText(
+            "Loading runs this code with your permissions. Trust it only if you know where it comes from; "
+            "the answer is remembered until the file changes."
+        )
+        trust = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Don't load", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is trust
+
+    def _ask_consent(self, files: list[Path]) -> None:
+        """Trust or decline the files not trusted yet (a declined content is not asked about again)."""
+        store = TrustStore()
+        untrusted = [
+            f
+            for f in files
+            if f.is_file() and not store.is_trusted(f) and _hash_or_none(f) not in self.declined
+        ]
+        if not untrusted:
+            return
+        if self.confirm_trust(untrusted):
+            store.trust(untrusted)
+        else:
+            self.declined |= {digest for digest in map(_hash_or_none, untrusted) if digest}
+            self.window.show_message(f"Not run: {', '.join(f.name for f in untrusted)} (not trusted)")
+
+    # ----------------------------------------------------------------- loading
+    def sync(
+        self,
+        data: Mapping[str, Any] | None = None,
+        folder: Path | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Offer the design's files (or those of `data`) to the engine, after asking about new ones."""
+        paths = self.paths(data, folder)
+        if self.client is not None:
+            self._ask_consent(layer_files(paths))
+        self._send(_Load(paths, data, then, {file: _hash_or_none(file) for file in layer_files(paths)}))
+
+    def _send(self, load: _Load) -> None:
+        self.requested, self.sent = list(load.paths), dict(load.files)
+        self._watch(load.paths)
+        if self.client is None:
+            self._apply(load, {"specs": [], "problems": [], "stopped": []})
+            if load.then is not None:
+                load.then()
+            return
+        fields = {"paths": [str(path) for path in load.paths], "guard": self.guard_path}
+        self._pending[self.client.request("load_custom_layers", fields)] = load
+
+    def _in_effect(self, paths: list[Path]) -> bool:
+        """Whether these paths are loaded as they are on disk now (or none are, and none asked)."""
+        if self._pending or self.requested is None:
+            return not paths and not self._pending
+        files = layer_files(paths)
+        same = sorted(self.requested) == sorted(paths) and set(files) == set(self.sent)
+        return same and all(_hash_or_none(file) == self.sent[file] for file in files)
+
+    def _engine_started(self) -> None:
+        """A new engine knows no custom layers: offer them again (no question: nothing changed)."""
+        if self.requested:
+            self._send(_Load(self.requested, None, None, dict(self.sent)))
+
+    def _answered(self, request: int, op: str, result: Any) -> None:
+        if request in self._checks:
+            self._checks.discard(request)
+            self.editor.show_result(dict(result))
+            return
+        load = self._pending.pop(request, None)
+        if load is None:
+            return
+        self._apply(load, dict(result))
+        if load.then is not None:
+            load.then()
+        else:
+            self.revalidate()
+
+    def _failed(self, request: int, message: str) -> None:
+        if request in self._checks:
+            self._checks.discard(request)
+            self.editor.show_error(
+                f"The engine stopped while checking the layer ({message}); it was restarted. "
+                "Does build or call hang?"
+            )
+            return
+        load = self._pending.pop(request, None)
+        if load is None:
+            return
+        self.window.show_message(f"The engine did not load the custom layers: {message}")
+        self._apply(
+            load, {"specs": [spec.to_dict() for spec in self.specs.values()], "problems": self.problems}
+        )
+        if load.then is not None:
+            load.then()
+
+    def _apply(self, load: _Load, reply: Mapping[str, Any]) -> None:
+        """The engine's specs and problems, and stand-ins for the layers of `load.data` (else the
+        design's) that did not load, into the document's catalog."""
+        specs = {spec.key: spec for spec in (LayerSpec.from_dict(s) for s in reply.get("specs", []))}
+        self.problems = list(reply.get("problems", []))
+        self._set_specs(specs, self._stand_ins(load.data, load.paths, specs))
+        self._report(reply, specs)
+
+    def _stand_ins(
+        self, data: Mapping[str, Any] | None, paths: list[Path], specs: Mapping[str, LayerSpec]
+    ) -> dict[str, LayerSpec]:
+        data = data if data is not None else self.document.to_project().to_dict()
+        base = self._base_catalog()
+        stand_ins: dict[str, LayerSpec] = {}
+
+        def known(key: str) -> bool:
+            return key in specs or key in base
+
+        for file in layer_files(paths):
+            for spec in stand_in_specs(data, known, {file.stem}, self._why_not_loaded(file)):
+                stand_ins[spec.key] = spec
+        return stand_ins
+
+    def _why_not_loaded(self, file: Path) -> str:
+        if self.client is None:
+            return f"Not loaded: the Keras engine is not running ({file.name})."
+        problem = next(
+            (p for p in self.problems if Path(str(p.get("file"))).resolve() == file.resolve()), None
+        )
+        reason = problem.get("message") if problem else "it defines no such layer"
+        return f"Not loaded: {file.name}: {reason}."
+
+    def _base_catalog(self) -> Catalog:
+        """The document's catalog without what this object put in it."""
+        mine = self.specs.keys() | self.stand_ins.keys()
+        catalog = self.document.catalog
+        return Catalog([spec for key, spec in catalog.items() if key not in mine], catalog.version)
+
+    def _set_specs(self, specs: dict[str, LayerSpec], stand_ins: dict[str, LayerSpec]) -> None:
+        if specs == self.specs and stand_ins == self.stand_ins and not self._missing_from_catalog():
+            return
+        base = self._base_catalog()
+        self.specs, self.stand_ins = specs, stand_ins
+        self.document.set_catalog(base.merged([*specs.values(), *stand_ins.values()]))
+
+    def _missing_from_catalog(self) -> bool:
+        catalog = self.document.catalog
+        return any(catalog.get(key) != spec for key, spec in {**self.stand_ins, **self.specs}.items())
+
+    def _keep_in_catalog(self) -> None:
+        """Someone replaced the catalog (the engine's arrived, an import): put the layers back."""
+        if self._missing_from_catalog():
+            mine = [*self.stand_ins.values(), *self.specs.values()]
+            self.document.set_catalog(self.document.catalog.merged(mine))
+
+    def _report(self, reply: Mapping[str, Any], specs: Mapping[str, LayerSpec]) -> None:
+        """One status-bar line: what stopped the engine, else the first problem, else what loaded."""
+        stopped = list(reply.get("stopped", []))
+        if stopped:
+            self.window.show_message(_stopped_text(stopped[0]))
+        elif self.problems:
+            more = (
+                f" (and {len(self.problems) - 1} more in the Problems panel)"
+                if len(self.problems) > 1
+                else ""
+            )
+            self.window.show_message(_problem_text(self.problems[0]) + more)
+        elif specs:
+            names = ", ".join(spec.class_name for spec in specs.values())
+            self.window.show_message(f"Custom layers loaded: {names}")
+
+    def revalidate(self) -> None:
+        """Analyse the design again (its layers changed under it)."""
+        sync = self.window.findChild(EngineSync)
+        if sync is not None:
+            sync.analyze_now()
+
+    # ---------------------------------------------------------------- opening
+    def prepare_open(self, path: Path, retry: Callable[[], None]) -> bool:
+        """Before the project at `path` opens: True when its custom layers are ready (loaded, or
+        stand-ins for those that are not); else they are being loaded and `retry` follows."""
+        try:
+            data = project.read_data(path)
+        except ProjectError:
+            return True  # opening reports it
+        return self.prepare_data(data, _normal(path).parent, _normal(path), retry)
+
+    def prepare_data(self, data: Any, folder: Path, key: Path, retry: Callable[[], None]) -> bool:
+        """`prepare_open` for project data whose custom-layer paths are relative to `folder`
+        (a recovered design's come from its project file); `key` names the file being opened."""
+        if not isinstance(data, dict):
+            return True
+        paths = self.paths(data, folder)
+        if self._opening == key or self._in_effect(paths):
+            self._opening = None
+            self._set_specs(self.specs, self._stand_ins(data, paths, self.specs))
+            return True
+        self._opening = key
+        self.window.show_message(f"Opening {key.name} once its custom layers are loaded…")
+        self.sync(data, folder, then=retry)
+        return False
+
+    def _follow_document(self) -> None:
+        """Another design is shown (New, Open, Recover): offer its files if they differ."""
+        paths = self.paths()
+        if not self._pending and not self._in_effect(paths):
+            self.sync()
+        else:
+            self._watch(paths)
+
+    # --------------------------------------------------------------- watching
+    def _watch(self, paths: list[Path]) -> None:
+        """Watch the files, their folders (a save by rename replaces a file) and the folders named."""
+        files = layer_files(paths)
+        wanted = (
+            {str(f) for f in files} | {str(f.parent) for f in files} | {str(p) for p in paths if p.is_dir()}
+        )
+        wanted = {path for path in wanted if os.path.exists(path)}
+        watched = set(self.watcher.files()) | set(self.watcher.directories())
+        if watched - wanted:
+            self.watcher.removePaths(sorted(watched - wanted))
+        if wanted - watched:
+            self.watcher.addPaths(sorted(wanted - watched))
+
+    def _on_disk_change(self, _path: str) -> None:
+        self.reload_timer.start()
+
+    def reload_changed(self) -> None:
+        """Offer the files again when one changed, appeared or went (a changed one is asked about)."""
+        if self._pending:
+            self.reload_timer.start()  # look again once the engine has answered
+            return
+        paths = self.paths()
+        self._watch(paths)
+        files = layer_files(paths)
+        if set(files) != set(self.sent) or any(_hash_or_none(f) != self.sent.get(f) for f in files):
+            self.sync()
+
+    # ----------------------------------------------------------------- editor
+    def new_layer(self) -> None:
+        """File > New Custom Layer…: the editor on the template, with the class name asked for."""
+        if not self.confirm_discard_layer():
+            return
+        name = self.ask_class_name()
+        if name:
+            self.editor.new_layer(name)
+            self.show_editor()
+
+    def edit_layer_file(self, path: Path | None = None) -> bool:
+        """File > Edit Custom Layer File…: a .py file in the editor."""
+        if not self.confirm_discard_layer():
+            return False
+        path = path if path is not None else self.ask_layer_file()
+        if path is None:
+            return False
+        try:
+            self.editor.open_file(path)
+        except (OSError, UnicodeDecodeError) as error:
+            self.window.report_error("Cannot edit the layer file", f"{path}: {error}")
+            return False
+        self.show_editor()
+        return True
+
+    def show_editor(self) -> None:
+        dock = self.window.docks["layer_editor"]
+        dock.show()
+        dock.raise_()
+        self.window.resizeDocks([dock], [EDITOR_HEIGHT], Qt.Orientation.Vertical)
+        self.editor.code.setFocus()
+
+    def check(self, source: str, class_name: str, input_shape: str) -> None:
+        """Ask the engine to build the editor's layer on the input shape."""
+        if self.client is None:
+            self.editor.show_error("The Keras engine is not running: Check needs it.")
+            return
+        fields = {
+            "source": source,
+            "class_name": class_name,
+            "input_shape": input_shape,
+            "file": str(self.editor.path or ""),
+            "guard": self.guard_path,
+        }
+        self._checks.add(self.client.request("check_layer", fields, timeout_s=CHECK_TIMEOUT_S))
+
+    def save_layer(self, source: str) -> bool:
+        """Write the editor's code (beside the design when it is new), trust it, and load it."""
+        path = self.editor.path or self._new_layer_path()
+        if path is None:
+            return False
+        path = _normal(path)
+        TrustStore().trust_content(path, source.encode("utf-8"))
+        try:
+            project.atomic_write_text(path, source)
+        except OSError as error:
+            self.window.report_error("Cannot save the layer", f"{path}: {error.strerror or error}")
+            return False
+        self.editor.saved_as(path)
+        self.window.show_message(f"Saved {path}")
+        if path in layer_files(self.paths()):
+            self.sync()
+        else:
+            self.add_paths([path])
+        return True
+
+    def _new_layer_path(self) -> Path | None:
+        """Beside the design when it has a file and the name is free; else where the person says."""
+        name = self.editor.suggested_name or "custom_layer.py"
+        if self.document.path is not None and not (self.document.path.parent / name).exists():
+            return self.document.path.parent / name
+        return self.ask_layer_save_path(self._folder() / name)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """The window closing: the editor's unsaved code is asked about first."""
+        if watched is self.window and event.type() == QEvent.Type.Close and not self.confirm_discard_layer():
+            event.ignore()
+            return True
+        return False
+
+    # ---------------------------------------------------------------- dialogs
+    def confirm_discard_layer(self) -> bool:
+        """Before the editor's unsaved code goes: Save it (then go on), Discard it, or Cancel."""
+        if not self.editor.is_modified:
+            return True
+        name = self.editor.path.name if self.editor.path else "The new layer"
+        answer = QMessageBox.question(
+            self.window,
+            "Layer Editor",
+            f"{name} has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_layer(self.editor.source())
+        return answer == QMessageBox.StandardButton.Discard
+
+    def ask_layer_files(self) -> list[Path]:
+        names, _ = QFileDialog.getOpenFileNames(
+            self.window, "Load custom layers", str(self._folder()), LAYER_FILTER
+        )
+        return [Path(name) for name in names]
+
+    def ask_layer_folder(self) -> Path | None:
+        name = QFileDialog.getExistingDirectory(
+            self.window, "Load the custom layers of a folder", str(self._folder())
+        )
+        return Path(name) if name else None
+
+    def ask_layer_file(self) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(
+            self.window, "Edit a custom layer file", str(self._folder()), LAYER_FILTER
+        )
+        return Path(name) if name else None
+
+    def ask_layer_save_path(self, suggested: Path) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(self.window, "Save the layer", str(suggested), LAYER_FILTER)
+        if not name:
+            return None
+        return Path(name) if Path(name).suffix else Path(name).with_suffix(".py")
+
+    def ask_class_name(self) -> str | None:
+        """A class name for a new layer (CapWords), asked again until it is one."""
+        name, hint = "MyLayer", ""
+        while True:
+            name, accepted = QInputDialog.getText(
+                self.window, "New custom layer", f"{hint}Class name of the new layer:", text=name
+            )
+            if not accepted:
+                return None
+            if CLASS_NAME.match(name.strip()):
+                return name.strip()
+            hint = f"'{name}' is not a class name: start with a capital letter, then letters or digits.\n"
+
+    def load_files_dialog(self) -> None:
+        paths = self.ask_layer_files()
+        if paths:
+            self.add_paths(paths)
+
+    def load_folder_dialog(self) -> None:
+        folder = self.ask_layer_folder()
+        if folder is not None:
+            self.add_paths([folder])
+
+
+def _problem_text(problem: Mapping[str, Any]) -> str:
+    name = Path(str(problem.get("file"))).name
+    where = f"{name}:{problem['line']}" if problem.get("line") else name
+    return f"{where}: {problem.get('message')}"
+
+
+def _stopped_text(entry: Mapping[str, Any]) -> str:
+    file = Path(str(entry.get("file"))).name
+    if entry.get("kind") == "layer":
+        return (
+            f"The engine stopped while inferring {entry.get('name')} ({entry.get('key')} in {file}) and was "
+            "restarted: that layer is not run again until its file changes."
+        )
+    return f"The engine stopped while loading {file} and was restarted: it is not run again until it changes."
+
+
+# ------------------------------------------------------------------- wiring
+def install_custom_layers(window: MainWindow) -> CustomLayerFiles:
+    """The custom-layer files of `window`: its File menu entries and the Layer Editor dock."""
+    files = CustomLayerFiles(window)
+    dock = QDockWidget("Layer Editor", window)
+    dock.setObjectName("layer_editor_dock")
+    dock.setWidget(files.editor)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    if "code" in window.docks:
+        window.tabifyDockWidget(window.docks["code"], dock)
+    dock.hide()
+    window.docks["layer_editor"] = dock
+    actions = {
+        "load_custom_layers": QAction("Load Custom &Layers…", window),
+        "load_custom_folder": QAction("Load Custom Layer Fol&der…", window),
+        "new_custom_layer": QAction("New C&ustom Layer…", window),
+        "edit_custom_layer": QAction("Edit Custom Layer &File…", window),
+    }
+    slots = (files.load_files_dialog, files.load_folder_dialog, files.new_layer, files.edit_layer_file)
+    for action, slot in zip(actions.values(), slots, strict=True):
+        action.triggered.connect(lambda _checked=False, s=slot: s())
+    window.actions.update(actions)
+    _add_to_menus(window, list(actions.values()), dock)
+    return files
+
+
+def _add_to_menus(window: MainWindow, actions: list[QAction], dock: QDockWidget) -> None:
+    """The actions above File > Quit; the dock's toggle at the end of View's dock list."""
+    menus = {action.text(): action.menu() for action in window.menuBar().actions()}
+    file_menu, view_menu = menus.get("&File"), menus.get("&View")
+    if isinstance(file_menu, QMenu):
+        quit_action = window.actions.get("quit")
+        file_menu.insertActions(quit_action, actions)
+        file_menu.insertSeparator(quit_action)
+    if isinstance(view_menu, QMenu):
+        separators = [action for action in view_menu.actions() if action.isSeparator()]
+        view_menu.insertAction(separators[-1] if len(separators) > 1 else None, dock.toggleViewAction())

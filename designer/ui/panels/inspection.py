@@ -1,0 +1,260 @@
+"""The inspection panels in a main window: docks, the Inspect menu, health flags and exports.
+
+`install_inspection(window)` adds the Weights and Activations docks (tabbed
+with the bottom docks), an Inspect menu (show the panels; export the source's
+weights as .weights.h5, the model as .keras, the selected layer's arrays as
+.npz) and the connections: the run picked in the training panel becomes the
+source of both panels (its latest checkpoint); a run that ends becomes it too.
+Whenever the source is a run, the engine's `run_health` flags go on the
+canvas nodes (NaN or Inf weights, exploding or vanishing gradients, mostly dead
+ReLUs), and the summary panel shows Keras' own `model.summary()` split of
+trainable and non-trainable parameters for the source. Panels ask the engine
+only while their dock is shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
+
+from designer.training.runs import RunFolder
+from designer.ui.panels.activations import ActivationsView
+from designer.ui.panels.inspection_client import InspectionClient, Source, describe, latest_source
+from designer.ui.panels.subscription import Debouncer
+from designer.ui.panels.weights import WeightsView
+
+if TYPE_CHECKING:
+    from designer.ui.main_window import MainWindow
+
+SUMMARY_DELAY_MS = 2000  # after edits: Keras builds the model only once the editing pauses
+EXPORTS = {  # format: (menu text, dialog title, file filter, suffix)
+    "weights.h5": (
+        "Export &Weights (.weights.h5)…",
+        "Export the weights",
+        "Keras weights (*.weights.h5)",
+        ".weights.h5",
+    ),
+    "keras": ("Export &Model (.keras)…", "Export the model", "Keras models (*.keras)", ".keras"),
+    "npz": ("Export &Layer Arrays (.npz)…", "Export the layer's arrays", "NumPy archives (*.npz)", ".npz"),
+}
+
+
+def health_tooltip(messages: list[str]) -> str:
+    """A node's health findings as rich text for its pill's tooltip."""
+    escaped = [m.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for m in messages]
+    return "<b>Training run:</b><br>" + "<br>".join(escaped)
+
+
+def built_summary_text(reply: dict[str, Any], source: Source) -> str:
+    """ "Keras' model.summary() of run_0002 · epoch 3: 1,234 params: 1,170 trainable, 64
+    non-trainable (bn: 64)"."""
+    totals = reply.get("totals", {})
+    trainable, frozen = int(totals.get("trainable", 0)), int(totals.get("non_trainable", 0))
+    holders = [
+        f"{row['name']}: {int(row['non_trainable']):,}"
+        for row in reply.get("rows", [])
+        if row.get("non_trainable")
+    ]
+    where = f" ({', '.join(holders)})" if holders else ""
+    return (
+        f"Keras' model.summary() of {describe(source)}: {trainable + frozen:,} params: "
+        f"{trainable:,} trainable, {frozen:,} non-trainable{where}"
+    )
+
+
+class Inspection(QObject):
+    """The inspection panels of one window and what connects them to it."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.client = InspectionClient(window.document, window.client, parent=self)
+        self.weights = WeightsView(self.client)
+        self.activations = ActivationsView(self.client, window.scene)
+        self.health: dict[str, list[str]] = {}
+        self._summary = Debouncer(self.request_summary, SUMMARY_DELAY_MS, self)
+        self._add_docks()
+        self._add_menu()
+        self._connect()
+
+    # ------------------------------------------------------------ building
+    def _add_docks(self) -> None:
+        window, bottom = self.window, Qt.DockWidgetArea.BottomDockWidgetArea
+        docks = {
+            "weights": window._dock("Weights", self.weights, bottom),
+            "activations": window._dock("Activations", self.activations, bottom),
+        }
+        last = window.docks.get("training") or window.docks.get("history")
+        for dock in docks.values():
+            if last is not None:
+                window.tabifyDockWidget(last, dock)
+            last = dock
+        window.docks.update(docks)
+        for view, dock in ((self.weights, docks["weights"]), (self.activations, docks["activations"])):
+            view.set_active(False)
+            dock.visibilityChanged.connect(view.set_active)
+        if "diagnostics" in window.docks:
+            window.docks["diagnostics"].raise_()
+
+    def _add_menu(self) -> None:
+        window = self.window
+        menu = QMenu("&Inspect", window)
+        view_menu = next((a for a in window.menuBar().actions() if a.text() == "&View"), None)
+        if view_menu is not None:
+            window.menuBar().insertMenu(view_menu, menu)
+        else:
+            window.menuBar().addMenu(menu)
+        self.actions = {
+            "show_weights": menu.addAction("Show &Weights", lambda: self.show_dock("weights")),
+            "show_activations": menu.addAction("Show &Activations", lambda: self.show_dock("activations")),
+        }
+        menu.addSeparator()
+        for export_format, (text, _, _, _) in EXPORTS.items():
+            self.actions[export_format] = menu.addAction(text, lambda f=export_format: self.export_dialog(f))
+        self.menu = menu
+
+    def _connect(self) -> None:
+        window, client = self.window, self.client
+        client.source_changed.connect(self._source_changed)
+        client.answered.connect(self._answered)
+        client.failed.connect(self._failed)
+        client.exported.connect(self._exported)
+        window.training_client.finished.connect(self._run_finished)
+        window.training.run_table.selectionModel().selectionChanged.connect(self._run_selected)
+        window.document.results_changed.connect(self._design_changed)
+        window.document.graph_replaced.connect(self._graph_replaced)
+        window.docks["summary"].visibilityChanged.connect(self._summary_shown)
+        self.weights.export_requested.connect(lambda: self.export_dialog("npz"))
+
+    def show_dock(self, name: str) -> None:
+        dock: QDockWidget = self.window.docks[name]
+        dock.show()
+        dock.raise_()
+
+    # ------------------------------------------------------------- sources
+    def _run_selected(self, *_: object) -> None:
+        """One run picked in the training panel: inspect its latest checkpoint."""
+        selected = self.window.training.selected_runs()
+        if len(selected) == 1:
+            self._inspect_run(RunFolder(selected[0].path))
+
+    def _run_finished(self, report: dict[str, Any]) -> None:
+        for picker in (self.weights.source_picker, self.activations.source_picker):
+            picker.refresh()
+        if report.get("run"):
+            self._inspect_run(RunFolder(Path(report["run"])))
+
+    def _inspect_run(self, run: RunFolder) -> None:
+        source = latest_source(run)
+        if source is None:
+            self.window.show_message(f"{run.name} has no checkpoint to inspect yet.")
+            return
+        if self.client.source.run != run.path or self.client.source.checkpoint is None:
+            self.client.set_source(source)
+        else:
+            self.request_health()  # the same source: its flags may have changed (a resumed run)
+
+    def _source_changed(self, source: Source) -> None:
+        self.request_health()
+        self.request_summary()
+        if source.is_initial:
+            self.show_health({})
+
+    def _graph_replaced(self) -> None:
+        self.health = {}
+        self.window.summary.show_built_summary("")
+
+    # ------------------------------------------------------------- health
+    def request_health(self) -> None:
+        run = self.client.source.run
+        if run is not None:
+            self.client.request("run_health", {"run": str(run)})
+
+    def show_health(self, reply: dict[str, Any]) -> None:
+        """Each node's flags from `run_health` as a pill on the canvas; nodes without flags lose theirs."""
+        flags, messages = reply.get("flags", {}), reply.get("messages", {})
+        self.health = {node: list(found) for node, found in flags.items() if found}
+        for node_id, item in self.window.scene.node_items.items():
+            found = self.health.get(node_id, [])
+            item.set_health(found, health_tooltip(messages.get(node_id, [])) if found else "")
+        if self.health:
+            graph = self.window.document.graph
+            names = [graph.nodes[n].name for n in self.health if n in graph.nodes]
+            self.window.show_message(
+                f"{describe(self.client.source)}: health flags on {', '.join(names)} (hover their pills)."
+            )
+
+    # ------------------------------------------------------------- summary
+    def _summary_shown(self, shown: bool) -> None:
+        if shown:
+            self.request_summary()
+
+    def _design_changed(self) -> None:
+        """The initial weights' summary no longer holds: ask again once the edits pause."""
+        if self.client.source.is_initial:
+            self.window.summary.show_built_summary("")
+            self._summary.schedule()
+
+    def request_summary(self) -> None:
+        summary_dock = self.window.docks.get("summary")
+        if (
+            summary_dock is None
+            or summary_dock.visibleRegion().isEmpty()
+            or len(self.window.document.graph) == 0
+        ):
+            return
+        self.client.request("model_summary", self.client.with_source())
+
+    # ------------------------------------------------------------- replies
+    def _answered(self, op: str, reply: dict[str, Any]) -> None:
+        if op == "run_health":
+            self.show_health(reply)
+        elif op == "model_summary":
+            self.window.summary.show_built_summary(built_summary_text(reply, self.client.source))
+
+    def _failed(self, op: str, message: str) -> None:
+        if op == "export":
+            self.window.report_error("Cannot export", message)
+        elif op == "run_health":
+            self.window.show_message(f"No health check for the run: {message}")
+        elif op == "model_summary":
+            self.window.summary.show_built_summary(f"Keras could not build the model: {message}")
+        elif op == "source":
+            self.window.show_message(message)
+
+    # ------------------------------------------------------------- exports
+    def export_dialog(self, export_format: str) -> bool:
+        """Ask where, then have the engine write the source's weights, model or the node's arrays."""
+        node = self.client.node
+        if export_format == "npz" and node is None:
+            self.window.show_message("Select one node to export its arrays.")
+            return False
+        _, title, file_filter, suffix = EXPORTS[export_format]
+        graph = self.window.document.graph
+        stem = (
+            graph.nodes[node].name
+            if export_format == "npz" and node in graph.nodes
+            else graph.name or "model"
+        )
+        path = self.ask_export_path(title, file_filter, f"{stem}{suffix}")
+        if path is None:
+            return False
+        if not path.name.endswith(suffix):
+            path = path.with_name(path.name + suffix)
+        return self.client.export(export_format, path, node if export_format == "npz" else None) is not None
+
+    def _exported(self, path: str) -> None:
+        self.window.show_message(f"Exported {path}")
+
+    def ask_export_path(self, title: str, file_filter: str, suggested: str) -> Path | None:
+        folder = self.window.document.path.parent if self.window.document.path else Path.home()
+        name, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / suggested), file_filter)
+        return Path(name) if name else None
+
+
+def install_inspection(window: MainWindow) -> Inspection:
+    """Add the Weights and Activations panels, the Inspect menu and health flags to `window`."""
+    return Inspection(window)
