@@ -981,3 +981,19 @@ def test_a_training_run_gives_epochs_gradient_norms_health_flags_and_exports(
     qtbot.waitUntil(target.exists, timeout=ENGINE_MS)
     with np.load(target) as arrays:
         assert sorted(arrays) == ["bias", "kernel"] and np.isnan(arrays["kernel"]).sum() == 3
+
+
+def test_gradient_norm_ticks_step_1_2_5_and_never_crowd() -> None:
+    from designer.ui.panels.inspection_plots import log_ticks
+
+    assert [label for _, label in log_ticks(0.18, 2.0)] == ["0.2", "0.5", "1", "2"]
+    assert [label for _, label in log_ticks(1e-6, 3.0)] == [
+        "1e-06",
+        "1e-05",
+        "0.0001",
+        "0.001",
+        "0.01",
+        "0.1",
+        "1",
+    ]
+    assert all(abs(position - np.log10(float(label))) < 1e-12 for position, label in log_ticks(0.003, 40.0))

@@ -436,6 +436,22 @@ class OverEpochsPlot(QStackedWidget):
         return f"epoch {epoch} · [{low:.4g}, {high:.4g}) · {int(self.counts[row, column])} values"
 
 
+def log_ticks(low: float, high: float, most: int = 7) -> list[tuple[float, str]]:
+    """Ticks for a log axis from `low` to `high` (both > 0) at 1, 2 and 5 times a power of ten,
+    thinned to whole decades when there would be more than `most`; positions in log10 units,
+    as pyqtgraph's log mode wants them."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+
+    def inside(steps: tuple[float, ...]) -> list[float]:
+        values = [m * 10.0**e for e in range(first, last + 1) for m in steps]
+        return [v for v in values if low / 1.001 <= v <= high * 1.001]
+
+    chosen = inside((1.0, 2.0, 5.0))
+    if len(chosen) > most:
+        chosen = inside((1.0,))
+    return [(math.log10(v), f"{v:g}") for v in chosen or [10.0**first, 10.0**last]]
+
+
 class GradientPlot(pg.GraphicsLayoutWidget):
     """Each layer's gradient norm per epoch (log scale), and below, its dead-ReLU fraction."""
 
@@ -446,7 +462,6 @@ class GradientPlot(pg.GraphicsLayoutWidget):
         self.norms = self.addPlot(row=0, col=0)
         style_axes(self.norms, "gradient norm", "epoch")
         self.norms.setLogMode(y=True)
-        self.norms.getAxis("left").setStyle(maxTextLevel=0)  # label the decades only: no crowding
         self.legend = self.norms.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
         self.dead = self.addPlot(row=1, col=0)
         style_axes(self.dead, "dead ReLU", "epoch")
@@ -489,6 +504,14 @@ class GradientPlot(pg.GraphicsLayoutWidget):
                 self.dead.plot(_epoch_axis(epochs, values.size), values, pen=pen, connect="finite")
         self.dead.setVisible(bool(dead))
         self.dead.setYRange(0, 1, padding=0.05)
+        finite = np.concatenate([v for v in positive if v.size]) if any(v.size for v in positive) else None
+        low = (
+            self.zero_floor
+            if self.zero_floor is not None
+            else (float(finite.min()) if finite is not None else None)
+        )
+        ticks = log_ticks(low, float(finite.max())) if finite is not None and low is not None else None
+        self.norms.getAxis("left").setTicks([ticks] if ticks else None)
         shown = list(epochs) if 0 < len(epochs) <= MAX_EPOCH_TICKS else None
         for plot in (self.norms, self.dead):  # whole epochs, not 1.5
             plot.getAxis("bottom").setTicks([[(e, str(e)) for e in shown]] if shown else None)
