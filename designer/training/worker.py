@@ -15,7 +15,10 @@ another file: never to stdout, so what user code prints cannot corrupt them.
 
 Stop: a `stop` file in the run folder, or SIGTERM / SIGINT, ends the run after
 the current batch; the epoch still ends (validation, callbacks) and
-checkpoints/last.keras is saved, as after every epoch. Resume: --resume loads
+checkpoints/last.keras is saved. It is saved after the first epoch, then at most
+every LAST_SAVE_INTERVAL_S seconds (a kill loses at most that much), after a
+stopped epoch and when training ends: saving a whole model every epoch costs a
+short epoch a third of its time. Resume: --resume loads
 that checkpoint (weights and optimizer state) into the model train.py builds and
 compiles, and epochs continue from where they stopped. A NaN or infinite loss
 stops the run with a nan event.
@@ -68,6 +71,7 @@ from designer.training.runs import (
 
 DEFAULT_BATCH_INTERVAL = 0.05  # seconds between batch events
 PROBE_SAMPLES = 64  # the fixed batch of the inspection records
+LAST_SAVE_INTERVAL_S = 10.0  # at most this much training is lost to a kill
 
 
 # ------------------------------------------------------------------- events
@@ -276,6 +280,8 @@ class RunCallback(keras.callbacks.Callback):
         self._epoch, self._epoch_start, self._last_sent = resume_epoch, 0.0, 0.0
         self._previous: dict[str, float] = {}
         self._steps_done = 0
+        self._saved_epochs: int | None = None  # the epochs last.keras holds, once saved in this run
+        self._saved_at = 0.0
 
     # -- train
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -373,10 +379,23 @@ class RunCallback(keras.callbacks.Callback):
         }
         self.events.emit(event)
         self.epochs_done = epoch + 1
-        if self.nan is None:
+        if self.nan is None and self._checkpoint_due(epoch, partial):
             self._save_last(epoch, partial)
         if self.recorder is not None:
             self.events.emit(self.recorder.record(self.model, epoch))
+
+    def _checkpoint_due(self, epoch: int, partial: bool) -> bool:
+        """Whether this epoch's end saves last.keras: the first, a stopped one, the last one,
+        and otherwise once LAST_SAVE_INTERVAL_S has passed since the previous save."""
+        last = epoch + 1 >= int(self.params.get("epochs") or 0)
+        stopping = partial or bool(self.model.stop_training) or self.stop_reason is not None
+        late = time.perf_counter() - self._saved_at >= LAST_SAVE_INTERVAL_S
+        return self._saved_epochs is None or last or stopping or late
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Early stopping ends training without a last epoch: keep what it trained."""
+        if self.nan is None and self.epochs_done > (self._saved_epochs or self.resume_epoch):
+            self._save_last(self.epochs_done - 1, partial=False)
 
     def _save_last(self, epoch: int, partial: bool) -> None:
         """checkpoints/last.keras, replaced in one step so a kill never leaves half a file."""
@@ -387,6 +406,7 @@ class RunCallback(keras.callbacks.Callback):
         os.replace(temporary, folder / LAST_CHECKPOINT)
         state = json.dumps({"epoch": epoch + 1, "partial": partial})
         (folder / LAST_STATE).write_text(state + "\n", encoding="utf-8")
+        self._saved_epochs, self._saved_at = epoch + 1, time.perf_counter()
 
     # -- the end
     def final_event(self, total_epochs: int) -> dict[str, Any]:

@@ -355,3 +355,40 @@ def test_epoch_weights_fall_back_to_the_configs_keras_checkpoints(tmp_path: Path
         (1, run.checkpoints / "epoch_001.weights.h5"),
         (2, run.checkpoints / "epoch_002.keras"),
     ]
+
+
+def test_last_checkpoint_is_saved_first_then_by_interval_and_at_the_end(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """Saving a whole model each epoch costs a short epoch a third of its time: last.keras is
+    written after the first epoch, once the interval has passed, and after the last epoch."""
+    import keras
+
+    from designer.training import worker
+
+    graph = chain("tiny", ("Input", "x", {"shape": [4]}), ("Dense", "y", {"units": 2}))
+    run = RunFolder.create_at(tmp_path / "run", graph, TrainingConfig(losses={"y": "mse"}), catalog)
+    with open(run.events_file, "a", encoding="utf-8") as events:
+        callback = worker.RunCallback(
+            run, worker.EventWriter([events]), worker.StopRequest(run), batch_size=4, samples=8
+        )
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile("adam", "mse")
+        callback.set_model(model)
+        callback.set_params({"epochs": 5, "steps": None})
+        saved = []
+        for epoch in range(5):
+            callback.on_epoch_begin(epoch)
+            callback.on_epoch_end(epoch, {"loss": 1.0})
+            saved.append(json.loads((run.checkpoints / "last.json").read_text())["epoch"])
+        assert saved == [1, 1, 1, 1, 5]  # the interval (10 s) never passed in between
+        callback._saved_at -= worker.LAST_SAVE_INTERVAL_S  # as if the interval had passed
+        callback.set_params({"epochs": 9, "steps": None})
+        callback.on_epoch_begin(5)
+        callback.on_epoch_end(5, {"loss": 1.0})
+        assert json.loads((run.checkpoints / "last.json").read_text())["epoch"] == 6
+        callback.on_epoch_begin(6)
+        callback.on_epoch_end(6, {"loss": 1.0})
+        callback.on_train_end()  # early stopping ended it before epoch 9: what it trained is kept
+        assert json.loads((run.checkpoints / "last.json").read_text())["epoch"] == 7
+    assert run.completed_epochs() == 7
