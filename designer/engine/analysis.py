@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from designer.catalog.keras_layers import build_catalog
-from designer.catalog.spec import Catalog, LayerSpec
+from designer.catalog.spec import Catalog
 from designer.catalog.user_modules import (
     LoadedModules,
     ModuleProblem,
@@ -76,9 +76,6 @@ def load_project(path: str | Path, catalog: Catalog) -> project.Project:
     return project.load(path, catalog.ports_of)
 
 
-IMPORTED_SPECS_KEY = "imported_specs"  # specs an import added (keras.ops nodes, registered classes)
-
-
 @dataclass
 class OpenedProject:
     """A project, the catalog it needs, and the custom-layer files that failed to load."""
@@ -95,9 +92,7 @@ def open_project(
     made and its custom-layer files plus `layers` (files or folders, `designer ... --layers`),
     which run only when `trust` is given or the user trusted them before (designer.trust)."""
     data = project.read_data(path)
-    catalog = default_catalog()
-    if isinstance(data, dict) and isinstance(data.get(IMPORTED_SPECS_KEY), list):
-        catalog = catalog.merged([LayerSpec.from_dict(spec) for spec in data[IMPORTED_SPECS_KEY]])
+    catalog = default_catalog().with_project_specs(data)  # an import's keras.ops nodes and classes
     files = [*custom_layer_files(path, data), *map(Path, layers)]
     loaded = _trusted_layers(path, files, trust) if files else LoadedModules()
     catalog = catalog.merged(loaded.specs)
