@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import re
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +32,7 @@ import keras
 from keras.src.layers.merging.base_merge import Merge
 from keras.src.utils.naming import to_snake_case
 
-from designer.catalog.spec import Catalog, LayerSpec, ParamSpec
+from designer.catalog.spec import PROJECT_SOURCE, Catalog, LayerSpec, ParamSpec
 from designer.graph.model import MERGE_PORTS, PortLayout
 
 KERAS_MODULE = "keras.layers"
@@ -645,7 +646,15 @@ def layer_class(spec: LayerSpec) -> type:
     """The class a spec describes (`keras.layers.InputLayer` for the Input spec)."""
     if spec.is_input:
         return keras.layers.InputLayer
-    return getattr(importlib.import_module(spec.module), spec.class_name)
+    if spec.source == PROJECT_SOURCE and spec.module not in sys.modules:
+        raise ImportError(
+            f"{spec.class_name} comes from the module {spec.module}, which is not loaded: load the file "
+            "that defines it (File > Load Custom Layers, or --layers) to use it."
+        )
+    found = getattr(importlib.import_module(spec.module), spec.class_name)
+    if not (isinstance(found, type) and issubclass(found, keras.Operation)):  # a Layer is an Operation
+        raise TypeError(f"{spec.module}.{spec.class_name} is not a Keras layer or operation class.")
+    return found
 
 
 def to_keras_kwargs(spec: LayerSpec, params: Mapping[str, Any]) -> dict[str, Any]:

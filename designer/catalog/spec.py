@@ -10,12 +10,26 @@ JSON (`Catalog.to_dict`), so nothing here may import Keras.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 
 IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
+
+
+PROJECT_SOURCE = "project"  # a spec a project file carries for a class outside Keras
+
+
+def is_keras_spec(spec: LayerSpec) -> bool:
+    """Whether a spec names a class of Keras itself. A project file is data: building a node
+    imports the spec's module and calls its class, so the specs a file carries for any other
+    module get source PROJECT_SOURCE, and the engine builds them only once that module has
+    been imported by other means (its custom-layer file loaded with consent, or the import
+    that made the design in this session); until then their nodes keep their ports and
+    params and say what to load."""
+    return spec.module == "keras" or spec.module.startswith("keras.")
+
 
 # Parameter kinds. "choice" has `choices` (and may be free text when `editable`).
 PARAM_KINDS = (
@@ -232,7 +246,11 @@ class Catalog(Mapping[str, LayerSpec]):
         if not isinstance(specs, list):
             return self
         made = [LayerSpec.from_dict(spec) for spec in specs if isinstance(spec, Mapping)]
-        new = [spec for spec in made if self._specs.get(spec.key) != spec]
+        new = [
+            spec if is_keras_spec(spec) else replace(spec, source=PROJECT_SOURCE)
+            for spec in made
+            if spec.key not in self._specs
+        ]
         return self.merged(new) if new else self
 
     def to_dict(self) -> dict[str, Any]:

@@ -150,6 +150,7 @@ class CustomLayers:
         self.files: dict[Path, CustomFile] = {}
         self.guard: Guard | None = None
         self._over: tuple[Catalog, Catalog] | None = None  # the last catalog_over: (base, result)
+        self._provided: set[str] = set()  # keys of every layer the files have given, now or before
 
     def use_guard(self, path: object) -> None:
         """Follow the guard file the GUI names (read once per host: it holds what stopped)."""
@@ -248,8 +249,10 @@ class CustomLayers:
         if self._over is not None and self._over[0] is base:
             return self._over[1]
         specs = self.specs()
-        stale = [spec for spec in base.values() if spec.source == "user"]
-        kept = [spec for spec in base.values() if spec.source != "user"]
+        self._provided.update(spec.key for spec in specs)
+        # Only layers these files gave: an import's registered classes are "user" specs too.
+        stale = [spec for spec in base.values() if spec.key in self._provided]
+        kept = [spec for spec in base.values() if spec.key not in self._provided]
         catalog = Catalog([*kept, *specs], base.version) if specs or stale else base
         self._over = (base, catalog)
         return catalog

@@ -13,6 +13,10 @@ Operations:
   [Diagnostic], "totals": [trainable, non_trainable]}. The host keeps the last
   design and re-infers only what the difference to it can change.
 - "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
+- "import" {"source", "weights_dir"} -> {"project", "specs", "messages"}: a Keras model as a
+  design (designer.engine.importer), its weights written into weights_dir.
+- "design_weights" {"project", "weights", "path"} -> {"path", "loaded", "fresh"}: an imported
+  model's weights written for the design as it is now, by layer name: what a run starts from.
 - "load_custom_layers" {"paths": [files or folders], "guard": path} -> {"specs", "problems":
   [{file, line, message}], "loaded": [files], "stopped": [...]}: the design's custom-layer files
   (designer.engine.custom_ops); their layers join the catalog, their problems every analysis.
@@ -187,6 +191,8 @@ class EngineHost:
         custom.use_guard(request.get("guard"))
         reply = custom.load(_field(request, "paths", list))
         self._inference, self._previous = None, None
+        if self._inspection is not None:  # its models were built with the classes of before
+            self._inspection.forget_models()
         return reply
 
     def check_layer(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,7 +234,7 @@ class EngineHost:
         from designer.engine.inspect_ops import InspectionOps
 
         if self._inspection is None:
-            self._inspection = InspectionOps(self._current_catalog)
+            self._inspection = InspectionOps(self._current_catalog, self._custom_layers)
         return self._inspection
 
     def _current_catalog(self) -> Catalog:

@@ -107,6 +107,7 @@ from designer.codegen import TRAINING_FILE
 from designer.engine import inspection
 from designer.engine.analysis import analyze
 from designer.engine.build import build_model
+from designer.engine.custom_ops import CustomLayers
 from designer.engine.host import RequestError
 from designer.engine.inference import ShapeInference
 from designer.graph import project
@@ -171,11 +172,19 @@ class InspectionOps:
     """The inspection ops of one engine host, with the last few models built and the last data
     source loaded, so that clicking node after node builds nothing twice."""
 
-    def __init__(self, catalog: Callable[[], Catalog]) -> None:
+    def __init__(
+        self, catalog: Callable[[], Catalog], custom: Callable[[], CustomLayers] | None = None
+    ) -> None:
         self._catalog = catalog
+        self._custom = custom  # the host's custom-layer files: their crash guard, what stopped it
         self._inference: ShapeInference | None = None
         self._models: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
         self._data: tuple[str, Any] | None = None
+
+    def forget_models(self) -> None:
+        """Drop the models built so far (the custom-layer files were loaded again)."""
+        self._models.clear()
+        self._inference = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -415,9 +424,21 @@ class InspectionOps:
         return loaded
 
     def _build(self, design: Design) -> keras.Model:
-        """The model of a design without errors, its initial weights seeded."""
+        """The model of a design without errors, its initial weights seeded. A custom layer that
+        stopped the engine is refused, and the others are inferred under the crash guard first,
+        as the design's analysis is: a layer that crashes is noted and never run again."""
+        custom = self._custom() if self._custom is not None else None
+        if custom is not None:
+            stopped = sorted({n.type for n in design.graph.nodes.values()} & set(custom.stopped_layers()))
+            if stopped:
+                names = ", ".join(stopped)
+                raise RequestError(
+                    f"{names} stopped the engine before: fix its file (it reloads) to inspect this."
+                )
         if self._inference is None or self._inference.catalog is not design.catalog:
-            self._inference = ShapeInference(design.catalog)
+            self._inference = (
+                custom.inference(design.catalog) if custom is not None else ShapeInference(design.catalog)
+            )
         errors = analyze(design.graph, design.catalog, self._inference).errors
         if errors:
             listed = "\n".join(f"- {_node_label(design.graph, e.node)}{e.message}" for e in errors[:5])
@@ -748,10 +769,9 @@ def _label(value: np.ndarray) -> str:
 
 # ------------------------------------------------------------------ samples
 def _training_script(design: Design) -> str:
-    """The training script whose load_data() gives the data: the run's own, or the one Export
-    writes for the design's training config."""
-    if design.run is not None and (design.run / TRAINING_FILE).is_file():
-        return (design.run / TRAINING_FILE).read_text(encoding="utf-8")
+    """The training script whose load_data() gives the data: the one Export writes for the
+    design's training config (a run's own config.json for a run). A run folder's train.py on
+    disk is never run here: a shared folder could hold any code in it."""
     if not design.training or not design.training.get("data"):
         raise RequestError(
             "The design has no training data source: choose one in the training settings, "

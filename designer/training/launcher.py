@@ -321,8 +321,8 @@ def train_cli(
         source = str(Path(project_path).resolve().parent / config.initial_weights)
         try:
             match = match_weights(loaded.graph, source)
-        except (OSError, ValueError) as error:
-            err.write(f"error: cannot use the weights {source}: {error}\n")
+        except (OSError, ValueError, GraphError) as error:
+            err.write(f"error: cannot use the weights {source}: {error} (--fresh starts without them)\n")
             return EXIT_FAILED
         out.write(weights_note(match) + "\n")
         config = config.copy(initial_weights=str(match.path))

@@ -314,6 +314,9 @@ class RunCallback(keras.callbacks.Callback):
             optimizer.build(self.model.trainable_variables)
         self.model.load_weights(str(self.run.last_checkpoint))
         self.model._initial_epoch = self.resume_epoch
+        for epoch, path in self.run.epoch_weights():  # epochs a kill lost: they are trained again
+            if epoch > self.resume_epoch:
+                path.unlink(missing_ok=True)
 
     # -- batches
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -529,3 +529,32 @@ class Widen(keras.layers.Layer):
     assert config["message"].startswith(
         "get_config does not return factor: a saved model would load with the default"
     )
+
+
+def test_an_imported_registered_layer_analyses_in_the_same_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's specs of a registered class (source "user") stay in the catalog: only layers
+    of custom-layer files are dropped when their files go."""
+    import keras
+
+    (tmp_path / "registered_scale.py").write_text(
+        "import keras\n\n\n"
+        '@keras.saving.register_keras_serializable(package="host_tests")\n'
+        "class Scale(keras.layers.Layer):\n"
+        "    def call(self, inputs):\n"
+        "        return inputs * 2.0\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import registered_scale
+
+    inputs = keras.Input((3,), name="x")
+    keras.Model(inputs, registered_scale.Scale(name="scale")(inputs)).save(tmp_path / "scaled.keras")
+    engine = EngineHost()
+    answer = engine.handle(
+        {"op": "import", "source": str(tmp_path / "scaled.keras"), "weights_dir": str(tmp_path / "w")}
+    )
+    assert [spec["key"] for spec in answer["specs"]] == ["registered_scale.Scale"]
+    for _ in range(2):
+        analysis = engine.handle({"op": "analyze", "project": answer["project"]})
+        assert [d for d in analysis["diagnostics"] if d["severity"] == "error"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from designer.catalog.keras_layers import construct
+from designer.catalog.keras_layers import construct, layer_class
 from designer.catalog.spec import Catalog
 from designer.engine.analysis import analyze
 from designer.engine.build import build_model
@@ -34,7 +35,8 @@ from designer.engine.importer import (
     project_weights,
     weights_for_design,
 )
-from designer.graph.model import INPUT_TYPE, Edge, ModelOutput, Node
+from designer.graph import project
+from designer.graph.model import INPUT_TYPE, Edge, ModelGraph, ModelOutput, Node
 
 TOLERANCE = 1e-5
 
@@ -645,13 +647,34 @@ def test_import_to_project_writes_a_loadable_project(catalog: Catalog, tmp_path:
     output.parent.mkdir()
     messages: list[str] = []
     assert import_to_project(str(source), output, catalog, on_message=messages.append) == output
-    loaded, merged = load_imported_project(output, catalog)
+    loaded, merged = load_imported_project(output, catalog)  # Scale's module is imported: it builds
     assert loaded.extra[PROJECT_WEIGHTS_KEY] == "custom.weights.h5"
     assert [spec["key"] for spec in loaded.extra[PROJECT_SPECS_KEY]] == [f"{Scale.__module__}.Scale"]
     assert loaded.graph == import_source(str(source), catalog).graph
     rebuilt = build_model(loaded.graph, merged)
     load_weights_by_name(rebuilt, project_weights(loaded, output))
     assert_same_outputs(original, rebuilt, import_source(str(source), catalog))
+
+
+def test_a_project_file_cannot_make_the_engine_import_other_code(catalog: Catalog, tmp_path: Path) -> None:
+    """Building a node imports its spec's module and calls its class: the specs a project file
+    carries for modules outside Keras keep the design readable but build only once that module
+    is loaded by other means, and a class is checked before it is called."""
+    evil = {**catalog["Dense"].to_dict(), "key": "evil.Run", "module": "evil_module", "class_name": "Run"}
+    system = {**evil, "key": "os.system", "module": "os", "class_name": "system"}
+    graph = ModelGraph("tiny")
+    graph.add_node(Node("n1", INPUT_TYPE, "x", {"shape": [3]}, ports=catalog[INPUT_TYPE].ports))
+    graph.add_node(Node("n2", "evil.Run", "run", {"units": 2}, ports=catalog["Dense"].ports))
+    graph.connect(Edge("n1", 0, "n2", 0))
+    data = {**project.to_dict(graph), "imported_specs": [evil, system]}
+    (tmp_path / "p.json").write_text(json.dumps(data))
+    loaded, merged = load_imported_project(tmp_path / "p.json", catalog)
+    assert loaded.graph.node("n2").params == {"units": 2}  # the design reads
+    with pytest.raises(ImportError, match="evil_module, which is not loaded"):
+        layer_class(merged["evil.Run"])
+    assert "evil_module" not in sys.modules
+    with pytest.raises(TypeError, match="not a Keras layer or operation class"):
+        layer_class(merged["os.system"])  # a loaded module, but not a layer class
 
 
 def test_project_keeps_nested_models_as_groups(catalog: Catalog, tmp_path: Path) -> None:
@@ -781,3 +804,6 @@ def test_weights_for_an_edited_design_load_by_name_and_leave_new_layers_fresh(
         ):
             np.testing.assert_array_equal(mine, theirs)
     assert not list(tmp_path.glob("*.partial*"))
+    graph.set_params(graph.node_by_name("head").id, {"units": 3})  # a head edited since the import
+    edited = weights_for_design(graph, catalog, result.weights, tmp_path / "head.weights.h5")
+    assert edited.loaded == ["hidden"] and sorted(edited.fresh) == ["extra", "head"]

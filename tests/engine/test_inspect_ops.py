@@ -527,6 +527,37 @@ def test_inspect_weights_of_a_runs_checkpoint_uses_the_runs_design(
         )
 
 
+def test_a_runs_data_sample_comes_from_its_config_not_the_code_in_its_folder(
+    host: EngineHost, trained: tuple[RunFolder, ModelGraph], tmp_path: Path
+) -> None:
+    """A shared folder's runs/ could hold any train.py: the sample is read through the code
+    Export writes for the run's config.json, and the file on disk never runs."""
+    run, graph = trained
+    marker = tmp_path / "ran"
+    script = run.path / "train.py"
+    original = script.read_text(encoding="utf-8")
+    planted = original.replace(
+        "def load_data(", f"def load_data(_ran=open({str(marker)!r}, 'w').close(), ", 1
+    )
+    assert planted != original
+    script.write_text(planted, encoding="utf-8")
+    try:
+        reply = host.handle(
+            {
+                "op": "inspect_activations",
+                "project": None,
+                "run": str(run.path),
+                "node": node_id(graph, "norm"),
+                "checkpoint": None,
+                "sample": {"kind": "data", "index": 3},
+                "out_dir": str(tmp_path / "out"),
+            }
+        )
+    finally:
+        script.write_text(original, encoding="utf-8")
+    assert reply["sample"]["label"] == "3" and not marker.exists()
+
+
 def test_run_health_flags_a_layer_with_nan_weights(
     host: EngineHost, trained: tuple[RunFolder, ModelGraph], catalog: Catalog, tmp_path: Path
 ) -> None:

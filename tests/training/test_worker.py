@@ -358,7 +358,7 @@ def test_epoch_weights_fall_back_to_the_configs_keras_checkpoints(tmp_path: Path
 
 
 def test_last_checkpoint_is_saved_first_then_by_interval_and_at_the_end(
-    tmp_path: Path, catalog: Catalog
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Saving a whole model each epoch costs a short epoch a third of its time: last.keras is
     written after the first epoch, once the interval has passed, and after the last epoch."""
@@ -366,6 +366,7 @@ def test_last_checkpoint_is_saved_first_then_by_interval_and_at_the_end(
 
     from designer.training import worker
 
+    monkeypatch.setattr(worker, "LAST_SAVE_INTERVAL_S", 3600.0)  # a slow machine never reaches it
     graph = chain("tiny", ("Input", "x", {"shape": [4]}), ("Dense", "y", {"units": 2}))
     run = RunFolder.create_at(tmp_path / "run", graph, TrainingConfig(losses={"y": "mse"}), catalog)
     with open(run.events_file, "a", encoding="utf-8") as events:
@@ -374,6 +375,7 @@ def test_last_checkpoint_is_saved_first_then_by_interval_and_at_the_end(
         )
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
         model.compile("adam", "mse")
+        model.fit(np.zeros((4, 4)), np.zeros((4, 2)), verbose=0)  # the optimizer has its state
         callback.set_model(model)
         callback.set_params({"epochs": 5, "steps": None})
         saved = []
@@ -381,7 +383,7 @@ def test_last_checkpoint_is_saved_first_then_by_interval_and_at_the_end(
             callback.on_epoch_begin(epoch)
             callback.on_epoch_end(epoch, {"loss": 1.0})
             saved.append(json.loads((run.checkpoints / "last.json").read_text())["epoch"])
-        assert saved == [1, 1, 1, 1, 5]  # the interval (10 s) never passed in between
+        assert saved == [1, 1, 1, 1, 5]  # the interval never passed in between
         callback._saved_at -= worker.LAST_SAVE_INTERVAL_S  # as if the interval had passed
         callback.set_params({"epochs": 9, "steps": None})
         callback.on_epoch_begin(5)
@@ -392,3 +394,17 @@ def test_last_checkpoint_is_saved_first_then_by_interval_and_at_the_end(
         callback.on_train_end()  # early stopping ended it before epoch 9: what it trained is kept
         assert json.loads((run.checkpoints / "last.json").read_text())["epoch"] == 7
     assert run.completed_epochs() == 7
+    for epoch in (7, 8, 9):  # 7 is in last.keras; 8 and 9 a kill lost after the last save
+        (run.checkpoints / f"epoch_{epoch:03d}.weights.h5").write_bytes(b"")
+    with open(run.events_file, "a", encoding="utf-8") as events:
+        resumed = worker.RunCallback(
+            run,
+            worker.EventWriter([events]),
+            worker.StopRequest(run),
+            batch_size=4,
+            samples=8,
+            resume_epoch=7,
+        )
+        resumed.set_model(model)
+        resumed._restore()
+    assert [epoch for epoch, _ in run.epoch_weights()] == [7]  # 8 and 9 are trained again

@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from designer.catalog.spec import Catalog, LayerSpec
+from designer.catalog.spec import Catalog
 from designer.engine.importer.base import (
     LAYER_PATHS_ATTRIBUTE,
     MODEL_FILE_SUFFIXES,
@@ -109,13 +109,13 @@ def import_to_project(
 
 
 def load_imported_project(path: Path, catalog: Catalog) -> tuple[project.Project, Catalog]:
-    """Read a project file with the specs its import made; returns it and the catalog it needs."""
+    """Read a project file with the specs its import made; returns it and the catalog it needs
+    (Catalog.with_project_specs: a class outside Keras builds only once its module is loaded)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ImportRefused(f"Cannot read {path}: {error}") from error
-    specs = data.get(PROJECT_SPECS_KEY) if isinstance(data, dict) else None
-    merged = catalog.merged([LayerSpec.from_dict(spec) for spec in specs]) if specs else catalog
+    merged = catalog.with_project_specs(data)
     return project.from_dict(data, merged.ports_of, str(path)), merged
 
 

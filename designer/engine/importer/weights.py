@@ -32,8 +32,13 @@ def save_imported_weights(result: ImportResult, model: keras.Model, catalog: Cat
     path.parent.mkdir(parents=True, exist_ok=True)
     built = build_model(result.graph, result.catalog(catalog))
     load_weights_by_name(built, model, result.origins)
-    built.save_weights(path)
-    _record_layer_paths(built, path, result.origins)
+    partial = path.with_name(f".{path.name}.partial{WEIGHTS_SUFFIX}")
+    try:  # written whole, then renamed: a failure never leaves half a file over a good one
+        built.save_weights(partial)
+        _record_layer_paths(built, partial, result.origins)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
@@ -76,9 +81,9 @@ def load_weights_by_name(
     `strict` refuses a target layer with weights that the source lacks.
     """
     if isinstance(source, keras.Model):
-        loaded, missing = _copy_layers(target, _from_model(source, names or {}))
+        loaded, missing = _copy_layers(target, _from_model(source, names or {}), strict)
     else:
-        loaded, missing = _load_file(target, Path(source))
+        loaded, missing = _load_file(target, Path(source), strict)
     if strict and missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise ImportRefused(f"No weights for {len(missing)} layer(s) of {target.name}: {shown}.")
@@ -108,16 +113,27 @@ def _members(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
 _Copy = Callable[[str, keras.layers.Layer], bool]  # loads one layer's weights; False if there are none
 
 
-def _copy_layers(target: keras.Model, copy: _Copy) -> tuple[list[str], list[str]]:
+def _copy_layers(target: keras.Model, copy: _Copy, strict: bool = True) -> tuple[list[str], list[str]]:
     """(loaded, missing) paths of the target's layers with weights: each layer is matched as a
-    whole, else through its members (the layers of a block exported code made of a group)."""
+    whole, else through its members (the layers of a block exported code made of a group).
+    Not `strict`, a layer whose saved weights do not fit it (a head edited since: other units)
+    keeps its own weights and counts as missing."""
     loaded: list[str] = []
     missing: list[str] = []
 
     def visit(layer: keras.layers.Layer, path: str) -> None:
         if not layer.weights:
             return
-        if not is_model(layer) and copy(path, layer):
+        before = None if strict else layer.get_weights()
+        try:
+            copied = not is_model(layer) and copy(path, layer)
+        except ImportRefused:
+            if before is None:
+                raise
+            layer.set_weights(before)  # a half-loaded layer is put back as it was
+            missing.append(path)
+            return
+        if copied:
             loaded.append(path)
             return
         members = _members(layer)
@@ -141,13 +157,13 @@ def _from_model(source: keras.Model, names: Mapping[str, str]) -> _Copy:
         try:
             layer.set_weights(found.get_weights())
         except ValueError as error:
-            raise ImportRefused(f"Cannot copy the weights of {name}: {error}") from error
+            raise ImportRefused(f"Cannot copy the weights of {name}: {_first_line(error)}") from error
         return True
 
     return copy
 
 
-def _load_file(target: keras.Model, path: Path) -> tuple[list[str], list[str]]:
+def _load_file(target: keras.Model, path: Path, strict: bool = True) -> tuple[list[str], list[str]]:
     if not path.is_file():
         raise ImportRefused(f"{path}: no such weights file.")
     with h5py.File(path, "r") as file:
@@ -157,7 +173,7 @@ def _load_file(target: keras.Model, path: Path) -> tuple[list[str], list[str]]:
         return [layer.name for layer in _members(target) if layer.weights], []
     store = saving_lib.H5IOStore(path, mode="r")
     try:
-        return _copy_layers(target, _from_store(store, json.loads(recorded)))
+        return _copy_layers(target, _from_store(store, json.loads(recorded)), strict)
     finally:
         store.close()
 
@@ -171,7 +187,7 @@ def _from_store(store: Any, paths: Mapping[str, str]) -> _Copy:
         try:
             saving_lib._load_state(layer, store, None, inner_path=paths[name], visited_saveables=set())
         except ValueError as error:
-            raise ImportRefused(f"Cannot load the weights of {name}: {error}") from error
+            raise ImportRefused(f"Cannot load the weights of {name}: {_first_line(error)}") from error
         return True
 
     return copy
@@ -212,3 +228,9 @@ def _covered(name: str, loaded: set[str]) -> bool:
     """Whether the layer at path `name` was loaded, itself or as part of an enclosing block."""
     parts = name.split("/")
     return any("/".join(parts[:end]) in loaded for end in range(1, len(parts) + 1))
+
+
+def _first_line(error: Exception, limit: int = 300) -> str:
+    """An error's first line, cut short: Keras' shape errors print whole arrays."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
