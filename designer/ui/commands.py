@@ -8,9 +8,10 @@ nodes fold into one step through `id()`/`mergeWith()`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -251,6 +252,33 @@ class SetGroups(QUndoCommand):
 
 
 # ------------------------------------------------------------ compound gestures
+@contextlib.contextmanager
+def macro(stack: QUndoStack, text: str) -> Iterator[None]:
+    """One undo step of the commands pushed in the block. The macro always closes; when the
+    block raises, what it pushed is undone and dropped from the history, and the error goes on."""
+    stack.beginMacro(text)
+    try:
+        yield
+    except BaseException:
+        stack.endMacro()
+        _drop_last(stack)
+        raise
+    stack.endMacro()
+
+
+def _drop_last(stack: QUndoStack) -> None:
+    """Undo the step just pushed and remove it from the history (an obsolete command is
+    removed, not redone, when the stack redoes it)."""
+    if not stack.canUndo():
+        return
+    with contextlib.suppress(Exception):  # the error that got here is the one worth raising
+        stack.undo()
+    command = stack.command(stack.index())
+    if command is not None:
+        command.setObsolete(True)
+        stack.redo()
+
+
 def connect_replacing(stack: QUndoStack, graph: ModelGraph, edge: Edge) -> None:
     """Connect; an occupied input is freed first, all in one undo step.
 
@@ -262,10 +290,9 @@ def connect_replacing(stack: QUndoStack, graph: ModelGraph, edge: Edge) -> None:
         stack.push(Connect(graph, edge))
         return
     _check_without(graph, existing, edge)
-    stack.beginMacro(f"Reconnect {graph.node(edge.target).name}")
-    stack.push(Disconnect(graph, existing))
-    stack.push(Connect(graph, edge))
-    stack.endMacro()
+    with macro(stack, f"Reconnect {graph.node(edge.target).name}"):
+        stack.push(Disconnect(graph, existing))
+        stack.push(Connect(graph, edge))
 
 
 def _check_without(graph: ModelGraph, existing: Edge, edge: Edge) -> None:
@@ -283,48 +310,65 @@ def remove_nodes(stack: QUndoStack, graph: ModelGraph, node_ids: list[str]) -> N
     if not node_ids:
         return
     names = ", ".join(graph.node(n).name for n in node_ids[:3]) + ("..." if len(node_ids) > 3 else "")
-    stack.beginMacro(f"Delete {names}")
-    doomed = set(node_ids)
-    kept_outputs = [o for o in graph.outputs if o.node not in doomed]
-    if len(kept_outputs) != len(graph.outputs):
-        stack.push(SetOutputs(graph, kept_outputs))
-    edges = {e for n in node_ids for e in graph.input_edges(n) + graph.output_edges(n)}
-    for edge in sorted(edges):
-        stack.push(Disconnect(graph, edge))
-    for node_id in node_ids:
-        for sharer in graph.sharers(node_id):
-            if sharer.id not in doomed:
-                stack.push(SetShares(graph, sharer.id, None))
-    groups = groups_without(graph, doomed)
-    if groups != list(graph.groups.values()):
-        stack.push(SetGroups(graph, groups))
-    for node_id in node_ids:
-        stack.push(RemoveNode(graph, node_id))
-    stack.endMacro()
+    with macro(stack, f"Delete {names}"):
+        doomed = set(node_ids)
+        kept_outputs = [o for o in graph.outputs if o.node not in doomed]
+        if len(kept_outputs) != len(graph.outputs):
+            stack.push(SetOutputs(graph, kept_outputs))
+        edges = {e for n in node_ids for e in graph.input_edges(n) + graph.output_edges(n)}
+        for edge in sorted(edges):
+            stack.push(Disconnect(graph, edge))
+        for node_id in node_ids:
+            for sharer in graph.sharers(node_id):
+                if sharer.id not in doomed:
+                    stack.push(SetShares(graph, sharer.id, None))
+        groups = groups_without(graph, doomed)
+        if groups != list(graph.groups.values()):
+            stack.push(SetGroups(graph, groups))
+        for node_id in node_ids:
+            stack.push(RemoveNode(graph, node_id))
 
 
 def join_group(stack: QUndoStack, graph: ModelGraph, group_id: str | None, node_ids: list[str]) -> None:
     """Make new nodes members of `group_id` (nothing when it is None): a node added while
-    editing inside a block joins it before it is connected to the block's members."""
+    editing inside a block joins it before it is connected to the block's members.
+
+    Raises GraphError, pushing nothing, when the block cannot take them; callers check first
+    with `check_join` before they open a macro."""
     if group_id is None or not node_ids:
         return
     group = graph.group(group_id)
     joined = dataclasses.replace(group, nodes=(*group.nodes, *node_ids))
+    probe = graph.copy()
+    probe.update_group(joined)
     stack.push(UpdateGroup(graph, joined, f"Add to {group.name}"))
+
+
+def check_join(graph: ModelGraph, group_id: str | None, nodes: Iterable[Node]) -> None:
+    """Raise the graph's GraphError when the new `nodes` cannot join group `group_id` (an
+    Input layer; a block that shares weights or whose weights are shared); changes nothing."""
+    nodes = list(nodes)
+    if group_id is None or not nodes:
+        return
+    probe = graph.copy()
+    for node in nodes:
+        probe.add_node(copy.deepcopy(node))
+    group = probe.group(group_id)
+    probe.update_group(dataclasses.replace(group, nodes=(*group.nodes, *(node.id for node in nodes))))
 
 
 def insert_on_edge(
     stack: QUndoStack, graph: ModelGraph, node: Node, edge: Edge, group_id: str | None = None
 ) -> None:
     """Add `node` (to group `group_id`, if any) and splice it into `edge` (source -> node -> target),
-    as one step."""
-    stack.beginMacro(f"Insert {node.name}")
-    stack.push(AddNode(graph, node))
-    join_group(stack, graph, group_id, [node.id])
-    stack.push(Disconnect(graph, edge))
-    stack.push(Connect(graph, Edge(edge.source, edge.source_port, node.id, 0)))
-    stack.push(Connect(graph, Edge(node.id, 0, edge.target, edge.target_port)))
-    stack.endMacro()
+    as one step. Raises GraphError, changing nothing, when the group cannot take the node."""
+    check_join(graph, group_id, [node])
+    with macro(stack, f"Insert {node.name}"):
+        stack.push(AddNode(graph, node))
+        join_group(stack, graph, group_id, [node.id])
+        stack.push(Disconnect(graph, edge))
+        stack.push(Connect(graph, Edge(edge.source, edge.source_port, node.id, 0)))
+        stack.push(Connect(graph, Edge(node.id, 0, edge.target, edge.target_port)))
 
 
 def add_nodes(
@@ -337,13 +381,14 @@ def add_nodes(
     group_id: str | None = None,
 ) -> None:
     """Add several nodes, the edges among them and the groups of them (paste, duplicate, a
-    block from the library) as one step; with `group_id` the nodes join that group."""
-    stack.beginMacro(text)
-    for node in nodes:
-        stack.push(AddNode(graph, node))
-    join_group(stack, graph, group_id, [node.id for node in nodes])
-    for edge in edges:
-        stack.push(Connect(graph, edge))
-    for group in groups:
-        stack.push(AddGroup(graph, group))
-    stack.endMacro()
+    block from the library) as one step; with `group_id` the nodes join that group. Raises
+    GraphError, changing nothing, when that group cannot take them."""
+    check_join(graph, group_id, nodes)
+    with macro(stack, text):
+        for node in nodes:
+            stack.push(AddNode(graph, node))
+        join_group(stack, graph, group_id, [node.id for node in nodes])
+        for edge in edges:
+            stack.push(Connect(graph, edge))
+        for group in groups:
+            stack.push(AddGroup(graph, group))

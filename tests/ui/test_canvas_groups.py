@@ -22,6 +22,7 @@ from designer.graph.model import INPUT_PORTS, Edge, Group, ModelGraph, Node, Por
 from designer.graph.validation import Diagnostic
 from designer.ui.canvas.block_item import BlockItem
 from designer.ui.canvas.block_widgets import BlockNameDialog
+from designer.ui.canvas.editor import PendingLink
 from designer.ui.canvas.view import BLOCK_MIME
 from designer.ui.main_window import MainWindow
 
@@ -193,6 +194,59 @@ def test_nodes_added_inside_a_block_join_it_in_the_same_step(canvas: Canvas) -> 
     assert canvas.graph.group_of(plain) is None and plain in shown(canvas)
 
 
+def refused_inside(canvas: Canvas, group_id: str, key: str, reason: str) -> None:
+    """Every way of adding a `key` layer inside the block is refused with `reason`; nothing changes."""
+    canvas.view.edit_inside(group_id)
+    before, steps, index = canvas.graph.copy(), canvas.stack.count(), canvas.stack.index()
+    member = canvas.graph.group(group_id).nodes[0]
+    assert canvas.editor.add_layer(key, QPointF(260, 300)) is None
+    assert reason in canvas.messages[-1]
+    assert canvas.editor.add_layer_linked(key, QPointF(0, 300), PendingLink(member, 0, False)) is None
+    assert reason in canvas.messages[-1]
+    edges = canvas.graph.input_edges(member)
+    if edges and key != "Input":
+        assert canvas.editor.insert_layer_on_edge(key, QPointF(0, 300), edges[0]) is None
+        assert reason in canvas.messages[-1]
+    canvas.messages.clear()
+    assert canvas.view.paste() == [] and reason in canvas.messages[-1]
+    assert canvas.graph == before and (canvas.stack.count(), canvas.stack.index()) == (steps, index)
+    assert shown(canvas) == set(canvas.graph.group(group_id).nodes)
+    canvas.view.leave_inside()
+
+
+def test_an_input_layer_added_inside_a_block_is_refused_and_undo_still_works(canvas: Canvas) -> None:
+    source = canvas.add("Input", -260, 0)
+    ids = chain(canvas)
+    canvas.scene.select_nodes([source])
+    assert canvas.view.copy_selection()
+    group_id = grouped(canvas, ids[1:3])
+    refused_inside(canvas, group_id, "Input", "is an Input node")
+    canvas.stack.undo()  # the grouping: no macro was left open
+    assert canvas.graph.groups == {} and len(canvas.graph) == 5
+    canvas.stack.redo()
+    assert canvas.graph.group(group_id).nodes == tuple(ids[1:3])
+
+
+def test_a_layer_added_inside_a_block_sharing_weights_is_refused_and_undo_still_works(
+    canvas: Canvas,
+) -> None:
+    ids = chain(canvas, 3)
+    canvas.scene.select_nodes([ids[0]])
+    assert canvas.view.copy_selection()
+    group_id = grouped(canvas, ids[1:2])
+    shared = canvas.editor.new_instance(group_id, shared=True)
+    assert shared is not None
+    refused_inside(canvas, shared, "ReLU", "cannot share the weights of 'block'")  # it shares weights
+    refused_inside(canvas, group_id, "ReLU", "node count and sharing cannot change")  # its are shared
+    canvas.stack.undo()  # the shared instance: no macro was left open
+    assert list(canvas.graph.groups) == [group_id] and len(canvas.graph) == 3
+    canvas.view.edit_inside(group_id)
+    relu = canvas.add("ReLU", 260, 300)  # alone, the block takes new layers again
+    assert canvas.graph.group(group_id).nodes == (ids[1], relu)
+    canvas.stack.undo()
+    assert canvas.graph.group(group_id).nodes == (ids[1],) and relu not in canvas.graph.nodes
+
+
 def test_deleting_inside_a_block_and_undoing_restores_its_members(canvas: Canvas) -> None:
     ids = chain(canvas)
     group_id = grouped(canvas, ids[1:3])
@@ -251,6 +305,56 @@ def test_dragging_a_block_moves_its_members_in_one_step(qtbot: object, canvas: C
     assert canvas.scene.edge_items[Edge(ids[0], 0, ids[1], 0)].end == item.input_anchor(0)
     canvas.stack.undo()
     assert {n: canvas.graph.node(n).position for n in ids} == before
+
+
+def large_block(canvas: Canvas, count: int) -> tuple[str, str, list[str]]:
+    """A Dense layer feeding a chain of `count` Dense layers grouped into one block."""
+    source = canvas.add("Dense", -400, 0)
+    ids = [canvas.add("Dense", (index % 10) * 260, (index // 10) * 120) for index in range(count)]
+    for edge_source, target in itertools.pairwise([source, *ids]):
+        canvas.graph.connect(Edge(edge_source, 0, target, 0))
+    return source, grouped(canvas, ids), ids
+
+
+@pytest.mark.parametrize("shown_as", ["collapsed", "expanded", "inside"])
+def test_moving_every_member_of_a_large_block_places_it_once(
+    canvas: Canvas, monkeypatch: pytest.MonkeyPatch, shown_as: str
+) -> None:
+    source, group_id, ids = large_block(canvas, 100)
+    if shown_as == "expanded":
+        canvas.editor.set_collapsed(group_id, False)
+    elif shown_as == "inside":
+        canvas.view.edit_inside(group_id)
+    layer, calls = canvas.scene.blocks, {"place": 0, "refresh_frame": 0, "refresh_stand_ins": 0}
+    for name in calls:
+
+        def counted(*args: object, name: str = name, method: object = getattr(layer, name)) -> object:
+            calls[name] += 1
+            return method(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(layer, name, counted)
+    before = {n: canvas.graph.node(n).position for n in ids}
+    canvas.editor.move_nodes({n: (x + 50, y + 30) for n, (x, y) in before.items()})
+    into = canvas.scene.edge_items[Edge(source, 0, ids[0], 0)]
+    if shown_as == "collapsed":
+        assert calls["place"] == 1
+        item = block(canvas, group_id)
+        assert item.pos() == QPointF(*group_position(canvas.graph, group_id))
+        assert into.end == item.input_anchor(0)
+    elif shown_as == "expanded":
+        assert calls["refresh_frame"] == 1
+        frame = canvas.scene.blocks.frames[group_id]
+        assert frame.rect.contains(canvas.scene.node_items[ids[-1]].sceneBoundingRect().center())
+        assert into.end == canvas.scene.node_items[ids[0]].input_anchor(0)
+    else:
+        assert calls["refresh_stand_ins"] == 1
+        stand_in = canvas.scene.blocks.stand_ins[0]  # the input's, then the output's
+        assert into.start == stand_in.anchor()
+        assert into.end == canvas.scene.node_items[ids[0]].input_anchor(0)
+    canvas.stack.undo()
+    assert {n: canvas.graph.node(n).position for n in ids} == before
+    if shown_as == "collapsed":
+        assert block(canvas, group_id).pos() == QPointF(*group_position(canvas.graph, group_id))
 
 
 def test_deleting_a_block_deletes_its_members_and_undo_restores_all(canvas: Canvas) -> None:
@@ -713,3 +817,40 @@ def test_the_inspector_shows_a_selected_block_and_renames_it(qtbot: object, canv
     assert form.name_edit.text() == canvas.graph.group(group_id).name != "stem"
     canvas.scene.clearSelection()
     assert inspector.block_form is None
+
+
+def test_tabbing_from_the_block_name_to_its_type_keeps_the_type_the_graph_gave(
+    qtbot: object, canvas: Canvas
+) -> None:
+    from designer.ui.panels.inspector import InspectorView
+
+    inspector = InspectorView(canvas.document)
+    qtbot.addWidget(inspector)  # type: ignore[attr-defined]
+    _, second, third, _ = chain(canvas)
+    group_id = grouped(canvas, [second, third])
+    canvas.scene.clearSelection()
+    block(canvas, group_id).setSelected(True)
+    form = inspector.block_form
+    assert form is not None and (form.name_edit.text(), form.block_edit.text()) == ("block", "block")
+    steps = canvas.stack.count()
+    canvas.view.hide()  # the inspector's window takes the focus
+    inspector.show()
+    inspector.activateWindow()
+    form.name_edit.setFocus()
+    qtbot.waitUntil(form.name_edit.hasFocus)  # type: ignore[attr-defined]
+    form.name_edit.selectAll()
+    qtbot.keyClicks(form.name_edit, "encoder")  # type: ignore[attr-defined]
+    qtbot.keyClick(form.name_edit, Qt.Key.Key_Tab)  # type: ignore[attr-defined]
+    qtbot.waitUntil(form.block_edit.hasFocus)  # type: ignore[attr-defined]
+    group = canvas.graph.group(group_id)
+    assert (group.name, group.block) == ("encoder", "encoder") and form.block_edit.text() == "encoder"
+    form.name_edit.setFocus()  # the type field loses focus unchanged: nothing more happens
+    qtbot.waitUntil(form.name_edit.hasFocus)  # type: ignore[attr-defined]
+    assert (canvas.graph.group(group_id).block, canvas.stack.count()) == ("encoder", steps + 1)
+    form.block_edit.setText("stem_block")  # the type alone changes, the name stays
+    form.block_edit.editingFinished.emit()
+    group = canvas.graph.group(group_id)
+    assert (group.name, group.block, canvas.stack.count()) == ("encoder", "stem_block", steps + 2)
+    canvas.stack.undo()
+    canvas.stack.undo()
+    assert (form.name_edit.text(), form.block_edit.text()) == ("block", "block")

@@ -176,6 +176,18 @@ class BlockLayer:
         groups = {g.id for g in (self.graph.group_of(n) for n in node_ids if n in self.graph.nodes) if g}
         return {g for g in groups if g in self.blocks or g in self.frames or g == self.inside}
 
+    def affected_groups(self) -> set[str]:
+        """The groups the canvas shows specially: a block, a frame, or the inside."""
+        return {*self.blocks, *self.frames, *([self.inside] if self.inside is not None else [])}
+
+    def boundary_edges(self, group_id: str) -> list[Edge]:
+        """The edges of a group's members with one end outside it (drawn to its block ports or
+        stand-ins)."""
+        graph = self.graph
+        members = set(graph.group(group_id).nodes)
+        edges = {e for n in members for e in graph.input_edges(n) + graph.output_edges(n)}
+        return sorted(e for e in edges if (e.source in members) != (e.target in members))
+
     def member_edges(self, group_id: str) -> list[Edge]:
         graph = self.graph
         group = graph.group(group_id)

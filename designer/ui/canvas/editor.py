@@ -79,7 +79,13 @@ class CanvasEditor(QObject):
             self.document.undo_stack.push(commands.AddNode(self.graph, node))
         else:
             stack = self.document.undo_stack
-            commands.add_nodes(stack, self.graph, [node], [], f"Add {node.name}", group_id=self.inside_group)
+            try:
+                commands.add_nodes(
+                    stack, self.graph, [node], [], f"Add {node.name}", group_id=self.inside_group
+                )
+            except GraphError as error:
+                self.message.emit(self._join_refusal(error))
+                return None
         self.document.set_selection([node.id])
         return node.id
 
@@ -88,16 +94,20 @@ class CanvasEditor(QObject):
         node = self.new_node(key, centre)
         if node is None:
             return None
+        try:
+            commands.check_join(self.graph, self.inside_group, [node])
+        except GraphError as error:
+            self.message.emit(self._join_refusal(error))
+            return None
         edge = _linked_edge(node, link)
         if edge is not None and self._refusal(edge, extra=node) is not None:
             edge = None
         stack = self.document.undo_stack
-        stack.beginMacro(f"Add {node.name}")
-        stack.push(commands.AddNode(self.graph, node))
-        commands.join_group(stack, self.graph, self.inside_group, [node.id])
-        if edge is not None:
-            commands.connect_replacing(stack, self.graph, edge)
-        stack.endMacro()
+        with commands.macro(stack, f"Add {node.name}"):
+            stack.push(commands.AddNode(self.graph, node))
+            commands.join_group(stack, self.graph, self.inside_group, [node.id])
+            if edge is not None:
+                commands.connect_replacing(stack, self.graph, edge)
         self.document.set_selection([node.id])
         return node.id
 
@@ -109,7 +119,11 @@ class CanvasEditor(QObject):
         if not node.ports.inputs or not node.ports.outputs:
             self.message.emit(f"{key} cannot be inserted into a connection: it needs an input and an output.")
             return None
-        commands.insert_on_edge(self.document.undo_stack, self.graph, node, edge, self.inside_group)
+        try:
+            commands.insert_on_edge(self.document.undo_stack, self.graph, node, edge, self.inside_group)
+        except GraphError as error:
+            self.message.emit(self._join_refusal(error))
+            return None
         self.document.set_selection([node.id])
         return node.id
 
@@ -125,11 +139,10 @@ class CanvasEditor(QObject):
         if not node_ids and not loose:
             return
         stack = self.document.undo_stack
-        stack.beginMacro("Delete")
-        for edge in loose:
-            stack.push(commands.Disconnect(self.graph, edge))
-        commands.remove_nodes(stack, self.graph, node_ids)
-        stack.endMacro()
+        with commands.macro(stack, "Delete"):
+            for edge in loose:
+                stack.push(commands.Disconnect(self.graph, edge))
+            commands.remove_nodes(stack, self.graph, node_ids)
 
     def move_nodes(
         self,
@@ -180,19 +193,18 @@ class CanvasEditor(QObject):
             self.message.emit(str(error))
             return False
         stack = self.document.undo_stack
-        stack.beginMacro(f"Connect {self.graph.node(edges[0].source).name}")
-        for edge in edges:
-            commands.connect_replacing(stack, self.graph, edge)
-        stack.endMacro()
+        with commands.macro(stack, f"Connect {self.graph.node(edges[0].source).name}"):
+            for edge in edges:
+                commands.connect_replacing(stack, self.graph, edge)
         return True
 
     def _refusal(self, edge: Edge, extra: Node) -> str | None:
         probe = self.graph.copy()
-        probe.add_node(extra)
-        if self.inside_group is not None:
-            group = probe.group(self.inside_group)
-            probe.update_group(dataclasses.replace(group, nodes=(*group.nodes, extra.id)))
+        probe.add_node(dataclasses.replace(extra))
         try:
+            if self.inside_group is not None:
+                group = probe.group(self.inside_group)
+                probe.update_group(dataclasses.replace(group, nodes=(*group.nodes, extra.id)))
             existing = probe.edge_into(edge.target, edge.target_port)
             if existing is not None:
                 probe.disconnect(existing)
@@ -201,6 +213,11 @@ class CanvasEditor(QObject):
             self.message.emit(str(error))
             return str(error)
         return None
+
+    def _join_refusal(self, error: GraphError) -> str:
+        """Why new layers cannot join the block the canvas is inside (nothing was added)."""
+        name = self.graph.group(self.inside_group).name if self.inside_group in self.graph.groups else "?"
+        return f"Cannot add to the block '{name}': {error}"
 
     # ---------------------------------------------------------------- outputs
     def toggle_output(self, node_id: str, port: int = 0) -> None:
@@ -235,7 +252,11 @@ class CanvasEditor(QObject):
         new_groups = self._addable_groups(nodes, edges, [] if self.inside_group else new_groups)
         text = f"Paste {len(nodes)} layer{'s' if len(nodes) != 1 else ''}"
         stack, graph = self.document.undo_stack, self.graph
-        commands.add_nodes(stack, graph, nodes, edges, text, new_groups, self.inside_group)
+        try:
+            commands.add_nodes(stack, graph, nodes, edges, text, new_groups, self.inside_group)
+        except GraphError as error:
+            self.message.emit(self._join_refusal(error))
+            return []
         node_ids = [node.id for node in nodes]
         self.document.set_selection(node_ids)
         return node_ids
@@ -289,10 +310,9 @@ class CanvasEditor(QObject):
             return []
         stack = self.document.undo_stack
         members = [n for g in group_ids for n in self.graph.group(g).nodes]
-        stack.beginMacro("Ungroup " + ", ".join(self.graph.group(g).name for g in group_ids))
-        for group_id in ordered:
-            stack.push(commands.RemoveGroup(self.graph, group_id))
-        stack.endMacro()
+        with commands.macro(stack, "Ungroup " + ", ".join(self.graph.group(g).name for g in group_ids)):
+            for group_id in ordered:
+                stack.push(commands.RemoveGroup(self.graph, group_id))
         return members
 
     def rename_group(self, group_id: str, name: str, block: str | None = None) -> bool:

@@ -14,7 +14,10 @@ one thing it writes back, to the document, not the graph.
 from __future__ import annotations
 
 import math
+import weakref
+from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
@@ -50,6 +53,11 @@ class GraphScene(QGraphicsScene):
         self.edge_items: dict[Edge, EdgeItem] = {}
         self.blocks = BlockLayer(self)
         self._syncing_selection = False
+        self._moved_groups: set[str] = set()  # blocks whose members moved, placed once per batch
+        self._moved_flush = QTimer(self)
+        self._moved_flush.setSingleShot(True)
+        self._moved_flush.setInterval(0)
+        self._moved_flush.timeout.connect(self.flush_moved_groups)
         self.far = False  # zoomed out past OVERVIEW_SCALE: the overview item paints the design
         self.overview = self._new_overview()
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -59,6 +67,7 @@ class GraphScene(QGraphicsScene):
         document.results_changed.connect(self.apply_results)
         document.catalog_changed.connect(self._refresh_all_nodes)
         document.selection_changed.connect(self._selection_from_document)
+        document.undo_stack.indexChanged.connect(_after_each_command(self))
         self._bind(document.graph)
 
     # ------------------------------------------------------------ subscription
@@ -108,6 +117,7 @@ class GraphScene(QGraphicsScene):
             self.inside_changed.emit(None)
 
     def _rebuild(self) -> None:
+        self._moved_groups.clear()
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
@@ -194,7 +204,13 @@ class GraphScene(QGraphicsScene):
         self.grow_scene_rect(item.sceneBoundingRect())
         for edge in self._model.input_edges(node_id) + self._model.output_edges(node_id):
             self._route(edge)
-        self._refresh_groups_of([node_id], moved=True)
+        affected = self.blocks.affected([node_id])
+        if affected:
+            # A block follows its members once per batch of moves (a move command, or at
+            # the latest when the event loop turns), not once per member.
+            self._moved_groups |= affected
+            if not self._moved_flush.isActive():
+                self._moved_flush.start()
 
     def _sharing_changed(self, node_id: str, owner_id: object) -> None:
         self._refresh_node(node_id)
@@ -229,22 +245,40 @@ class GraphScene(QGraphicsScene):
         if self.blocks.inside != was_inside:
             self.inside_changed.emit(self.blocks.inside)
 
-    def _refresh_groups_of(self, node_ids: list[str], moved: bool = False) -> None:
+    def _refresh_groups_of(self, node_ids: list[str]) -> None:
         """The blocks, frames and stand-ins around these nodes follow a change of their edges,
-        names, marks or (`moved`) places, and so do the edges drawn to them."""
+        names or marks, and so do the edges drawn to them."""
         affected = self.blocks.affected(node_ids)
         if not affected:
             return
         for group_id in affected:
-            if moved:
-                self.blocks.place(group_id)
-            else:
-                self.blocks.refresh(group_id)
+            self.blocks.refresh(group_id)
             self.blocks.refresh_frame(group_id)
         if self.blocks.inside in affected:
             self.blocks.refresh_stand_ins()
         for group_id in affected:
             for edge in self.blocks.member_edges(group_id):
+                self._route(edge)
+        self.overview.invalidate()
+
+    def flush_moved_groups(self) -> None:
+        """The blocks, frames and stand-ins whose members moved follow them, once: a block is
+        placed again and the edges crossing its boundary re-routed (the moved nodes' own edges
+        were routed as they moved)."""
+        self._moved_flush.stop()
+        pending, self._moved_groups = self._moved_groups, set()
+        if self.graph is None or not pending:
+            return
+        affected = {g for g in pending if g in self._model.groups} & self.blocks.affected_groups()
+        if not affected:
+            return
+        for group_id in affected:
+            self.blocks.place(group_id)
+            self.blocks.refresh_frame(group_id)
+        if self.blocks.inside in affected:
+            self.blocks.refresh_stand_ins()
+        for group_id in affected:
+            for edge in self.blocks.boundary_edges(group_id):
                 self._route(edge)
         self.overview.invalidate()
 
@@ -494,6 +528,20 @@ class GraphScene(QGraphicsScene):
             for y in _frange(top, rect.bottom(), step)
         ]
         painter.drawPoints(points)
+
+
+def _after_each_command(scene: GraphScene) -> Callable[[int], None]:
+    """A slot for the undo stack's indexChanged: once a command is pushed, undone or redone, the
+    blocks follow the members it moved. It holds the scene weakly and does nothing once the
+    scene is gone (the document, and its stack, may outlive it)."""
+    ref = weakref.ref(scene)
+
+    def done(_index: int) -> None:
+        alive = ref()
+        if alive is not None and shiboken6.isValid(alive):
+            alive.flush_moved_groups()
+
+    return done
 
 
 def node_item_of(item: QGraphicsItem | None) -> NodeItem | None:

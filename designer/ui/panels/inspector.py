@@ -11,6 +11,7 @@ Keras' own complaints arrive through `set_param_errors`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QScroll
 from designer.catalog.spec import LayerSpec
 from designer.graph.errors import GraphError
 from designer.graph.groups import port_labels
-from designer.graph.model import ModelGraph, Node, block_class_name
+from designer.graph.model import Group, ModelGraph, Node, block_class_name
 from designer.ui.canvas.labels import block_count_text
 from designer.ui.commands import SetParams, rename_group
 from designer.ui.document import Document
@@ -98,8 +99,9 @@ class BlockForm(QWidget):
             ("", self.error_label),
         ):
             form.addRow(text, widget)
+        self._shown = {self.name_edit: "", self.block_edit: ""}  # the model's value each field last showed
         self.name_edit.editingFinished.connect(self._rename)
-        self.block_edit.editingFinished.connect(self._rename)
+        self.block_edit.editingFinished.connect(self._retype)
         self.refresh()
 
     def refresh(self) -> None:
@@ -108,8 +110,11 @@ class BlockForm(QWidget):
             return
         group = graph.group(self.group_id)
         for edit, text in ((self.name_edit, group.name), (self.block_edit, group.block)):
-            if not edit.hasFocus() and edit.text() != text:
+            # A field being edited keeps what is typed, unless the model changed under it
+            # (renaming the block changes its type too): then it shows the model's value.
+            if edit.text() != text and (not edit.hasFocus() or self._shown[edit] != text):
                 edit.setText(text)
+            self._shown[edit] = text
         self.class_label.setText(block_class_name(group.block))
         names = [graph.node(node_id).name for node_id in group.nodes]
         self.members_label.setText(f"{len(names)}: {', '.join(names)}")
@@ -120,21 +125,27 @@ class BlockForm(QWidget):
         self.params_label.setText(f"shares {owner.name}'s weights" if owner else block_count_text(results))
 
     def _rename(self) -> None:
+        """The name field was edited: rename the block (its type follows as the graph decides)."""
+        self._apply(self.name_edit, lambda group, text: (text, None))
+
+    def _retype(self) -> None:
+        """The block type field was edited: change the type only, keeping the name."""
+        self._apply(self.block_edit, lambda group, text: (group.name, text))
+
+    def _apply(self, edit: QLineEdit, names: Callable[[Group, str], tuple[str, str | None]]) -> None:
         graph = self.document.graph
         if self.group_id not in graph.groups:
             return
         group = graph.group(self.group_id)
-        name, block = self.name_edit.text().strip(), self.block_edit.text().strip()
-        if (name, block) == (group.name, group.block):
+        text = edit.text().strip()
+        if text == (group.name if edit is self.name_edit else group.block):
             return
+        name, block = names(group, text)
         try:
-            rename_group(
-                self.document.undo_stack, graph, self.group_id, name, block if block != group.block else None
-            )
+            rename_group(self.document.undo_stack, graph, self.group_id, name, block)
         except GraphError as error:
             self.error_label.setText(str(error))
-            self.name_edit.setText(group.name)
-            self.block_edit.setText(group.block)
+            edit.setText(group.name if edit is self.name_edit else group.block)
             return
         self.error_label.setText("")
         self.refresh()
