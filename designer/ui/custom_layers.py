@@ -4,8 +4,10 @@
 Layer Folder…, New Custom Layer… and Edit Custom Layer File…, and the Layer
 Editor dock, all run by one `CustomLayerFiles`:
 
-- The design's files are those its project's "custom_layers" section names,
-  relative to the project file once it is saved (`rebase` before a save). They
+- The design's files are those its project's "custom_layers" section names:
+  absolute paths in the document and its undo commands (a design read from a
+  file gets them made absolute when it is shown), relative to the project
+  file only in the file written (`relative_to` around a save). They
   are offered to the engine (op "load_custom_layers", always all of them) when
   they are added, when a project naming them opens (`prepare_open`), after an
   engine restart and when they change on disk. The engine's specs, and
@@ -31,7 +33,8 @@ Editor dock, all run by one `CustomLayerFiles`:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,6 +106,14 @@ class _Load:
     files: dict[Path, str | None] = field(default_factory=dict)
 
 
+@dataclass
+class _Opening:
+    """A project whose opening waits for its custom layers: only the newest one opens."""
+
+    key: Path
+    index: int  # the undo stack's index when the open was asked for
+
+
 # -------------------------------------------------------------- controller
 class CustomLayerFiles(QObject):
     """The custom-layer files of the window's design, kept loaded in the engine and the palette."""
@@ -120,7 +131,8 @@ class CustomLayerFiles(QObject):
         self.declined: set[str] = set()  # contents (hashes) the person would not run, this session
         self._pending: dict[int, _Load] = {}
         self._checks: set[int] = set()
-        self._opening: Path | None = None  # a project whose files were just loaded for it
+        self._waiting: _Opening | None = None  # the open waiting for its files to load
+        self._ready: Path | None = None  # a project whose files were just loaded for it
         self._guard_folder = QTemporaryDir()
         self.guard_path = str(Path(self._guard_folder.path()) / GUARD_FILE)
         self.watcher = QFileSystemWatcher(self)
@@ -182,9 +194,22 @@ class CustomLayerFiles(QObject):
         except ValueError:  # another drive
             return str(path)
 
-    def rebase(self, target: Path) -> None:
-        """The design is about to be saved as `target`: name the files relative to its folder."""
-        entries = [self._entry(path, _normal(target).parent) for path in self.paths()]
+    @contextmanager
+    def relative_to(self, target: Path) -> Iterator[None]:
+        """While the design is written to `target`, its files are named relative to that folder;
+        afterwards (saved or not) the document holds absolute paths again."""
+        absolute = list(self.document.sections.get(SECTION) or [])
+        folder = _normal(target).parent
+        self.document.sections[SECTION] = [self._entry(path, folder) for path in self.paths()]
+        try:
+            yield
+        finally:
+            self.document.sections[SECTION] = absolute
+
+    def _make_absolute(self) -> None:
+        """The design just shown names its files relative to its project file: name them absolutely
+        (not an edit: the project file means the same files)."""
+        entries = [str(path) for path in self.paths()]
         if entries != list(self.document.sections.get(SECTION) or []):
             self.document.sections[SECTION] = entries
 
@@ -212,8 +237,7 @@ class CustomLayerFiles(QObject):
             else:
                 self.window.show_message("Those custom layers are loaded already.")
             return bool(untrusted)
-        folder = self.document.path.parent if self.document.path is not None else None
-        entries = [*(self.document.sections.get(SECTION) or []), *(self._entry(path, folder) for path in new)]
+        entries = [str(path) for path in [*current, *new]]
         names = ", ".join(path.name for path in new)
         self.document.undo_stack.push(SetCustomLayerPaths(self.document, entries, self.sync, f"Load {names}"))
         return True
@@ -412,17 +436,34 @@ class CustomLayerFiles(QObject):
         if not isinstance(data, dict):
             return True
         paths = self.paths(data, folder)
-        if self._opening == key or self._in_effect(paths):
-            self._opening = None
+        ready, self._ready = self._ready == key, None
+        self._waiting = None  # this open replaces any that waits
+        if ready or self._in_effect(paths):
             self._set_specs(self.specs, self._stand_ins(data, paths, self.specs))
             return True
-        self._opening = key
+        opening = _Opening(key, self.document.undo_stack.index())
+        self._waiting = opening
         self.window.show_message(f"Opening {key.name} once its custom layers are loaded…")
-        self.sync(data, folder, then=retry)
+        self.sync(data, folder, then=lambda: self._loaded_for(opening, retry))
         return False
+
+    def _loaded_for(self, opening: _Opening, retry: Callable[[], None]) -> None:
+        """The files of a waiting open are loaded: open it, unless a newer open or another design
+        replaced it, or the design was edited meanwhile and the person keeps it."""
+        if self._waiting is not opening:
+            return
+        self._waiting = None
+        edited = self.document.is_dirty and self.document.undo_stack.index() != opening.index
+        if edited and not self.window.confirm_discard():
+            self.window.show_message(f"Did not open {opening.key.name}: the design was changed meanwhile")
+            return
+        self._ready = opening.key
+        retry()
 
     def _follow_document(self) -> None:
         """Another design is shown (New, Open, Recover): offer its files if they differ."""
+        self._waiting = None  # an open still waiting for its files must not replace this design
+        self._make_absolute()
         paths = self.paths()
         if not self._pending and not self._in_effect(paths):
             self.sync()

@@ -593,9 +593,9 @@ class MainWindow(QMainWindow):
         return self._save_to(path) if path is not None else False
 
     def _save_to(self, path: Path) -> bool:
-        self.custom_layers.rebase(path)  # the files it names, relative to its new folder
         try:
-            saved = self.document.save(path)
+            with self.custom_layers.relative_to(path):  # the file names them relative to its folder
+                saved = self.document.save(path)
         except OSError as error:
             self.report_error("Cannot save the design", f"{path}: {error.strerror or error}")
             return False

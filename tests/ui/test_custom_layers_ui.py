@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from pytestqt.qtbot import QtBot
-from test_main_window import make_window
+from test_main_window import FakeClient, make_window
 
 from designer.app import stop_engine
 from designer.catalog.keras_layers import build_catalog
@@ -288,7 +288,8 @@ def test_a_declined_file_keeps_its_layers_in_the_design_as_not_loaded(
     qtbot.waitUntil(lambda: output_shape(window, "n2") == (None, 5), timeout=ENGINE_MS)
     assert marker.exists() and len(consent.asked) == 2
     assert ("declined_layers.TfDense", True) in custom_group(window)
-    assert window.document.sections["custom_layers"] == ["declined_layers.py"]
+    assert window.document.sections["custom_layers"] == [str(tmp_path / "declined_layers.py")]
+    assert json.loads(project.read_text())["custom_layers"] == ["declined_layers.py"]  # as it was read
 
 
 def test_editing_the_file_reloads_it_and_a_broken_save_keeps_the_last_good_version(
@@ -419,3 +420,135 @@ def test_the_palette_puts_custom_layers_first_and_greys_those_not_loaded(keras_c
     assert item.data() == "gone.Layer (not loaded)" and item.data(KEY_ROLE) == "gone.Layer"
     assert not item.flags() & (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDragEnabled)
     assert "not trusted" in item.data(Qt.ItemDataRole.ToolTipRole)
+
+
+# ------------------------------------------------------------- without the engine process
+class LoadingEngine(FakeClient):
+    """The EngineClient's generic request API: records the custom-layer loads; the test answers."""
+
+    answered = Signal(int, str, object)
+    started = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[list[str]] = []
+
+    def request(self, op: str, fields: dict[str, Any] | None = None, timeout_s: float | None = None) -> int:
+        if op != "load_custom_layers":
+            return 0
+        self.loads.append(list((fields or {})["paths"]))
+        return len(self.loads)
+
+    def answer(self, load: int) -> None:
+        self.answered.emit(load, "load_custom_layers", {"specs": [], "problems": [], "stopped": []})
+
+
+@pytest.fixture
+def offline(
+    qtbot: QtBot, tmp_path: Path, keras_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MainWindow]:
+    """A window whose custom layers nobody loads (no engine): their layers are stand-ins."""
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    window = make_window(qtbot, tmp_path, catalog=keras_catalog)
+    window.custom_layers.confirm_trust = lambda files: True  # type: ignore[method-assign]
+    yield window
+    window.custom_layers.close()
+
+
+def test_custom_layer_paths_stay_right_after_save_as_elsewhere_undo_redo_and_a_failed_save(
+    offline: MainWindow, tmp_path: Path
+) -> None:
+    window, stack = offline, offline.document.undo_stack
+    first, second = tmp_path / "first", tmp_path / "second"
+    layers = write(first / "layers.py", GOOD_LAYERS)
+    write(second / "layers.py", GOOD_LAYERS)  # the same name beside the new file: not the design's
+    window.ask_save_path = lambda: first / "model.json"  # type: ignore[method-assign]
+    assert window.save_as()
+    assert window.custom_layers.add_paths([layers])
+    window.ask_save_path = lambda: second / "model.json"  # type: ignore[method-assign]
+    assert window.save_as()
+    assert json.loads((second / "model.json").read_text())["custom_layers"] == ["../first/layers.py"]
+    stack.undo()
+    assert window.custom_layers.paths() == []
+    stack.redo()
+    assert window.custom_layers.paths() == [layers]
+
+    errors: list[str] = []
+    window.report_error = lambda title, text: errors.append(text)  # type: ignore[method-assign]
+    window.ask_save_path = lambda: tmp_path / "missing" / "folder" / "model.json"  # type: ignore[method-assign]
+    assert not window.save_as() and errors
+    assert window.document.sections["custom_layers"] == [str(layers)]
+    assert window.custom_layers.paths() == [layers]
+    stack.undo()
+    stack.redo()
+    assert window.custom_layers.paths() == [layers]
+    assert window.save()
+    assert json.loads((second / "model.json").read_text())["custom_layers"] == ["../first/layers.py"]
+
+    window.new_design()
+    assert window.open_path(second / "model.json")
+    assert window.document.path == second / "model.json"
+    assert window.custom_layers.paths() == [layers]  # read relative to the file, held absolute
+
+
+def two_designs(tmp_path: Path) -> tuple[Path, Path]:
+    write(tmp_path / "p_layers.py", GOOD_LAYERS)
+    write(tmp_path / "q_layers.py", GOOD_LAYERS)
+    return (
+        design(tmp_path, "p.json", "p_layers.Split", ["p_layers.py"]),
+        design(tmp_path, "q.json", "q_layers.Split", ["q_layers.py"]),
+    )
+
+
+@pytest.fixture
+def waiting(
+    qtbot: QtBot, tmp_path: Path, keras_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[MainWindow, LoadingEngine]]:
+    """A window on an engine that answers only when the test says so."""
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    engine = LoadingEngine()
+    window = make_window(qtbot, tmp_path, catalog=keras_catalog, client=engine)
+    window.custom_layers.confirm_trust = lambda files: True  # type: ignore[method-assign]
+    yield window, engine
+    window.custom_layers.close()
+
+
+def test_opening_another_design_while_the_first_ones_layers_load_opens_only_the_last(
+    waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path
+) -> None:
+    window, engine = waiting
+    p, q = two_designs(tmp_path)
+    assert window.open_path(p) and window.open_path(q)
+    assert len(engine.loads) == 2 and window.document.path is None
+    engine.answer(1)  # P's files: P is not wanted any more
+    assert len(engine.loads) == 2 and window.document.path is None
+    engine.answer(2)
+    assert window.document.path == q and len(engine.loads) == 2
+    assert window.document.graph.nodes["n2"].type == "q_layers.Split"
+
+
+def test_a_design_edited_while_an_open_waits_is_asked_about_again(
+    waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path
+) -> None:
+    window, engine = waiting
+    p, q = two_designs(tmp_path)
+    answers: list[bool] = [False, True]
+    asked: list[bool] = []
+
+    def confirm_discard() -> bool:
+        asked.append(True)
+        return answers.pop(0) if answers else True
+
+    assert window.open_path(p)
+    window.confirm_discard = confirm_discard  # type: ignore[method-assign]
+    dense = window.add_layer_at_centre("Dense")
+    engine.answer(1)
+    assert len(asked) == 1 and window.document.path is None and dense in window.document.graph.nodes
+    assert window.open_path(q)
+    window.add_layer_at_centre("Dense")
+    engine.answer(2)  # asked again: this time the edits may go
+    assert len(asked) == 2 and window.document.path == q
+
+    assert window.open_path(p)  # nothing edited while it waits: not asked
+    engine.answer(3)
+    assert window.document.path == p and len(asked) == 2

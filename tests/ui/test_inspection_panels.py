@@ -563,6 +563,22 @@ def test_only_the_newest_reply_is_shown_and_older_files_go(
     assert not out_dir.exists()
 
 
+def test_a_new_request_never_reuses_or_removes_the_folder_of_the_reply_shown(
+    client: InspectionClient, engine: RecordingEngine
+) -> None:
+    shown_id = client.request("weight_slice", {"node": CONV})
+    shown = Path(engine.last("weight_slice")[1]["out_dir"])
+    (shown / "array.npy").write_bytes(b"shown")
+    engine.answered.emit(shown_id, "weight_slice", {})
+    client.request("weight_slice", {"node": DENSE})
+    second = Path(engine.last("weight_slice")[1]["out_dir"])
+    client.request("weight_slice", {"node": CONV})  # replaces the second, still in flight
+    third = Path(engine.last("weight_slice")[1]["out_dir"])
+    assert len({shown, second, third}) == 3
+    assert (shown / "array.npy").read_bytes() == b"shown"  # the shown reply keeps its files
+    assert not second.exists() and third.exists()
+
+
 def test_fast_selection_changes_ask_once(qtbot: QtBot, weights: WeightsView, engine: RecordingEngine) -> None:
     for node in ("n2", "n3", "n4", "n5", DENSE):
         weights.client.document.set_selection([node])

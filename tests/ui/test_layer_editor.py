@@ -5,6 +5,7 @@ into the palette."""
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,7 +209,9 @@ def test_save_writes_the_file_beside_the_design_and_puts_the_layer_in_the_palett
     saved = tmp_path / "scaled_dense.py"
     assert saved.read_text() == editor.source() and TrustStore().is_trusted(saved)
     assert editor.path == saved and editor.file_label.text() == "<b>scaled_dense.py</b>"
-    assert window.document.sections["custom_layers"] == ["scaled_dense.py"]
+    assert window.document.sections["custom_layers"] == [str(saved)]  # absolute while open
+    assert window.save()
+    assert json.loads(project.read_text())["custom_layers"] == ["scaled_dense.py"]  # relative in the file
     qtbot.waitUntil(lambda: "scaled_dense.ScaledDense" in window.document.catalog, timeout=ENGINE_MS)
     assert window.palette.index_of("scaled_dense.ScaledDense").isValid()
     assert window.document.catalog["scaled_dense.ScaledDense"].param("units").default == 12  # type: ignore[union-attr]

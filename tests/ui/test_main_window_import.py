@@ -87,13 +87,8 @@ def test_a_file_that_is_not_a_model_is_reported(qtbot: object, window: MainWindo
     assert "notes.keras" in errors[0] and len(window.document.graph) == 0
 
 
-def test_training_an_imported_design_starts_from_its_weights(
-    qtbot: object, window: MainWindow, tmp_path: Path
-) -> None:
-    """The Training Setup offers the imported weights, ticked; Start has the engine write them
-    for the design and the run loads them: a frozen layer ends with the imported kernel."""
-    import numpy as np
-
+def imported_for_training(qtbot: object, window: MainWindow, tmp_path: Path) -> keras.Model:
+    """An imported design with a frozen layer, saved, set up for a one-epoch run from its weights."""
     inputs = keras.Input(shape=(6,), name="features")
     hidden = keras.layers.Dense(4, activation="relu", name="hidden", trainable=False)(inputs)
     outputs = keras.layers.Dense(2, activation="softmax", name="label")(hidden)
@@ -115,6 +110,18 @@ def test_training_an_imported_design_starts_from_its_weights(
             data={"kind": "synthetic", "task": "classification", "samples": 64, "classes": 2, "seed": 0},
         ),
     )
+    return original
+
+
+def test_training_an_imported_design_starts_from_its_weights(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    """The Training Setup offers the imported weights, ticked; Start has the engine write them
+    for the design and the run loads them: a frozen layer ends with the imported kernel."""
+    import numpy as np
+
+    original = imported_for_training(qtbot, window, tmp_path)
+    setup = window.training_config
     with qtbot.waitSignal(window.training_client.finished, timeout=300_000) as blocker:  # type: ignore[attr-defined]
         assert window.training.start() is None  # it starts once the engine has written the weights
     report = blocker.args[0]
@@ -130,3 +137,49 @@ def test_training_an_imported_design_starts_from_its_weights(
     assert setup.config.initial_weights is None
     window.document.undo_stack.undo()
     assert setup.config.initial_weights is not None
+
+
+def test_stop_cancels_a_start_that_waits_for_the_imported_weights(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    imported_for_training(qtbot, window, tmp_path)
+    view, client = window.training, window.training.engine
+    started: list[object] = []
+    window.training_client.started.connect(started.append)
+    with qtbot.waitSignal(client.answered, timeout=180_000):  # type: ignore[attr-defined]
+        view.start_button.click()
+        assert not view.start_button.isEnabled() and view.stop_button.isEnabled()
+        view.stop_button.click()
+        assert "Not started" in view.status_label.text()
+        assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
+    qtbot.wait(200)  # type: ignore[attr-defined]
+    assert not started and not window.training_client.running
+
+
+def test_a_design_changed_while_its_weights_load_asks_for_them_again(
+    qtbot: object, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from designer.training.runs import graph_hash
+    from designer.ui.commands import SetParams
+
+    imported_for_training(qtbot, window, tmp_path)
+    view, client = window.training, window.training.engine
+    asked: list[str] = []
+    request = client.request
+
+    def recording(op: str, fields: dict | None = None, timeout_s: float | None = None) -> int:
+        if op == "design_weights":
+            asked.append(graph_hash(window.document.graph))
+        return request(op, fields, timeout_s=timeout_s)
+
+    monkeypatch.setattr(client, "request", recording)
+    graph = window.document.graph
+    hidden = graph.node_by_name("hidden")
+    assert hidden is not None
+    with qtbot.waitSignal(window.training_client.finished, timeout=300_000) as blocker:  # type: ignore[attr-defined]
+        view.start_button.click()
+        params = {**graph.node(hidden.id).params, "units": 5}
+        window.document.undo_stack.push(SetParams(graph, hidden.id, params))
+    assert blocker.args[0]["status"] == "finished", blocker.args[0]
+    assert len(asked) == 2 and asked[1] == graph_hash(window.document.graph) != asked[0]
+    assert window.training_client.run.graph_hash == asked[1]

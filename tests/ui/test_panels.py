@@ -584,3 +584,23 @@ def test_palette_keys_carry_the_key_role(qtbot: QtBot, document: Document) -> No
     palette = PaletteView(document)
     qtbot.addWidget(palette)
     assert palette.index_of("Dense").data(KEY_ROLE) == "Dense"
+
+
+def test_code_hidden_behind_another_tab_is_generated_when_shown(qtbot: QtBot, document: Document) -> None:
+    """Generating and highlighting a thousand lines after every edit costs the event loop tens of
+    milliseconds: while the Code tab is behind another, it waits until it is shown."""
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QLabel("problems"), "Problems")
+    view = CodeView(document)
+    tabs.addTab(view, "Code")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    generations = view._generation
+    dense_model(document)
+    qtbot.wait(3 * 300)  # past the debounce
+    assert view._generation == generations and view._stale
+    tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: "layers.Dense(" in view.text(), timeout=20_000)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -99,6 +99,7 @@ class CodeView(QWidget):
         self.document = document
         self.code_style = FUNCTIONAL
         self._generation = 0
+        self._stale = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codegen")
         self._delivery = _Delivery(self)
         self._delivery.ready.connect(self._show)
@@ -157,8 +158,15 @@ class CodeView(QWidget):
         self.regenerate()
 
     def regenerate(self) -> None:
-        """Generate the code again now (in the background); `code_changed` says when it is shown."""
+        """Generate the code again now (in the background); `code_changed` says when it is shown.
+        While the view is hidden in a shown window (another tab of its dock is in front), it
+        only notes that the code is stale and generates it when it is shown."""
         self._debouncer.cancel()
+        window = self.window()
+        if window is not self and window.isVisible() and not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         graph = self.document.graph
         sequential = can_be_sequential(graph)
         self.style_button(SEQUENTIAL).setEnabled(sequential)
@@ -170,6 +178,11 @@ class CodeView(QWidget):
         snapshot, errors = graph.copy(), [d for d in self.document.diagnostics if d.is_error]
         job = (self._generation, snapshot, self.document.catalog, self.code_style, errors)
         self._executor.submit(_generate_in_background, self._delivery, *job)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self.regenerate()
 
     def copy_to_clipboard(self) -> None:
         QGuiApplication.clipboard().setText(self.text())

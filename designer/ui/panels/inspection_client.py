@@ -15,6 +15,7 @@ through nodes fast asks the engine once. Nothing here waits on the engine.
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import tempfile
@@ -144,6 +145,7 @@ class InspectionClient(QObject):
         self._latest: dict[str, int] = {}  # op -> the id of its newest request
         self._folders: dict[int, Path] = {}  # request id -> its output folder
         self._current: dict[str, Path] = {}  # op -> the folder of the reply shown
+        self._numbers = itertools.count(1)  # folder names are never reused
         self._exports: set[int] = set()
         self._closed = False
         self._selection = Debouncer(self._selection_settled, selection_delay_ms, self)
@@ -194,7 +196,7 @@ class InspectionClient(QObject):
         if not self.available:
             self.failed.emit(op, NO_ENGINE)
             return None
-        folder = self.out_dir / f"{op}-{len(self._folders) + 1}"
+        folder = self.out_dir / f"{op}-{next(self._numbers)}"
         folder.mkdir(parents=True, exist_ok=True)
         request_id = int(self.engine.request(op, {**fields, "out_dir": str(folder)}, REQUEST_TIMEOUT_S))
         self._folders[request_id] = folder
@@ -257,8 +259,9 @@ class InspectionClient(QObject):
             self._current[op] = folder
 
     def _drop(self, request_id: int) -> None:
+        """Forget a moot request and its files (never those of a reply shown)."""
         folder = self._folders.pop(request_id, None)
-        if folder is not None:
+        if folder is not None and folder not in self._current.values():
             shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:

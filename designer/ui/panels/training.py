@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from designer.training.config import ConfigError, TrainingConfig
 from designer.training.launcher import WeightsMatch, weights_note
-from designer.training.runs import RunFolder, RunSummary, list_runs
+from designer.training.runs import RunFolder, RunSummary, graph_hash, list_runs
 from designer.ui.document import Document
 from designer.ui.panels.training_config import ProblemList, apply_data_fix, current_config, data_problems
 from designer.ui.training_client import TrainingClient, project_folder, runs_root
@@ -494,7 +494,8 @@ class TrainingView(QWidget):
         super().__init__(parent)
         self.document, self.client = document, client
         self.engine: Any = None  # the EngineClient: it writes imported weights for the design
-        self._weights_request: tuple[int, TrainingConfig] | None = None
+        # the engine writing the imported weights for a start: (request, config, the graph's hash)
+        self._weights_request: tuple[int, TrainingConfig, str] | None = None
         self.curves = RunCurves()
         self.run: RunFolder | None = None
         self.report: dict[str, Any] | None = None
@@ -615,14 +616,21 @@ class TrainingView(QWidget):
             "path": str(target),
         }
         request = self.engine.request("design_weights", fields, timeout_s=WEIGHTS_TIMEOUT_S)
-        self._weights_request = (request, config)
+        self._weights_request = (request, config, graph_hash(self.document.graph))
         self.status_label.setText("Loading the imported weights into the design…")
+        self._update_buttons()
 
     def _weights_answered(self, request: int, _op: str, result: Any) -> None:
         if self._weights_request is None or self._weights_request[0] != request:
             return
-        config = self._weights_request[1]
+        _, config, asked_for = self._weights_request
         self._weights_request = None
+        self._update_buttons()
+        if graph_hash(self.document.graph) != asked_for:  # weights written for another design
+            self.start()
+            if self._weights_request is not None:
+                self.status_label.setText("The design changed: loading the imported weights into it again…")
+            return
         match = WeightsMatch(Path(result["path"]), list(result["loaded"]), list(result["fresh"]))
         run = self.client.start(self.document, config.copy(initial_weights=str(match.path)))
         if run is not None:
@@ -631,9 +639,15 @@ class TrainingView(QWidget):
     def _weights_failed(self, request: int, message: str) -> None:
         if self._weights_request is not None and self._weights_request[0] == request:
             self._weights_request = None
+            self._update_buttons()
             self._refused([f"The imported weights cannot be loaded into the design: {message}"], [])
 
     def stop(self) -> None:
+        if self._weights_request is not None and not self.client.running:
+            self._weights_request = None  # its answer, when it comes, starts nothing
+            self.status_label.setText("Not started: stopped while the imported weights were loading.")
+            self._update_buttons()
+            return
         self._stopping = True
         self.client.stop()
         self.status_label.setText("Stopping after this batch…")
@@ -777,9 +791,9 @@ class TrainingView(QWidget):
         self._overlaid = set(wanted)
 
     def _update_buttons(self) -> None:
-        running = self.client.running
-        self.start_button.setEnabled(not running)
-        self.stop_button.setEnabled(running and not self._stopping)
+        running, waiting = self.client.running, self._weights_request is not None
+        self.start_button.setEnabled(not running and not waiting)
+        self.stop_button.setEnabled((running and not self._stopping) or waiting)
         self.kill_button.setEnabled(running)
         self.resume_button.setEnabled(not running and self.resumable_run() is not None)
 
