@@ -35,3 +35,11 @@ class ImportRefused(GraphError):  # noqa: N818 - reads as what happened, like Ex
 def is_model(operation: Any) -> bool:
     """A Functional or Sequential model: expanded inline, never a node of its own."""
     return isinstance(operation, (Functional, keras.Sequential))
+
+
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """An error's first line, cut short (Keras' shape errors print whole arrays); its type's
+    name when it says nothing."""
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -13,7 +13,7 @@ from typing import Any
 
 import keras
 
-from designer.engine.importer.base import _REGISTER_HINT, MODEL_FILE_SUFFIXES, ImportRefused
+from designer.engine.importer.base import _REGISTER_HINT, MODEL_FILE_SUFFIXES, ImportRefused, first_line
 
 
 def load_source(source: str) -> keras.Model:
@@ -95,8 +95,7 @@ def _load_failure(path: Path, error: Exception) -> str:
             f"{path} uses the {unknown.group(1)} '{unknown.group(2)}'{where}, which Keras does not know. "
             + _REGISTER_HINT
         )
-    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return f"Cannot load {path} as a Keras model: {type(error).__name__}: {first_line}"
+    return f"Cannot load {path} as a Keras model: {type(error).__name__}: {first_line(error)}"
 
 
 def _load_attribute(source: str) -> keras.Model:

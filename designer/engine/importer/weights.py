@@ -16,7 +16,13 @@ from keras.src.utils.naming import to_snake_case
 
 from designer.catalog.spec import Catalog
 from designer.engine.build import build_model
-from designer.engine.importer.base import LAYER_PATHS_ATTRIBUTE, WEIGHTS_SUFFIX, ImportRefused, is_model
+from designer.engine.importer.base import (
+    LAYER_PATHS_ATTRIBUTE,
+    WEIGHTS_SUFFIX,
+    ImportRefused,
+    first_line,
+    is_model,
+)
 from designer.graph.model import ModelGraph
 
 if TYPE_CHECKING:  # the walk writes the weights through this module
@@ -157,7 +163,7 @@ def _from_model(source: keras.Model, names: Mapping[str, str]) -> _Copy:
         try:
             layer.set_weights(found.get_weights())
         except ValueError as error:
-            raise ImportRefused(f"Cannot copy the weights of {name}: {_first_line(error)}") from error
+            raise ImportRefused(f"Cannot copy the weights of {name}: {first_line(error)}") from error
         return True
 
     return copy
@@ -187,7 +193,7 @@ def _from_store(store: Any, paths: Mapping[str, str]) -> _Copy:
         try:
             saving_lib._load_state(layer, store, None, inner_path=paths[name], visited_saveables=set())
         except ValueError as error:
-            raise ImportRefused(f"Cannot load the weights of {name}: {_first_line(error)}") from error
+            raise ImportRefused(f"Cannot load the weights of {name}: {first_line(error)}") from error
         return True
 
     return copy
@@ -228,9 +234,3 @@ def _covered(name: str, loaded: set[str]) -> bool:
     """Whether the layer at path `name` was loaded, itself or as part of an enclosing block."""
     parts = name.split("/")
     return any("/".join(parts[:end]) in loaded for end in range(1, len(parts) + 1))
-
-
-def _first_line(error: Exception, limit: int = 300) -> str:
-    """An error's first line, cut short: Keras' shape errors print whole arrays."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
