@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.resources
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,9 +26,9 @@ from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineClient, EngineSync, cached_catalog
+from designer.ui.examples import DEFAULT_EXAMPLE, example_path
 from designer.ui.main_window import APP_NAME, ORGANISATION, MainWindow
 
-EXAMPLE = "digits_cnn.json"
 SCREENSHOT_TIMEOUT_MS = 180_000
 SETTLE_MS = 150
 
@@ -48,15 +47,6 @@ def parse_arguments(argv: Sequence[str]) -> Options:
     parser.add_argument("--screenshot", type=Path, metavar="PNG", help="render the window to PNG and exit")
     arguments = parser.parse_args(list(argv))
     return Options(arguments.file, arguments.screenshot)
-
-
-def example_path(name: str = EXAMPLE) -> Path:
-    """A built-in example design (resources/examples/), from the installed package or the source tree."""
-    try:
-        candidate = Path(str(importlib.resources.files("resources").joinpath("examples", name)))
-    except ModuleNotFoundError:
-        candidate = Path(__file__).resolve().parent.parent / "resources" / "examples" / name
-    return candidate
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,7 +136,7 @@ def _open_first(window: MainWindow, file: Path | None) -> None:
         window.when_catalog_known(lambda: open_example(window))
 
 
-def open_example(window: MainWindow, name: str = EXAMPLE) -> bool:
+def open_example(window: MainWindow, name: str = DEFAULT_EXAMPLE) -> bool:
     """Show a built-in example as a new, untitled design (saving asks where)."""
     try:
         loaded = project.load(example_path(name), window.document.catalog.ports_of)

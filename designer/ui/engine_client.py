@@ -11,6 +11,8 @@ the host stored on disk, so the palette is there before the host is.
 
 from __future__ import annotations
 
+import gzip
+import importlib.resources
 import itertools
 import json
 import os
@@ -48,19 +50,46 @@ def default_cache_dir() -> Path:
 
 
 def cached_catalog(cache_dir: Path | None = None) -> Catalog | None:
-    """The catalog the host stored for the installed Keras version, None when there is none."""
+    """The catalog the host stored for the installed Keras version; else the snapshot shipped with
+    the designer for this Keras release (a first start); None when there is neither."""
     try:
         version = metadata.version("keras")
     except metadata.PackageNotFoundError:
         return None
     path = Path(cache_dir or default_cache_dir()) / f"catalog-keras-{version}.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != CATALOG_CACHE_FORMAT or data.get("version") != f"keras-{version}":
-            return None
-        return Catalog.from_dict(data)
+        return _catalog_from_text(path.read_text(encoding="utf-8"), {version})
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+        return bundled_catalog(version)
+
+
+def bundled_catalog(version: str) -> Catalog | None:
+    """The shipped snapshot (resources/catalog/) of the same Keras release (major.minor)."""
+    release = ".".join(version.split(".")[:2])
+    for snapshot in sorted(_snapshot_folder().glob(f"catalog-keras-{release}.*.json.gz"), reverse=True):
+        try:
+            text = gzip.decompress(snapshot.read_bytes()).decode("utf-8")
+            snapshot_version = snapshot.name.removeprefix("catalog-keras-").removesuffix(".json.gz")
+            return _catalog_from_text(text, {snapshot_version})
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return None
+
+
+def _catalog_from_text(text: str, versions: set[str]) -> Catalog:
+    data = json.loads(text)
+    if data.get("format") != CATALOG_CACHE_FORMAT or data.get("version") not in {
+        f"keras-{v}" for v in versions
+    }:
+        raise ValueError("another format or Keras version")
+    return Catalog.from_dict(data)
+
+
+def _snapshot_folder() -> Path:
+    try:
+        return Path(str(importlib.resources.files("resources").joinpath("catalog")))
+    except ModuleNotFoundError:
+        return PACKAGE_ROOT / "resources" / "catalog"
 
 
 # ------------------------------------------------------------------ the client

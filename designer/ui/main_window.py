@@ -12,7 +12,6 @@ the next start. Dialogs go through small methods (`confirm_discard`,
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import sys
@@ -40,6 +39,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QToolButton,
     QWidget,
 )
 
@@ -51,7 +52,9 @@ from designer.ui.canvas import CanvasEditor, GraphScene, GraphView
 from designer.ui.custom_layers import install_custom_layers
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineClient
+from designer.ui.examples import is_example
 from designer.ui.groups_ui import install_group_actions
+from designer.ui.help import install_help_menu
 from designer.ui.panels.code_view import CodeView
 from designer.ui.panels.diagnostics import DiagnosticsView
 from designer.ui.panels.history import HistoryView
@@ -63,6 +66,7 @@ from designer.ui.panels.training import TrainingView
 from designer.ui.panels.training_config import TrainingConfigView
 from designer.ui.theme import THEME_CHOICES, apply_theme
 from designer.ui.training_client import TrainingClient
+from designer.ui.window_layout import DockLayout
 
 APP_NAME = "Keras Designer"
 ORGANISATION = "keras-designer"
@@ -226,11 +230,23 @@ class MainWindow(QMainWindow):
         self.custom_layers = install_custom_layers(self)
         self.block_library = install_group_actions(self)
         self.inspection = install_inspection(self)
+        self.help_actions = install_help_menu(self, APP_NAME)
         self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
         self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
         self.autosave_timer.start()
         self._update_title()
-        self.resize(1400, 880)
+        self._arrange_docks()
+
+    def _arrange_docks(self) -> None:
+        """The default layout for the screen's size, then the one saved at the last close, if any."""
+        screen = QGuiApplication.primaryScreen()
+        available = screen.availableGeometry().size() if screen is not None else None
+        width = min(1600, available.width()) if available is not None else 1400
+        height = min(1000, available.height()) if available is not None else 880
+        self.resize(width, height)
+        self.dock_layout = DockLayout(self, self.docks, self.settings)
+        self.dock_layout.arrange_default()
+        self.dock_layout.restore()
 
     # ---------------------------------------------------------------- layout
     def _build_docks(self) -> None:
@@ -260,18 +276,9 @@ class MainWindow(QMainWindow):
             "training": self._dock("Training", self.training, bottom),
             "training_config": self._dock("Training Setup", self.training_config, right),
         }
-        self.tabifyDockWidget(self.docks["inspector"], self.docks["training_config"])
-        self.docks["inspector"].raise_()
-        bottoms = [self.docks[name] for name in ("diagnostics", "summary", "code", "history", "training")]
-        for first, second in itertools.pairwise(bottoms):
-            self.tabifyDockWidget(first, second)
-        bottoms[0].raise_()
-        self.resizeDocks(
-            [self.docks["palette"], self.docks["inspector"]], [230, 320], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([bottoms[0]], [280], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """A dock for `widget`; `DockLayout.arrange_default` decides where it finally sits."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{title.lower()}_dock")
         dock.setWidget(widget)
@@ -324,7 +331,8 @@ class MainWindow(QMainWindow):
             "layout": self._action("&Auto-layout", self.editor.auto_layout, "Ctrl+L"),
         }
         self.actions["undo"].setShortcuts(QKeySequence.keyBindings(keys.Undo))
-        self.actions["redo"].setShortcuts(QKeySequence.keyBindings(keys.Redo))
+        self.actions["redo"].setShortcuts(_with_ctrl_y(QKeySequence.keyBindings(keys.Redo)))
+        self.actions["reset_layout"] = self._action("&Reset Layout", self.reset_layout)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -356,6 +364,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(self.actions["reset_layout"])
         view_menu.addSeparator()
         self._build_theme_menu(view_menu.addMenu("&Theme"))
 
@@ -372,10 +381,24 @@ class MainWindow(QMainWindow):
             self.theme_actions[choice] = action
 
     def _build_status_bar(self) -> None:
-        self.engine_label = QLabel("Engine off" if self.client is None else "Engine starting…")
+        self.engine_label = QLabel("Engine off")
+        self.engine_progress = QProgressBar(self)
+        self.engine_progress.setRange(0, 0)  # busy: the engine says when it is ready, not how far it is
+        self.engine_progress.setMaximumWidth(90)
+        self.engine_progress.setTextVisible(False)
+        self.engine_progress.hide()
         self.totals_label = QLabel("")
+        self.problems_button = QToolButton(self)
+        self.problems_button.setAutoRaise(True)
+        self.problems_button.setToolTip("Show the Problems list")
+        self.problems_button.clicked.connect(lambda _checked=False: self.bring_forward("diagnostics"))
         self.statusBar().addPermanentWidget(self.totals_label)
+        self.statusBar().addPermanentWidget(self.problems_button)
+        self.statusBar().addPermanentWidget(self.engine_progress)
         self.statusBar().addPermanentWidget(self.engine_label)
+        self._update_problems()
+        if self.client is not None:
+            self._engine_status("Engine starting...")
 
     def _connect(self) -> None:
         document = self.document
@@ -392,11 +415,12 @@ class MainWindow(QMainWindow):
         document.path_changed.connect(self._update_title)
         document.graph_replaced.connect(self._graph_replaced)
         document.results_changed.connect(self._update_totals)
+        document.results_changed.connect(self._update_problems)
         hints = QGuiApplication.styleHints()
         if hints is not None:
             hints.colorSchemeChanged.connect(self._follow_system_theme)
         if self.client is not None:
-            self.client.status_changed.connect(self.engine_label.setText)
+            self.client.status_changed.connect(self._engine_status)
             self.client.params_checked.connect(self._params_checked)
             self.client.request_failed.connect(self._request_failed)
             self.client.crashed.connect(self._engine_crashed)
@@ -457,6 +481,12 @@ class MainWindow(QMainWindow):
     def _request_failed(self, request: int, _message: str) -> None:
         self._checks.pop(request, None)
 
+    def _engine_status(self, text: str) -> None:
+        """The engine's state; while it starts, a busy bar and a word on what waits for it."""
+        starting = text.startswith("Engine starting")
+        self.engine_label.setText("Engine starting… shapes appear when it is ready" if starting else text)
+        self.engine_progress.setVisible(starting)
+
     def _engine_crashed(self, report: str) -> None:
         self.show_message(report.splitlines()[0] if report else "The engine stopped")
 
@@ -464,11 +494,28 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, MESSAGE_MS)
 
     def _update_totals(self) -> None:
-        results = self.document.results
-        total = sum(result.params for result in results.values())
+        total = sum(result.params for result in self.document.results.values())
+        layers = len(self.document.graph)
+        self.totals_label.setText(f"{plural(layers, 'layer')} · {total:,} params")
+
+    def _update_problems(self) -> None:
+        """The status bar's count of problems: a click opens the list."""
         errors = sum(1 for d in self.document.diagnostics if d.is_error)
-        problems = f" · {errors} error{'s' if errors != 1 else ''}" if errors else ""
-        self.totals_label.setText(f"{len(self.document.graph)} layers · {total:,} params{problems}")
+        warnings = len(self.document.diagnostics) - errors
+        parts = [f"✖ {plural(errors, 'error')}"] if errors else []
+        parts += [f"⚠ {plural(warnings, 'warning')}"] if warnings else []
+        self.problems_button.setText(" · ".join(parts) if parts else "✓ No problems")
+        font = self.problems_button.font()
+        font.setBold(errors > 0)
+        self.problems_button.setFont(font)
+
+    # ---------------------------------------------------------------- docks
+    def bring_forward(self, name: str) -> None:
+        """Show a panel with its tab in front (the panel that shows an action's result)."""
+        self.dock_layout.bring_forward(name)
+
+    def reset_layout(self) -> None:
+        self.dock_layout.reset()
 
     # ----------------------------------------------------------------- theme
     def set_theme(self, choice: str) -> None:
@@ -483,6 +530,8 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- files
     def _graph_replaced(self) -> None:
+        self._update_totals()
+        self._update_problems()
         QTimer.singleShot(0, self.view.show_design)
 
     def _update_title(self, _path: object = None) -> None:
@@ -579,6 +628,10 @@ class MainWindow(QMainWindow):
             self.report_error("Cannot open the design", str(error))
             return False
         self.recovery.discard()
+        if is_example(path):  # an untitled copy: Save asks where, the installed file stays as it is
+            self.document.set_path(None)
+            self.show_message(f"Opened the example {Path(path).name} as an untitled copy")
+            return True
         self.add_recent(Path(path))
         self.show_message(f"Opened {path}")
         return True
@@ -770,6 +823,7 @@ class MainWindow(QMainWindow):
             self.training_client.shutdown()  # a run in progress ends with the window
         self.autosave_timer.stop()
         self.recovery.release()
+        self.dock_layout.save()
         event.accept()
 
 
@@ -786,6 +840,17 @@ def _dropped_files(mime: QMimeData) -> list[Path]:
     """Local .keras models and .json designs among the dropped URLs."""
     paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
     return [p for p in paths if p.suffix in DROPPABLE]
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 error", "2 errors", "0 layers"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _with_ctrl_y(bindings: list[QKeySequence]) -> list[QKeySequence]:
+    """Redo answers Ctrl+Y too, as on Windows and in most editors, whatever the platform's standard."""
+    ctrl_y = QKeySequence("Ctrl+Y")
+    return bindings if ctrl_y in bindings else [*bindings, ctrl_y]
 
 
 def _delete_keys() -> list[QKeySequence]:

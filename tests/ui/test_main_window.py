@@ -103,12 +103,30 @@ def test_opening_a_bad_file_reports_it_and_keeps_the_design(window: MainWindow, 
     assert len(window.document.graph) == 1
 
 
-def test_open_remembers_recent_files(window: MainWindow) -> None:
-    assert window.open_path(EXAMPLE)
-    assert window.document.path == EXAMPLE and len(window.document.graph) == 6
-    assert window.recent_files()[0] == EXAMPLE.resolve()
+def test_open_remembers_recent_files(window: MainWindow, tmp_path: Path) -> None:
+    design = tmp_path / "digits_cnn.json"
+    design.write_bytes(EXAMPLE.read_bytes())
+    assert window.open_path(design)
+    assert window.document.path == design and len(window.document.graph) == 6
+    assert window.recent_files()[0] == design.resolve()
     window._fill_recent_menu()
     assert [action.text() for action in window.recent_menu.actions()] == ["digits_cnn.json"]
+
+
+def test_an_example_opens_as_an_untitled_copy_that_save_never_overwrites(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    before = EXAMPLE.read_bytes()
+    assert window.open_path(EXAMPLE)
+    assert window.document.path is None and len(window.document.graph) == 6
+    assert window.windowTitle().startswith("Untitled")
+    assert "untitled copy" in window.statusBar().currentMessage()
+    window.add_layer_at_centre("Dense")
+    asked: list[bool] = []
+    target = tmp_path / "mine.json"
+    window.ask_save_path = lambda: asked.append(True) or target  # type: ignore[method-assign]
+    assert window.save()
+    assert asked and target.exists() and EXAMPLE.read_bytes() == before
 
 
 def test_a_file_opened_before_the_catalog_waits_for_it(qtbot: object, tmp_path: Path) -> None:
@@ -302,7 +320,7 @@ def test_a_file_with_library_layers_waits_for_the_engine_catalog(qtbot: object, 
     window.open_path(vae)
     assert len(window.document.graph) == 0 and not window.catalog_known
     window.set_catalog(keras_only.merged(library_specs()))
-    assert window.document.path == vae and len(window.document.graph) == 8
+    assert window.document.path is None and len(window.document.graph) == 8  # an example: untitled
 
 
 def test_the_window_has_training_docks_and_menu(window: MainWindow) -> None:
