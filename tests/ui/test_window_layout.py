@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 from test_canvas import small_catalog
 from test_main_window import FakeClient, make_window
@@ -16,7 +17,7 @@ from designer.graph.validation import Diagnostic
 from designer.ui.document import Document
 from designer.ui.engine_client import bundled_catalog, cached_catalog
 from designer.ui.help import ShortcutsDialog, about_text, shortcut_rows, version
-from designer.ui.main_window import MainWindow
+from designer.ui.main_window import MainWindow, _with_ctrl_y
 
 SCREENS = [(1280, 800), (1920, 1080)]
 
@@ -77,6 +78,11 @@ def test_the_layout_persists_and_reset_brings_the_default_back(qtbot: object, tm
     QApplication.processEvents()
     assert again.docks["palette"].isVisible() and again.docks["inspector"].isVisible()
     assert not again.docks["training"].isVisible()
+
+
+def test_redo_answers_ctrl_y_where_the_platform_binds_only_ctrl_shift_z() -> None:
+    xcb_bindings = [QKeySequence("Ctrl+Shift+Z")]  # X11's standard Redo
+    assert [k.toString() for k in _with_ctrl_y(xcb_bindings)] == ["Ctrl+Shift+Z", "Ctrl+Y"]
 
 
 def test_ctrl_y_redoes_like_ctrl_shift_z(qtbot: object, tmp_path: Path) -> None:
