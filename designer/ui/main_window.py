@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.engine_catalog_known = False  # the engine's, with the library and custom layers
         self._waiting: list[Callable[[], None]] = []
         self._imports: dict[int, Path] = {}  # import requests in flight: the file each imports
+        self._busy: set[str] = set()  # what is under way ("engine", "import"...): the busy bar shows
         self.setAcceptDrops(True)
         self._checks: dict[int, str] = {}
         self._changed_since_autosave = False
@@ -398,7 +399,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_label)
         self._update_problems()
         if self.client is not None:
-            self._engine_status("Engine starting...")
+            self._engine_status(
+                "Engine ready" if getattr(self.client, "is_ready", False) else "Engine starting..."
+            )
 
     def _connect(self) -> None:
         document = self.document
@@ -485,7 +488,13 @@ class MainWindow(QMainWindow):
         """The engine's state; while it starts, a busy bar and a word on what waits for it."""
         starting = text.startswith("Engine starting")
         self.engine_label.setText("Engine starting… shapes appear when it is ready" if starting else text)
-        self.engine_progress.setVisible(starting)
+        self.set_busy("engine", starting)
+
+    def set_busy(self, reason: str, busy: bool) -> None:
+        """The status bar's busy bar runs while anything that takes time is under way."""
+        (self._busy.add if busy else self._busy.discard)(reason)
+        self.engine_progress.setVisible(bool(self._busy))
+        self.engine_progress.setToolTip(", ".join(sorted(self._busy)))
 
     def _engine_crashed(self, report: str) -> None:
         self.show_message(report.splitlines()[0] if report else "The engine stopped")
@@ -560,13 +569,15 @@ class MainWindow(QMainWindow):
         weights_dir = imports_folder() / Path(path).stem
         request = self.client.import_source(str(Path(path).resolve()), str(weights_dir))
         self._imports[request] = Path(path)
-        self.show_message(f"Importing {Path(path).name}…")
+        self.set_busy("import", True)
+        self.statusBar().showMessage(f"Importing {Path(path).name}…")  # stays until the engine answers
         return True
 
     def _imported(self, request: int, answer: dict[str, Any]) -> None:
         source = self._imports.pop(request, None)
         if source is None:
             return
+        self.set_busy("import", bool(self._imports))
         catalog = self.document.catalog.merged([LayerSpec.from_dict(s) for s in answer["specs"]])
         try:
             loaded = project.from_dict(answer["project"], catalog.ports_of, str(source))
@@ -582,6 +593,8 @@ class MainWindow(QMainWindow):
     def _import_failed(self, request: int, message: str) -> None:
         source = self._imports.pop(request, None)
         if source is not None:
+            self.set_busy("import", bool(self._imports))
+            self.statusBar().clearMessage()
             self.report_error("Cannot import the model", f"{source}: {message}")
 
     def ask_import_path(self) -> Path | None:

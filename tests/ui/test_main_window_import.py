@@ -51,7 +51,10 @@ def _wait_for_import(qtbot: object, window: MainWindow) -> None:
 
 def test_import_shows_the_model_as_a_new_design(qtbot: object, window: MainWindow, tmp_path: Path) -> None:
     assert window.import_path(small_model_file(tmp_path))
+    assert window.engine_progress.isVisible()  # feedback while the engine imports
+    assert window.statusBar().currentMessage() == "Importing small.keras…"
     _wait_for_import(qtbot, window)
+    assert not window.engine_progress.isVisible()
     graph = window.document.graph
     assert [n.name for n in graph] == ["features", "hidden", "label"]
     assert [o.name for o in graph.outputs] == ["label"]
