@@ -228,9 +228,16 @@ class GraphView(QGraphicsView):
         fitting = min(width / rect.width(), height / rect.height(), 1.0)
         scale = max(fitting, readable_scale())
         self.set_scale(scale)
-        self.centerOn(
-            _start_centre(rect, viewport.width() / scale, viewport.height() / scale, FIT_MARGIN / scale)
-        )
+        visible = (viewport.width() / scale, viewport.height() / scale)
+        self.centerOn(_start_centre(rect, self._start_point(), *visible, FIT_MARGIN / scale))
+
+    def _start_point(self) -> QPointF:
+        """The centre of the leftmost node or block on view: where a design starts."""
+        blocks = self.graph_scene.blocks
+        items = [item for item in [*blocks.shown_items(), *blocks.stand_ins] if item.isVisible()]
+        if not items:
+            return self.graph_scene.items_rect().center()
+        return min((item.sceneBoundingRect() for item in items), key=lambda rect: rect.left()).center()
 
     def show_design(self) -> None:
         """Show a newly opened design as Fit does: whole when it fits at a readable zoom, else
@@ -535,17 +542,16 @@ class GraphView(QGraphicsView):
         painter.restore()
 
 
-def _start_centre(rect: QRectF, visible_width: float, visible_height: float, margin: float) -> QPointF:
+def _start_centre(
+    rect: QRectF, start: QPointF, visible_width: float, visible_height: float, margin: float
+) -> QPointF:
     """The scene point to centre on so that `rect` is in the middle of the visible area, or, along
-    a side it overflows, its start (left, top) is at the margin."""
-    x = (
-        rect.center().x()
-        if rect.width() + 2 * margin <= visible_width
-        else rect.left() - margin + visible_width / 2
-    )
-    y = (
-        rect.center().y()
-        if rect.height() + 2 * margin <= visible_height
-        else rect.top() - margin + visible_height / 2
-    )
+    a side it overflows, its start is in view: its left edge at the margin, and the height of
+    `start` (the leftmost item, where the inputs are) in the middle, within the rect."""
+    x, y = rect.center().x(), rect.center().y()
+    if rect.width() + 2 * margin > visible_width:
+        x = rect.left() - margin + visible_width / 2
+    if rect.height() + 2 * margin > visible_height:
+        half = visible_height / 2 - margin
+        y = min(max(start.y(), rect.top() + half), rect.bottom() - half)
     return QPointF(x, y)
