@@ -341,13 +341,28 @@ def sole_sink(graph: ModelGraph) -> Node | None:
 
 @contextlib.contextmanager
 def marking_sole_sink(stack: QUndoStack, graph: ModelGraph, text: str) -> Iterator[None]:
-    """One undo step of the commands pushed in the block and, when they leave the design with no
-    model output and exactly one sink, the mark that makes that sink the model's output."""
+    """One undo step of the commands pushed in the block and, when they leave the design with
+    exactly one sink, the mark that makes it the model's output: when there was no output, or
+    when the one output was the sink these commands extended (a chain grows past its end)."""
+    extended = _output_on_sink(graph)
     with macro(stack, text):
         yield
-        sink = sole_sink(graph) if not graph.outputs else None
-        if sink is not None:
-            stack.push(SetOutputs(graph, [ModelOutput(sink.id, 0, sink.name)], f"Mark output {sink.name}"))
+        sink = sole_sink(graph)
+        if sink is None or (graph.outputs and tuple(graph.outputs) != (extended,)):
+            return
+        if extended is not None and not graph.output_edges(extended.node):
+            return  # the marked sink is still a sink: nothing was extended
+        same_name = extended is None or extended.name == graph.node(extended.node).name
+        mark = ModelOutput(sink.id, 0, sink.name if same_name else extended.name)
+        stack.push(SetOutputs(graph, [mark], f"Mark output {sink.name}"))
+
+
+def _output_on_sink(graph: ModelGraph) -> ModelOutput | None:
+    """The design's one model output when it is on a layer that feeds nothing, else None."""
+    outputs = tuple(graph.outputs)
+    if len(outputs) != 1 or graph.output_edges(outputs[0].node):
+        return None
+    return outputs[0]
 
 
 def join_group(stack: QUndoStack, graph: ModelGraph, group_id: str | None, node_ids: list[str]) -> None:

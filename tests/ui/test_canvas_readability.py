@@ -16,7 +16,7 @@ from test_canvas import Canvas, layer_drop, small_catalog
 from designer.engine.results import NodeResult, TensorSpec
 from designer.graph import project
 from designer.graph.model import INPUT_PORTS, MERGE_PORTS, Edge, ModelOutput, PortLayout
-from designer.ui.canvas.edge_item import EdgeItem
+from designer.ui.canvas.editor import PendingLink
 from designer.ui.canvas.labels import PENDING
 from designer.ui.canvas.node_item import FULL, READABLE_PIXELS, SIMPLIFIED, NodeItem, title_pixels
 from designer.ui.canvas.port_item import PortItem
@@ -120,7 +120,9 @@ def test_entering_and_leaving_a_block_land_on_a_readable_zoom(canvas: Canvas) ->
     canvas.view.zoom_by(0.3)
     canvas.view.leave_inside()
     assert_readable(canvas)
-    assert canvas.view.visible_scene_rect().intersects(canvas.scene.blocks.blocks[encoder].sceneBoundingRect())
+    assert canvas.view.visible_scene_rect().intersects(
+        canvas.scene.blocks.blocks[encoder].sceneBoundingRect()
+    )
 
 
 def test_zoomed_out_by_hand_a_node_draws_its_name_large_instead_of_tiny_text(canvas: Canvas) -> None:
@@ -232,6 +234,18 @@ def test_connecting_the_one_sink_marks_it_as_the_output_in_the_same_step(canvas:
     assert canvas.stack.count() == steps + 1
     canvas.stack.undo()
     assert canvas.graph.outputs == () and canvas.graph.edges == []
+
+
+def test_extending_the_chain_past_its_output_moves_the_output_to_the_new_end(canvas: Canvas) -> None:
+    first, second = canvas.add("Dense", 0, 0), canvas.add("Dense", 280, 0)
+    assert canvas.editor.connect(Edge(first, 0, second, 0))
+    assert [output.node for output in canvas.graph.outputs] == [second]
+    link = PendingLink(second, 0, from_input=False)
+    third = canvas.editor.add_layer_linked("Dense", QPointF(640, 40), link)
+    assert third is not None
+    assert canvas.graph.outputs == (ModelOutput(third, 0, canvas.graph.node(third).name),)
+    canvas.stack.undo()
+    assert [output.node for output in canvas.graph.outputs] == [second] and third not in canvas.graph.nodes
 
 
 def test_no_output_is_marked_while_there_are_several_sinks_or_an_output(canvas: Canvas) -> None:
