@@ -164,7 +164,7 @@ class EdgeItem(QGraphicsPathItem):
 def _muted(colour: QColor) -> QColor:
     """The label colour, half see-through: a label still waiting for the engine."""
     muted = QColor(colour)
-    muted.setAlphaF(0.45)
+    muted.setAlphaF(0.6)
     return muted
 
 

@@ -48,6 +48,16 @@ class Fonts:
         self.title_metrics = QFontMetricsF(self.title)
         self.body_metrics = QFontMetricsF(self.body)
         self.small_metrics = QFontMetricsF(self.small)
+        self._large: dict[int, tuple[QFont, QFontMetricsF]] = {}
+
+    def large_title(self, pixels: int) -> tuple[QFont, QFontMetricsF]:
+        """The title font `pixels` high (zoomed out, names are drawn this large), made once per size."""
+        made = self._large.get(pixels)
+        if made is None:
+            font = QFont(self.title)
+            font.setPixelSize(pixels)
+            made = self._large[pixels] = (font, QFontMetricsF(font))
+        return made
 
     @classmethod
     def get(cls) -> Fonts:
@@ -313,10 +323,9 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(outline, 2.5 / scale) if outline is not None else Qt.PenStyle.NoPen)
         painter.setBrush(self.category_colour)
         painter.drawRoundedRect(rect, CORNER, CORNER)
-        font = QFont(Fonts.get().title)
-        font.setPixelSize(max(1, round(max(READABLE_PIXELS / scale, title_pixels()))))
+        font, metrics = Fonts.get().large_title(max(1, round(max(READABLE_PIXELS / scale, title_pixels()))))
         inner = rect.adjusted(PADDING / 2, 0, -PADDING / 2, 0)
-        name = QFontMetricsF(font).elidedText(self.name, Qt.TextElideMode.ElideRight, inner.width())
+        name = metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, inner.width())
         painter.setFont(font)
         painter.setPen(colors.title_text)
         painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, name)
