@@ -10,7 +10,8 @@ Escape (or the bar's first crumb) goes back, F2 renames a block.
 Every zoom a command lands on (opening a design, Fit, auto-layout, entering or
 leaving a block) keeps node titles at or above the readable floor
 (`node_item.readable_scale`); a design too large for the view at that floor is
-shown from its start, its top-left where the inputs are, to scroll from. An
+shown from its start, its left edge and the leftmost layer (where the inputs
+are) in view, to scroll from. An
 empty design shows a hint in the middle of the view saying how to begin.
 """
 
@@ -217,7 +218,8 @@ class GraphView(QGraphicsView):
 
     def fit_to_view(self) -> None:
         """Show the whole design, no larger than life and never below the readable floor; a design
-        too large for that is shown from its top-left (the inputs), to scroll from there."""
+        too large for that is shown from its start (its left edge, at the height of its leftmost
+        layer, where the inputs are), to scroll from there."""
         rect = self.graph_scene.items_rect()
         if rect.isEmpty():
             self.set_scale(1.0)
