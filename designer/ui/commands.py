@@ -3,7 +3,9 @@
 Compound gestures (paste, insert a layer into an edge, replace an occupied
 input, delete a selection, insert a block) are QUndoStack macros of these
 commands, so every gesture is one step in the history. Typing in a parameter field and dragging
-nodes fold into one step through `id()`/`mergeWith()`.
+nodes fold into one step through `id()`/`mergeWith()`. A gesture that leaves a
+design without model outputs and with one sink marks that sink as the output
+in the same step (`marking_sole_sink`).
 """
 
 from __future__ import annotations
@@ -329,6 +331,40 @@ def remove_nodes(stack: QUndoStack, graph: ModelGraph, node_ids: list[str]) -> N
             stack.push(RemoveNode(graph, node_id))
 
 
+def sole_sink(graph: ModelGraph) -> Node | None:
+    """The one layer that feeds nothing (an Input layer is no sink), or None when there are
+    none or several."""
+    fed = {edge.source for edge in graph.edges}
+    sinks = [n for n in graph.nodes.values() if n.id not in fed and n.ports.outputs and not n.is_input]
+    return sinks[0] if len(sinks) == 1 else None
+
+
+@contextlib.contextmanager
+def marking_sole_sink(stack: QUndoStack, graph: ModelGraph, text: str) -> Iterator[None]:
+    """One undo step of the commands pushed in the block and, when they leave the design with
+    exactly one sink, the mark that makes it the model's output: when there was no output, or
+    when the one output was the sink these commands extended (a chain grows past its end)."""
+    extended = _output_on_sink(graph)
+    with macro(stack, text):
+        yield
+        sink = sole_sink(graph)
+        if sink is None or (graph.outputs and tuple(graph.outputs) != (extended,)):
+            return
+        if extended is not None and not graph.output_edges(extended.node):
+            return  # the marked sink is still a sink: nothing was extended
+        same_name = extended is None or extended.name == graph.node(extended.node).name
+        mark = ModelOutput(sink.id, 0, sink.name if same_name else extended.name)
+        stack.push(SetOutputs(graph, [mark], f"Mark output {sink.name}"))
+
+
+def _output_on_sink(graph: ModelGraph) -> ModelOutput | None:
+    """The design's one model output when it is on a layer that feeds nothing, else None."""
+    outputs = tuple(graph.outputs)
+    if len(outputs) != 1 or graph.output_edges(outputs[0].node):
+        return None
+    return outputs[0]
+
+
 def join_group(stack: QUndoStack, graph: ModelGraph, group_id: str | None, node_ids: list[str]) -> None:
     """Make new nodes members of `group_id` (nothing when it is None): a node added while
     editing inside a block joins it before it is connected to the block's members.
@@ -358,12 +394,20 @@ def check_join(graph: ModelGraph, group_id: str | None, nodes: Iterable[Node]) -
 
 
 def insert_on_edge(
-    stack: QUndoStack, graph: ModelGraph, node: Node, edge: Edge, group_id: str | None = None
+    stack: QUndoStack,
+    graph: ModelGraph,
+    node: Node,
+    edge: Edge,
+    group_id: str | None = None,
+    moves: dict[str, tuple[float, float]] | None = None,
 ) -> None:
-    """Add `node` (to group `group_id`, if any) and splice it into `edge` (source -> node -> target),
-    as one step. Raises GraphError, changing nothing, when the group cannot take the node."""
+    """Move nodes out of the way (`moves`), add `node` (to group `group_id`, if any) and splice it
+    into `edge` (source -> node -> target), as one step. Raises GraphError, changing nothing,
+    when the group cannot take the node."""
     check_join(graph, group_id, [node])
     with macro(stack, f"Insert {node.name}"):
+        if moves:
+            stack.push(MoveNodes(graph, moves))
         stack.push(AddNode(graph, node))
         join_group(stack, graph, group_id, [node.id])
         stack.push(Disconnect(graph, edge))

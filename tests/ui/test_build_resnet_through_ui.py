@@ -2,7 +2,8 @@
 
 Layers are dropped from the palette (with the palette's own drag data), named
 and parametrised in the inspector's widgets, connected by dragging between
-ports with the mouse, and the output is marked with the inspector's check box.
+ports with the mouse; the output, the design's one sink, is marked by the last
+connection, and the inspector's check box shows it.
 The saved file must hold the example's graph; undoing every step empties the
 canvas and redoing them all brings the same graph back.
 """
@@ -141,7 +142,7 @@ def build(session: Session, example: dict[str, Any]) -> dict[str, str]:
         session.window.show_node(ids[output["node"]])
         form = session.window.inspector.form
         assert form is not None
-        form.output_section.check_boxes[output["port"]].click()
+        assert form.output_section.check_boxes[output["port"]].isChecked()
     return ids
 
 

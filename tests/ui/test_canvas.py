@@ -14,6 +14,7 @@ from designer.graph.validation import Diagnostic
 from designer.ui.canvas import LAYER_MIME, CanvasEditor, GraphScene, GraphView
 from designer.ui.canvas.clipboard import NODES_MIME
 from designer.ui.canvas.interactions import NewLinkInteraction
+from designer.ui.canvas.node_item import readable_scale
 from designer.ui.document import Document
 
 
@@ -367,8 +368,18 @@ def test_zoomed_far_out_one_overview_item_paints_and_nodes_stay_selectable(
     assert not item.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
-def test_fit_to_view_shows_every_node(canvas: Canvas) -> None:
-    nodes = [canvas.add("Dense", x, y) for x, y in ((-2000, 0), (2500, 900), (0, -1500))]
+def test_fit_to_view_shows_every_node_when_they_fit_at_a_readable_zoom(canvas: Canvas) -> None:
+    nodes = [canvas.add("Dense", x, y) for x, y in ((-500, 0), (600, 300), (0, -200))]
     canvas.view.fit_to_view()
     visible = canvas.view.visible_scene_rect()
     assert all(visible.contains(canvas.scene.node_items[n].sceneBoundingRect()) for n in nodes)
+
+
+def test_fit_to_view_shows_the_start_of_a_design_too_large_to_read_whole(canvas: Canvas) -> None:
+    nodes = [canvas.add("Dense", x, y) for x, y in ((-2000, 0), (2500, 900), (0, -1500))]
+    canvas.view.fit_to_view()
+    visible = canvas.view.visible_scene_rect()
+    assert canvas.view.transform().m11() == pytest.approx(readable_scale())
+    left = canvas.scene.node_items[nodes[0]].sceneBoundingRect()
+    assert visible.left() < left.left() < visible.left() + 100
+    assert not visible.contains(canvas.scene.node_items[nodes[1]].sceneBoundingRect())

@@ -7,7 +7,9 @@ gesture one step. It never touches items: the scene follows the model's signals.
 Blocks are edited here too: group, ungroup, rename, expand or collapse, insert
 from the library (a new instance, or one sharing weights), save to the library.
 While the canvas shows the inside of a block (`inside_group`), the nodes added
-join that block.
+join that block. A layer dropped on a connection makes room for itself: when
+it would overlap a layer, it takes the place of the connection's target and
+everything from there rightwards moves one column on, in the same step.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from designer.graph.model import Edge, Group, ModelGraph, ModelOutput, Node
 from designer.ui import commands
 from designer.ui.canvas import clipboard
 from designer.ui.canvas.block_item import BLOCK_WIDTH, block_height
-from designer.ui.canvas.node_item import MIN_HEIGHT, WIDTH
+from designer.ui.canvas.node_item import MIN_HEIGHT, PADDING, PORT_SPACING, TITLE_HEIGHT, WIDTH
 from designer.ui.document import Document
 
-LAYOUT_COLUMN_WIDTH = 260.0
+LAYOUT_COLUMN_WIDTH = 280.0  # a node and room for a shape label between columns
 LAYOUT_ROW_HEIGHT = 120.0
 PASTE_OFFSET = (40.0, 40.0)
+CLEARANCE = 20.0  # the least room an inserted layer keeps from its neighbours
+
+Rect = tuple[float, float, float, float]  # left, top, width, height
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class CanvasEditor(QObject):
 
     message = Signal(str)  # why an edit was refused, or what happened
     block_saved = Signal(object)  # the Path a block was saved to in the library
+    layout_applied = Signal()  # auto-layout ran (the view fits the design again)
 
     def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -103,7 +109,7 @@ class CanvasEditor(QObject):
         if edge is not None and self._refusal(edge, extra=node) is not None:
             edge = None
         stack = self.document.undo_stack
-        with commands.macro(stack, f"Add {node.name}"):
+        with commands.marking_sole_sink(stack, self.graph, f"Add {node.name}"):
             stack.push(commands.AddNode(self.graph, node))
             commands.join_group(stack, self.graph, self.inside_group, [node.id])
             if edge is not None:
@@ -119,13 +125,56 @@ class CanvasEditor(QObject):
         if not node.ports.inputs or not node.ports.outputs:
             self.message.emit(f"{key} cannot be inserted into a connection: it needs an input and an output.")
             return None
+        node, moves = self._room_for(node, edge)
         try:
-            commands.insert_on_edge(self.document.undo_stack, self.graph, node, edge, self.inside_group)
+            commands.insert_on_edge(
+                self.document.undo_stack, self.graph, node, edge, self.inside_group, moves
+            )
         except GraphError as error:
             self.message.emit(self._join_refusal(error))
             return None
         self.document.set_selection([node.id])
         return node.id
+
+    def _room_for(self, node: Node, edge: Edge) -> tuple[Node, dict[str, tuple[float, float]]]:
+        """Where an inserted node goes and which nodes move for it: where it was dropped when that
+        is clear of every layer on view; else in the place of the edge's target, with everything
+        on view from there rightwards moved one column on."""
+        units = self._shown_units()
+        if not any(_overlap(_node_rect(node.position, MIN_HEIGHT), rect) for rect in units.values()):
+            return node, {}
+        target = self.graph.group_of(edge.target)
+        unit = target.id if target is not None and target.id in units else edge.target
+        left, top = units[unit][:2] if unit in units else self.graph.node(edge.target).position
+        moves: dict[str, tuple[float, float]] = {}
+        for unit_id, rect in units.items():
+            if rect[0] >= left - 1e-6:
+                for member in self._members(unit_id):
+                    x, y = self.graph.node(member).position
+                    moves[member] = (x + LAYOUT_COLUMN_WIDTH, y)
+        return dataclasses.replace(node, position=(left, top)), moves
+
+    def _shown_units(self) -> dict[str, Rect]:
+        """The rects of what the canvas shows: each node, or each collapsed block as a whole;
+        inside a block, its members alone."""
+        graph = self.graph
+        if self.inside_group is not None:
+            return {
+                n: _node_rect(graph.node(n).position, _node_height(graph, n))
+                for n in graph.group(self.inside_group).nodes
+            }
+        units: dict[str, Rect] = {}
+        for node_id, node in graph.nodes.items():
+            group = graph.group_of(node_id)
+            if group is not None and group.collapsed:
+                x, y = groups.group_position(graph, group.id)
+                units[group.id] = (x, y, BLOCK_WIDTH, _unit_height(graph, group.id))
+            else:
+                units[node_id] = _node_rect(node.position, _node_height(graph, node_id))
+        return units
+
+    def _members(self, unit: str) -> tuple[str, ...]:
+        return self.graph.group(unit).nodes if unit in self.graph.groups else (unit,)
 
     def delete(
         self, node_ids: list[str], edges: list[Edge] | None = None, group_ids: list[str] | None = None
@@ -167,15 +216,25 @@ class CanvasEditor(QObject):
             command = commands.MoveNodes(self.graph, changed)
             command.setText("Auto-layout")
             self.document.undo_stack.push(command)
+        self.layout_applied.emit()
 
     # ------------------------------------------------------------------ edges
     def connect(self, edge: Edge) -> bool:
-        """Connect, replacing an occupied input in the same step; a refusal becomes a message."""
+        """Connect, replacing an occupied input in the same step (and marking the one sink as
+        the model output when there is none); a refusal becomes a message."""
+        graph = self.graph
+        probe = graph.copy()
         try:
-            commands.connect_replacing(self.document.undo_stack, self.graph, edge)
+            existing = probe.edge_into(edge.target, edge.target_port)
+            if existing is not None:
+                probe.disconnect(existing)
+            probe.check_connect(edge)
         except GraphError as error:
             self.message.emit(str(error))
             return False
+        text = f"Connect {graph.node(edge.source).name} to {graph.node(edge.target).name}"
+        with commands.marking_sole_sink(self.document.undo_stack, graph, text):
+            commands.connect_replacing(self.document.undo_stack, graph, edge)
         return True
 
     def connect_all(self, edges: list[Edge]) -> bool:
@@ -193,7 +252,9 @@ class CanvasEditor(QObject):
             self.message.emit(str(error))
             return False
         stack = self.document.undo_stack
-        with commands.macro(stack, f"Connect {self.graph.node(edges[0].source).name}"):
+        with commands.marking_sole_sink(
+            stack, self.graph, f"Connect {self.graph.node(edges[0].source).name}"
+        ):
             for edge in edges:
                 commands.connect_replacing(stack, self.graph, edge)
         return True
@@ -385,6 +446,26 @@ def _unit_height(graph: ModelGraph, unit: str) -> float:
         return MIN_HEIGHT
     inputs, outputs = graph.boundary(unit)
     return block_height(max(len(inputs), len(outputs)))
+
+
+def _node_height(graph: ModelGraph, node_id: str) -> float:
+    """The height the canvas draws a node at: taller than the least for many ports."""
+    ports = max(graph.input_port_count(node_id), len(graph.node(node_id).ports.outputs), 1)
+    return max(MIN_HEIGHT, TITLE_HEIGHT + ports * PORT_SPACING + PADDING)
+
+
+def _node_rect(position: tuple[float, float], height: float) -> Rect:
+    return (position[0], position[1], WIDTH, height)
+
+
+def _overlap(first: Rect, second: Rect) -> bool:
+    """Whether two rects come closer than `CLEARANCE`."""
+    return (
+        first[0] < second[0] + second[2] + CLEARANCE
+        and second[0] < first[0] + first[2] + CLEARANCE
+        and first[1] < second[1] + second[3] + CLEARANCE
+        and second[1] < first[1] + first[3] + CLEARANCE
+    )
 
 
 def _block_corner(data: dict[str, Any], centre: QPointF) -> tuple[float, float]:

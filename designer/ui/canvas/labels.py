@@ -16,6 +16,7 @@ from designer.graph.validation import Diagnostic
 
 TIMES = "\u00d7"  # the multiplication sign of 3x3
 NOT_YET = "\u2013"  # an en dash: no answer yet
+PENDING = "\u2026"  # an ellipsis: the engine has not sent this edge's shape yet
 
 SUMMARY_CACHE_SIZE = 4096
 _SUMMARIES: dict[tuple[int, str, str], str] = {}  # many nodes share their type and params
@@ -85,9 +86,12 @@ def block_count_text(results: list[NodeResult | None]) -> str:
 
 
 def edge_label(edge: Edge, results: dict[str, NodeResult]) -> str:
-    """The inferred shape of the tensor an edge carries ("" when unknown)."""
+    """The inferred shape of the tensor an edge carries: `PENDING` until the engine has sent
+    results for its source, "" when they hold no shape for it."""
     result = results.get(edge.source)
-    if result is None or edge.source_port >= len(result.outputs):
+    if result is None:
+        return PENDING
+    if edge.source_port >= len(result.outputs):
         return ""
     return format_shape(result.outputs[edge.source_port].shape)
 

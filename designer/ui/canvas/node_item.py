@@ -2,14 +2,16 @@
 
 The item shows what the scene tells it (`set_texts`, `set_input_ports`,
 `set_problems`...) and paints it; it never changes the model and the scene
-never reads the design back from it. Far out (zoomed to see a large graph) it
-paints a plain coloured box, which keeps a repaint of a thousand nodes cheap.
+never reads the design back from it. Text has a floor in screen pixels
+(`READABLE_PIXELS`): zoomed out below it a node draws less, not smaller, its
+colour block with its name in large letters (`detail_level`); far out (zoomed
+to see a large graph) it is a plain box, and the overview item paints it.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontInfo, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from designer.ui.canvas.port_item import PortItem
@@ -25,6 +27,9 @@ CORNER = 8.0
 MIN_HEIGHT = TITLE_HEIGHT + BODY_LINES * LINE_HEIGHT + PADDING
 BADGE_RADIUS = 9.0
 BADGE_RECT = QRectF(-BADGE_RADIUS, -BADGE_RADIUS, 2 * BADGE_RADIUS, 2 * BADGE_RADIUS)
+READABLE_PIXELS = 9.0  # the smallest node title, in screen pixels, a command zooms to
+SIMPLE_SCALE = 0.2  # below this zoom a node is a plain box (the overview item takes over from 0.3)
+FULL, SIMPLIFIED, BOX = "full", "simplified", "box"
 
 
 class Fonts:
@@ -43,12 +48,40 @@ class Fonts:
         self.title_metrics = QFontMetricsF(self.title)
         self.body_metrics = QFontMetricsF(self.body)
         self.small_metrics = QFontMetricsF(self.small)
+        self._large: dict[int, tuple[QFont, QFontMetricsF]] = {}
+
+    def large_title(self, pixels: int) -> tuple[QFont, QFontMetricsF]:
+        """The title font `pixels` high (zoomed out, names are drawn this large), made once per size."""
+        made = self._large.get(pixels)
+        if made is None:
+            font = QFont(self.title)
+            font.setPixelSize(pixels)
+            made = self._large[pixels] = (font, QFontMetricsF(font))
+        return made
 
     @classmethod
     def get(cls) -> Fonts:
         if cls._made is None:
             cls._made = Fonts()
         return cls._made
+
+
+def title_pixels() -> float:
+    """The height of a node title's font in pixels at a zoom of 1."""
+    return float(QFontInfo(Fonts.get().title).pixelSize())
+
+
+def readable_scale() -> float:
+    """The smallest zoom at which node titles are `READABLE_PIXELS` high on screen."""
+    return READABLE_PIXELS / title_pixels()
+
+
+def detail_level(scale: float) -> str:
+    """What a node draws at this zoom: everything (`FULL`) while its title is readable, its colour
+    block and its name in large letters (`SIMPLIFIED`) below that, a plain box (`BOX`) far out."""
+    if scale >= readable_scale() - 1e-6:
+        return FULL
+    return SIMPLIFIED if scale >= SIMPLE_SCALE else BOX
 
 
 class BadgeItem(QGraphicsItem):
@@ -140,6 +173,7 @@ class NodeItem(QGraphicsItem):
         self.height = MIN_HEIGHT
         self._bounds = QRectF(-3, -3, WIDTH + 6, MIN_HEIGHT + 6)
         self.overview = False  # zoomed far out: the overview item paints this node
+        self.painted_detail = ""  # the detail level of the last paint (FULL, SIMPLIFIED or BOX)
         self.inputs: list[PortItem] = []
         self.outputs: list[PortItem] = []
         self.badge = BadgeItem(self)
@@ -262,20 +296,39 @@ class NodeItem(QGraphicsItem):
     ) -> None:
         colors: CanvasColors = getattr(self.scene(), "colors", LIGHT)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        detail = option.levelOfDetailFromTransform(painter.worldTransform())
-        if detail < 0.35:
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
+        self.painted_detail = detail_level(scale)
+        if self.painted_detail == BOX:
             self._paint_far(painter, colors, selected)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.painted_detail == SIMPLIFIED:
+            self._paint_simplified(painter, colors, selected, scale)
+            return
         self._paint_box(painter, colors, selected)
-        if detail >= 0.5:
-            self._paint_texts(painter, colors)
+        self._paint_texts(painter, colors)
 
     def _paint_far(self, painter: QPainter, colors: CanvasColors, selected: bool) -> None:
         outline = self._outline_colour(colors, selected)
         painter.setPen(QPen(outline, 0) if outline is not None else Qt.PenStyle.NoPen)
         painter.setBrush(self.category_colour)
         painter.drawRect(QRectF(0, 0, WIDTH, self.height))
+
+    def _paint_simplified(
+        self, painter: QPainter, colors: CanvasColors, selected: bool, scale: float
+    ) -> None:
+        """Draw less, not smaller: the colour block and the name, at least `READABLE_PIXELS` high."""
+        rect = QRectF(0, 0, WIDTH, self.height)
+        outline = self._outline_colour(colors, selected)
+        painter.setPen(QPen(outline, 2.5 / scale) if outline is not None else Qt.PenStyle.NoPen)
+        painter.setBrush(self.category_colour)
+        painter.drawRoundedRect(rect, CORNER, CORNER)
+        font, metrics = Fonts.get().large_title(max(1, round(max(READABLE_PIXELS / scale, title_pixels()))))
+        inner = rect.adjusted(PADDING / 2, 0, -PADDING / 2, 0)
+        name = metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, inner.width())
+        painter.setFont(font)
+        painter.setPen(colors.title_text)
+        painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, name)
 
     def _paint_box(self, painter: QPainter, colors: CanvasColors, selected: bool) -> None:
         rect = QRectF(0, 0, WIDTH, self.height)

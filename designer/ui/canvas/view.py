@@ -6,6 +6,13 @@ blocks, the quick-add box, the clipboard and the context menus all end in
 calls on the `CanvasEditor`. Blocks: Group and Ungroup of the selection,
 double-click (or Enter) on a block edits inside it under a breadcrumb bar,
 Escape (or the bar's first crumb) goes back, F2 renames a block.
+
+Every zoom a command lands on (opening a design, Fit, auto-layout, entering or
+leaving a block) keeps node titles at or above the readable floor
+(`node_item.readable_scale`); a design too large for the view at that floor is
+shown from its start, its left edge and the leftmost layer (where the inputs
+are) in view, to scroll from. An
+empty design shows a hint in the middle of the view saying how to begin.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QResizeEvent,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QDialog, QGraphicsView, QMenu, QMessageBox, QWidget
@@ -36,6 +44,7 @@ from designer.ui.canvas.block_widgets import BlockNameDialog, BreadcrumbBar
 from designer.ui.canvas.edge_item import EdgeItem
 from designer.ui.canvas.editor import CanvasEditor, PendingLink
 from designer.ui.canvas.interactions import Interaction, MoveInteraction, NewLinkInteraction, PanInteraction
+from designer.ui.canvas.node_item import readable_scale
 from designer.ui.canvas.port_item import PortItem
 from designer.ui.canvas.quick_add import QuickAddPopup
 from designer.ui.canvas.scene import GraphScene, block_item_of, node_item_of
@@ -43,7 +52,7 @@ from designer.ui.canvas.scene import GraphScene, block_item_of, node_item_of
 LAYER_MIME = "application/x-designer-layer"
 BLOCK_MIME = "application/x-designer-block"  # the path of a block file of the library
 BREADCRUMB_HEIGHT = 30
-READABLE_SCALE = 0.6  # node text is painted from a zoom of 0.5 up
+EMPTY_HINT = "Drag a layer here from the palette, or press Ctrl+Shift+A"
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.0005, 6.0
 FIT_MARGIN = 40.0
@@ -72,7 +81,10 @@ class GraphView(QGraphicsView):
         self.breadcrumb = BreadcrumbBar(self)
         self.breadcrumb.hide()
         self.breadcrumb.leave_requested.connect(self.leave_inside)
+        self.painted_hint = ""  # the empty-design hint as last painted ("" when none was)
         scene.inside_changed.connect(self._inside_changed)
+        scene.changed.connect(self._scene_changed)
+        editor.layout_applied.connect(self.fit_to_view)
 
     # ---------------------------------------------------------------- blocks
     def group_selection(self) -> str | None:
@@ -101,6 +113,8 @@ class GraphView(QGraphicsView):
         """Back to the whole design, centred on the block that was being edited."""
         group_id = self.graph_scene.inside
         self.graph_scene.leave_group()
+        if self.transform().m11() < readable_scale():
+            self.set_scale(readable_scale())
         block = self.graph_scene.blocks.blocks.get(group_id or "")
         if block is not None:
             self.centerOn(block.sceneBoundingRect().center())
@@ -197,32 +211,40 @@ class GraphView(QGraphicsView):
     def zoom_out(self) -> None:
         self.zoom_by(1 / ZOOM_STEP)
 
+    def set_scale(self, scale: float) -> None:
+        """Zoom to `scale` exactly (no rotation or shear), and tell the scene."""
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.graph_scene.set_view_scale(scale)
+
     def fit_to_view(self) -> None:
+        """Show the whole design, no larger than life and never below the readable floor; a design
+        too large for that is shown from its start (its left edge, at the height of its leftmost
+        layer, where the inputs are), to scroll from there."""
         rect = self.graph_scene.items_rect()
         if rect.isEmpty():
-            self.resetTransform()
+            self.set_scale(1.0)
             self.centerOn(0, 0)
-            self.graph_scene.set_view_scale(1.0)
             return
-        margin = FIT_MARGIN / max(self.transform().m11(), 1e-6)
-        self.fitInView(rect.adjusted(-margin, -margin, margin, margin), Qt.AspectRatioMode.KeepAspectRatio)
-        if self.transform().m11() > 1.0:
-            self.resetTransform()
-            self.centerOn(rect.center())
-        self.graph_scene.set_view_scale(self.transform().m11())
+        viewport = self.viewport().rect()
+        width, height = max(viewport.width() - 2 * FIT_MARGIN, 1), max(viewport.height() - 2 * FIT_MARGIN, 1)
+        fitting = min(width / rect.width(), height / rect.height(), 1.0)
+        scale = max(fitting, readable_scale())
+        self.set_scale(scale)
+        visible = (viewport.width() / scale, viewport.height() / scale)
+        self.centerOn(_start_centre(rect, self._start_point(), *visible, FIT_MARGIN / scale))
+
+    def _start_point(self) -> QPointF:
+        """The centre of the leftmost node or block on view: where a design starts."""
+        blocks = self.graph_scene.blocks
+        items = [item for item in [*blocks.shown_items(), *blocks.stand_ins] if item.isVisible()]
+        if not items:
+            return self.graph_scene.items_rect().center()
+        return min((item.sceneBoundingRect() for item in items), key=lambda rect: rect.left()).center()
 
     def show_design(self) -> None:
-        """Fit a newly opened design, but never so small that node text goes: a wide design
-        is shown at a readable zoom from its inputs on the left."""
+        """Show a newly opened design as Fit does: whole when it fits at a readable zoom, else
+        from its inputs."""
         self.fit_to_view()
-        rect = self.graph_scene.items_rect()
-        if rect.isEmpty() or self.transform().m11() >= READABLE_SCALE:
-            return
-        self.resetTransform()
-        self.scale(READABLE_SCALE, READABLE_SCALE)
-        visible_width = self.viewport().width() / READABLE_SCALE
-        self.centerOn(rect.left() + visible_width / 2 - FIT_MARGIN, rect.center().y())
-        self.graph_scene.set_view_scale(READABLE_SCALE)
 
     def centre_on_node(self, node_id: str) -> None:
         """Centre on a node, or on the block it is hidden in."""
@@ -450,7 +472,7 @@ class GraphView(QGraphicsView):
     def _node_menu(self, menu: QMenu, node_id: str) -> None:
         marked = any(o.node == node_id for o in self.editor.graph.outputs)
         menu.addAction(
-            "Unmark model output" if marked else "Mark as model output", lambda: self._toggle(node_id)
+            "Unmark Model Output" if marked else "Mark as Model Output", lambda: self._toggle(node_id)
         )
         menu.addAction("Duplicate", self.duplicate_selection)
         menu.addAction("Copy", self.copy_selection)
@@ -495,3 +517,43 @@ class GraphView(QGraphicsView):
 
     def visible_scene_rect(self) -> QRectF:
         return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    # ------------------------------------------------------------ empty state
+    def empty_hint(self) -> str:
+        """The hint the view shows over an empty design, "" when the design has nodes."""
+        return EMPTY_HINT if not self.editor.graph.nodes else ""
+
+    def _scene_changed(self) -> None:
+        """Repaint the whole view when the hint comes or goes (items only repaint their own area)."""
+        if self.empty_hint() != self.painted_hint:
+            self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+        super().drawForeground(painter, rect)
+        self.painted_hint = self.empty_hint()
+        if not self.painted_hint:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(self.graph_scene.colors.node_subtext)
+        font = painter.font()
+        font.setPointSizeF(11.0)
+        painter.setFont(font)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(QRectF(self.viewport().rect()).adjusted(24, 24, -24, -24), flags, self.painted_hint)
+        painter.restore()
+
+
+def _start_centre(
+    rect: QRectF, start: QPointF, visible_width: float, visible_height: float, margin: float
+) -> QPointF:
+    """The scene point to centre on so that `rect` is in the middle of the visible area, or, along
+    a side it overflows, its start is in view: its left edge at the margin, and the height of
+    `start` (the leftmost item, where the inputs are) in the middle, within the rect."""
+    x, y = rect.center().x(), rect.center().y()
+    if rect.width() + 2 * margin > visible_width:
+        x = rect.left() - margin + visible_width / 2
+    if rect.height() + 2 * margin > visible_height:
+        half = visible_height / 2 - margin
+        y = min(max(start.y(), rect.top() + half), rect.bottom() - half)
+    return QPointF(x, y)
