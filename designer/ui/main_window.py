@@ -239,14 +239,16 @@ class MainWindow(QMainWindow):
         self._arrange_docks()
 
     def _arrange_docks(self) -> None:
-        """The default layout for the screen's size, then the one saved at the last close, if any."""
+        """The default layout for the screen's size, then the one saved at the last close, if any.
+        Docks first: until they are stacked, their minimum widths add up past a small screen's."""
+        self.dock_layout = DockLayout(self, self.docks, self.settings)
+        self.dock_layout.arrange_default()
         screen = QGuiApplication.primaryScreen()
         available = screen.availableGeometry().size() if screen is not None else None
         width = min(1600, available.width()) if available is not None else 1400
         height = min(1000, available.height()) if available is not None else 880
         self.resize(width, height)
-        self.dock_layout = DockLayout(self, self.docks, self.settings)
-        self.dock_layout.arrange_default()
+        self.dock_layout.fit_sizes()
         self.dock_layout.restore()
 
     # ---------------------------------------------------------------- layout

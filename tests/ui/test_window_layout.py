@@ -45,6 +45,12 @@ def test_the_canvas_gets_most_of_the_window(qtbot: object, tmp_path: Path, width
     assert not window.docks["training"].isVisible()  # the big run panels wait until asked for
 
 
+def test_a_new_window_fits_the_screen(qtbot: object, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    screen = QApplication.primaryScreen().availableGeometry()
+    assert window.width() <= screen.width() and window.height() <= screen.height()
+
+
 def test_every_dock_can_be_closed_moved_and_made_small(qtbot: object, tmp_path: Path) -> None:
     window = sized_window(qtbot, tmp_path, 1280, 800)
     features = window.docks["diagnostics"].features()
