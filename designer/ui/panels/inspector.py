@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoCommand
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from designer.catalog.spec import LayerSpec
 from designer.graph.errors import GraphError
@@ -26,6 +26,7 @@ from designer.ui.canvas.labels import block_count_text
 from designer.ui.commands import SetParams, rename_group
 from designer.ui.document import Document
 from designer.ui.panels.inspector_sections import NameSection, OutputSection, ParamsSection, ResultSection
+from designer.ui.panels.narrow import vertical_scroll_area, wrapping_form
 from designer.ui.panels.param_editors import ParamEditor
 from designer.ui.panels.subscription import GraphSubscription
 
@@ -88,7 +89,7 @@ class BlockForm(QWidget):
         self.error_label = QLabel()
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(True)
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         for text, widget in (
             ("Block", self.name_edit),
             ("Block type", self.block_edit),
@@ -179,8 +180,7 @@ class InspectorView(QWidget):
         self._gesture = 0
         self._placeholder = QLabel("Select one node to edit it.")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._scroll = QScrollArea()
-        self._scroll.setWidgetResizable(True)
+        self._scroll = vertical_scroll_area()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._placeholder)

@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -29,6 +28,7 @@ from designer.graph.model import ModelGraph, ModelOutput, Node
 from designer.graph.validation import Diagnostic
 from designer.ui.commands import Rename, SetOutputs
 from designer.ui.document import Document
+from designer.ui.panels.narrow import wrapping_form
 from designer.ui.panels.param_editors import ParamEditor, make_editor, param_tooltip
 from designer.ui.panels.param_values import as_json_spec, fits
 
@@ -79,7 +79,7 @@ class NameSection(QWidget):
         self.error = error_label()
         self.shares = QLabel()
         self.shares.setWordWrap(True)
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.title)
         form.addRow("Name", self.line_edit)
@@ -133,7 +133,7 @@ class OutputSection(QWidget):
         self.check_boxes: list[QCheckBox] = []
         self.name_edits: list[QLineEdit] = []
         self.errors: list[QLabel] = []
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
         ports = document.graph.node(node_id).ports.outputs
         for port, port_name in enumerate(ports):
@@ -242,9 +242,8 @@ class ParamsSection(QWidget):
         self.node_id = node_id
         self.rows: dict[str, ParamRow] = {}
         self.general_error = error_label()
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(self.general_error)
         for param_spec in _param_specs(spec, params):
             form.addRow(self._label(param_spec), self._field(param_spec, params.get(param_spec.name)))
@@ -319,7 +318,7 @@ class ResultSection(QWidget):
         for label in (self.shapes, self.counts, self.diagnostics):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Output", self.shapes)
         form.addRow("Parameters", self.counts)
