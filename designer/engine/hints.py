@@ -140,9 +140,11 @@ def _too_few_axes(problem: Problem, message: str, expected: int) -> Explanation:
     start = _STARTS.get(expected)
     alternative = f", or start from {start}" if start else ""
     hint = f"Insert a Reshape before {problem.node.name}{alternative}."
+    # One missing axis is a channel axis of 1: (None, 28, 28) -> (28, 28, 1). Adding more than one
+    # rarely means anything (a (10, 1, 1) "image"), so that stays a hint without a one-click fix.
     known = all(d is not None for d in shape)
-    target = [*shape, *[1] * (expected - 1 - len(shape))] if known else None
-    fix = _fix(problem, "Reshape", {"target_shape": target}) if target else None
+    one_missing = expected - 1 - len(shape) == 1
+    fix = _fix(problem, "Reshape", {"target_shape": [*shape, 1]}) if known and one_missing else None
     return Explanation(message, hint, fix)
 
 
