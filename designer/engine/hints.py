@@ -1,67 +1,205 @@
-"""Hints that turn a Keras error on one node into a fix a person can make.
+"""Keras' complaint about one node, retold in the designer's words, with a fix a person can make.
 
-Keras' own message says what went wrong; the hint says what to do about it,
-from the layer's kind, the rank it expects and the shapes it was given.
+Keras names the layer it was given ('layer', an input 'None') and speaks of
+ndim; people know the node by its name and type and see shapes on the edges.
+`explain` turns the message into what went wrong (naming the node, the shape
+and the node it came from), a hint saying what to do, and, where the fix is
+one layer to insert on the node's input, that fix as data (`Fix`), so the GUI
+can offer it as one click without reading the text.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from designer.catalog.spec import LayerSpec
-from designer.graph.model import Node
-
-if TYPE_CHECKING:
-    from designer.engine.inference import TensorSpec
+from designer.engine.results import TensorSpec
+from designer.graph.model import Edge, Node
+from designer.graph.validation import Fix
 
 _RANK = re.compile(r"expected (min_)?ndim=(\d+), found ndim=(\d+)")
+_KERNEL_RANK = "Kernel shape must have the same length as input"
+_EMPTY_OUTPUT = "output size would be zero or negative"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CALLING = re.compile(r"Exception encountered when calling [\w.]+\(\)\.\s*")
+_KERAS_NAMES = re.compile(r"with name '[^']*' |of layer '[^']*' ")
+_KERAS_LAYER = re.compile(r"\blayer '[^']*'")
 _SPATIAL = {3: "1D", 4: "2D", 5: "3D"}
+_LAYOUTS = {
+    2: "(batch, features)",
+    3: "(batch, steps, channels)",
+    4: "(batch, height, width, channels)",
+    5: "(batch, depth, height, width, channels)",
+}
+_STARTS = {3: "a sequence input", 4: "an image input", 5: "a volume input"}
 
 
-def hint_for(node: Node, spec: LayerSpec, inputs: list[TensorSpec], sources: list[str], message: str) -> str:
-    """The most specific hint for `message`, raised by `node` fed `inputs` from `sources`."""
-    for rule in (_rank_hint, _merge_hint, _param_hint):
-        hint = rule(node, spec, inputs, sources, message)
-        if hint:
-            return hint
-    fed = ", ".join(f"{s} from {src}" for s, src in zip(inputs, sources, strict=False)) or "no input"
-    return f"Check the parameters of {node.name} and its input ({fed})."
+@dataclass(frozen=True)
+class Problem:
+    """One failed node as Keras saw it: the node, its spec, what fed it and Keras' message."""
+
+    node: Node
+    spec: LayerSpec
+    inputs: Sequence[TensorSpec]
+    sources: Sequence[str]  # the names of the nodes that fed each input
+    edges: Sequence[Edge]  # the node's input edges, by port
+    keras_message: str
+
+    @property
+    def who(self) -> str:
+        return f"{self.node.name} ({self.node.type})"
+
+    def fed(self, port: int = 0) -> str:
+        """What fed one input, as in "(None, 10) from dense_1"."""
+        if port >= len(self.inputs):
+            return "no input"
+        source = self.sources[port] if port < len(self.sources) else "its input"
+        return f"{self.inputs[port]} from {source}"
+
+    def all_fed(self) -> str:
+        parts = [self.fed(port) for port in range(len(self.inputs))]
+        return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
 
 
-def _rank_hint(node: Node, spec: LayerSpec, inputs: list[Any], sources: list[str], message: str) -> str:
-    match = _RANK.search(message)
-    if not match or not inputs:
-        return ""
-    expected, found = int(match.group(2)), int(match.group(3))
-    got = f"{inputs[0]} from {sources[0] if sources else 'its input'}"
-    if found > expected:
-        pooling = f"GlobalAveragePooling{_SPATIAL.get(found, '2D')}"
-        return (
-            f"{node.type} expects a rank-{expected} input, got {got}: insert Flatten or {pooling} before it."
-        )
-    layout = {3: "(batch, steps, channels)", 4: "(batch, height, width, channels)", 5: "(batch, d, h, w, c)"}
-    wanted = layout.get(expected, f"rank {expected}")
-    return f"{node.type} expects a rank-{expected} input {wanted}, got {got}: insert a Reshape before it."
+@dataclass(frozen=True)
+class Explanation:
+    """What went wrong (naming the node), what to do, and the one-click fix if there is one."""
+
+    message: str
+    hint: str
+    fix: Fix | None = None
 
 
-def _merge_hint(node: Node, spec: LayerSpec, inputs: list[Any], sources: list[str], message: str) -> str:
-    lowered = message.lower()
-    if "incompatible shapes" not in lowered and "matching shapes" not in lowered:
-        return ""
-    fed = ", ".join(f"{s} from {src}" for s, src in zip(inputs, sources, strict=False))
-    if node.type == "Concatenate":
-        return (
-            f"Concatenate needs equal shapes except on its axis; got {fed}. Change `axis` or resize a branch."
-        )
-    return (
-        f"{node.type} needs inputs of one shape; got {fed}. Project a branch to match (a Dense, or a 1x1 "
-        "Conv with as many filters), or use Concatenate."
+def explain(problem: Problem) -> Explanation:
+    """The most specific explanation of `problem`; at least Keras' message, cleaned of its names."""
+    rules: tuple[Callable[[Problem], Explanation | None], ...] = (
+        _rank_rule,
+        _merge_rule,
+        _empty_output_rule,
+        _param_rule,
+    )
+    for rule in rules:
+        explanation = rule(problem)
+        if explanation is not None:
+            return explanation
+    return Explanation(
+        f"{problem.who}: {keras_text(problem.keras_message)}",
+        f"Check the parameters of {problem.node.name} and its input ({problem.all_fed()}).",
     )
 
 
-def _param_hint(node: Node, spec: LayerSpec, inputs: list[Any], sources: list[str], message: str) -> str:
-    for param in spec.params:
+def keras_text(message: str) -> str:
+    """Keras' message without terminal colours, call banners or its placeholder names."""
+    text = _CALLING.sub("", _ANSI.sub("", message))
+    text = _KERAS_LAYER.sub("the layer", _KERAS_NAMES.sub("", text))
+    return " ".join(text.split())
+
+
+# ------------------------------------------------------------------ rank
+def expected_rank(problem: Problem) -> tuple[int, int] | None:
+    """(expected, found) ranks when the input has the wrong number of axes, else None."""
+    match = _RANK.search(problem.keras_message)
+    if match:
+        return int(match.group(2)), int(match.group(3))
+    suffix = problem.node.type[-2:]
+    if _KERNEL_RANK in problem.keras_message and problem.inputs and suffix in _SPATIAL.values():
+        return int(suffix[0]) + 2, len(problem.inputs[0].shape)
+    return None
+
+
+def _rank_rule(problem: Problem) -> Explanation | None:
+    ranks = expected_rank(problem)
+    if ranks is None or not problem.inputs:
+        return None
+    expected, found = ranks
+    layout = _LAYOUTS.get(expected, f"with {expected} axes")
+    message = f"{problem.who} expects a rank-{expected} input {layout}, got {problem.fed()}."
+    if found > expected:
+        return _too_many_axes(problem, message, expected, found)
+    return _too_few_axes(problem, message, expected)
+
+
+def _too_many_axes(problem: Problem, message: str, expected: int, found: int) -> Explanation:
+    name = problem.node.name
+    if expected == 2:
+        pooling = f"GlobalAveragePooling{_SPATIAL.get(found, '2D')}"
+        hint = f"Insert Flatten or {pooling} before {name}."
+        return Explanation(message, hint, _fix(problem, "Flatten", {}))
+    shape = problem.inputs[0].shape
+    target = _merged_axes(shape[1:], expected - 1)
+    hint = f"Insert a Reshape before {name} that merges axes to rank {expected}."
+    fix = _fix(problem, "Reshape", {"target_shape": target}) if target else None
+    return Explanation(message, hint, fix)
+
+
+def _too_few_axes(problem: Problem, message: str, expected: int) -> Explanation:
+    shape = problem.inputs[0].shape[1:]
+    start = _STARTS.get(expected)
+    alternative = f", or start from {start}" if start else ""
+    hint = f"Insert a Reshape before {problem.node.name}{alternative}."
+    # One missing axis is a channel axis of 1: (None, 28, 28) -> (28, 28, 1). Adding more than one
+    # rarely means anything (a (10, 1, 1) "image"), so that stays a hint without a one-click fix.
+    known = all(d is not None for d in shape)
+    one_missing = expected - 1 - len(shape) == 1
+    fix = _fix(problem, "Reshape", {"target_shape": [*shape, 1]}) if known and one_missing else None
+    return Explanation(message, hint, fix)
+
+
+def _merged_axes(shape: tuple[int | None, ...], rank: int) -> list[int] | None:
+    """The shape with its leading axes merged so that `rank` axes remain (all must be known)."""
+    if rank < 1 or any(d is None for d in shape):
+        return None
+    head = len(shape) - rank + 1
+    return [math.prod(d for d in shape[:head] if d is not None), *(d for d in shape[head:] if d is not None)]
+
+
+def _fix(problem: Problem, layer: str, params: dict[str, object]) -> Fix | None:
+    return Fix(layer, problem.edges[0], params) if problem.edges else None
+
+
+# ----------------------------------------------------------------- merges
+def _merge_rule(problem: Problem) -> Explanation | None:
+    lowered = problem.keras_message.lower()
+    if "incompatible shapes" not in lowered and "matching shapes" not in lowered:
+        return None
+    if problem.node.type == "Concatenate":
+        axis = problem.node.params.get("axis", -1)
+        return Explanation(
+            f"{problem.who} joins its inputs along axis {axis}, so they must match on every other "
+            f"axis; got {problem.all_fed()}.",
+            "Change `axis`, or resize a branch so the other axes match.",
+        )
+    return Explanation(
+        f"{problem.who} needs inputs of one shape; got {problem.all_fed()}.",
+        "Project a branch to match (a Dense, or a 1x1 Conv with as many filters), or use Concatenate.",
+    )
+
+
+# ------------------------------------------------------------ empty output
+def _empty_output_rule(problem: Problem) -> Explanation | None:
+    if _EMPTY_OUTPUT not in problem.keras_message:
+        return None
+    window = next(
+        (p.name for p in problem.spec.params if p.name in ("kernel_size", "pool_size", "cropping")), ""
+    )
+    what = f"its `{window}`" if window else "its window"
+    return Explanation(
+        f"{problem.who} would output nothing: {what} is larger than its input, {problem.fed()}.",
+        f"Make `{window or 'the window'}` smaller, set `padding` to 'same', or feed {problem.node.name} a "
+        "larger input.",
+    )
+
+
+# ------------------------------------------------------------- parameters
+def _param_rule(problem: Problem) -> Explanation | None:
+    message = problem.keras_message
+    for param in problem.spec.params:
         if f"`{param.name}`" in message or f"{param.name}=" in message:
-            return f"Change `{param.name}` of {node.name} in the inspector."
-    return ""
+            return Explanation(
+                f"{problem.who}: {keras_text(message)}",
+                f"Change `{param.name}` of {problem.node.name} in the inspector.",
+            )
+    return None

@@ -25,7 +25,7 @@ from keras.src.backend.common import global_state
 
 from designer.catalog.keras_layers import construct
 from designer.catalog.spec import Catalog, LayerSpec
-from designer.engine.hints import hint_for
+from designer.engine.hints import Explanation, Problem, explain
 from designer.engine.results import BLOCKED, NodeResult, Shape, TensorSpec, format_shape
 from designer.graph.model import Edge, ModelGraph, Node
 from designer.graph.validation import Diagnostic
@@ -106,9 +106,10 @@ class ShapeInference:
         owner = graph.layer_owner(node.id)
         computed = self._compute(spec, owner.params, inputs, node.name)
         if computed.error is not None:
-            sources = [_source_name(graph, e) for e in graph.input_edges(node.id)]
-            message = f"{node.name} ({node.type}): {computed.error}"
-            return _error_result(node, message, hint_for(node, spec, inputs, sources, computed.error))
+            edges = graph.input_edges(node.id)
+            sources = [_source_name(graph, e) for e in edges]
+            explanation = explain(Problem(node, spec, inputs, sources, edges, computed.error))
+            return NodeResult(diagnostics=(_layer_diagnostic(node, explanation),))
         return self._result(graph, node, spec, inputs, computed)
 
     def _result(
@@ -237,6 +238,20 @@ def _freeze(value: Any) -> str:
 
 
 # --------------------------------------------------------------- diagnostics
+def _layer_diagnostic(node: Node, explanation: Explanation) -> Diagnostic:
+    """Keras' complaint about `node`, as `explain` retold it; its edge is the one a fix splices."""
+    edge = explanation.fix.edge if explanation.fix else None
+    return Diagnostic(
+        "error",
+        explanation.message,
+        explanation.hint,
+        node=node.id,
+        edge=edge,
+        code="layer",
+        fix=explanation.fix,
+    )
+
+
 def _error_result(node: Node, message: str, hint: str) -> NodeResult:
     return NodeResult(
         diagnostics=(Diagnostic("error", message, hint, node=node.id, edge=None, code="layer"),)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 
 from designer.engine.results import NodeResult, TensorSpec
 from designer.graph.model import ModelGraph, Node
-from designer.graph.validation import Diagnostic
+from designer.graph.validation import Diagnostic, Fix
 
 _FEATURE_MAP_RANK = 4  # (batch, height, width, channels) and above
 
@@ -33,11 +33,15 @@ def _dense_on_feature_map(
     if fed is None or len(fed.shape) < _FEATURE_MAP_RANK or _reduced_downstream(graph, node.id, results):
         return []
     message = (
-        f"Dense expects a rank-2 input, got {fed} from {graph.nodes[edges[0].source].name}: it would apply "
-        "to every position of the feature map separately."
+        f"{node.name} (Dense) expects a rank-2 input (batch, features), got {fed} from "
+        f"{graph.nodes[edges[0].source].name}: it would apply to every position of the feature map "
+        "separately."
     )
     hint = f"Insert Flatten or GlobalAveragePooling{len(fed.shape) - 2}D before {node.name}."
-    return [Diagnostic("error", message, hint, node=node.id, edge=edges[0], code="dense-feature-map")]
+    fix = Fix("Flatten", edges[0])
+    return [
+        Diagnostic("error", message, hint, node=node.id, edge=edges[0], code="dense-feature-map", fix=fix)
+    ]
 
 
 def _tensor(results: Mapping[str, NodeResult], node_id: str, port: int) -> TensorSpec | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -23,11 +23,28 @@ WARNING = "warning"
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A fix that is one layer: insert a `insert` layer (with `params`) into `edge`."""
+
+    insert: str
+    edge: Edge
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"insert": self.insert, "edge": dataclasses.asdict(self.edge), "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fix:
+        return cls(data["insert"], Edge(**data["edge"]), dict(data.get("params") or {}))
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding: what is wrong and where (`node` id and/or `edge`), and how to fix it.
 
     `code` is a short stable kind ("cycle", "unconnected-input"...) for tests,
-    filters and documentation links; `message` and `hint` are for people.
+    filters and documentation links; `message` and `hint` are for people; `fix`,
+    when the hint is one layer to insert, is that layer as data for a one-click fix.
     """
 
     severity: str
@@ -36,6 +53,7 @@ class Diagnostic:
     node: str | None = None
     edge: Edge | None = None
     code: str = ""
+    fix: Fix | None = None
 
     @property
     def is_error(self) -> bool:
@@ -44,16 +62,26 @@ class Diagnostic:
     def to_dict(self) -> dict[str, Any]:
         """JSON form, for the engine process and saved reports."""
         edge = None if self.edge is None else dataclasses.asdict(self.edge)
-        return {**dataclasses.asdict(self), "edge": edge}
+        fix = None if self.fix is None else self.fix.to_dict()
+        return {**dataclasses.asdict(self), "edge": edge, "fix": fix}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
-        edge = data.get("edge")
-        return cls(**{**data, "edge": None if edge is None else Edge(**edge)})
+        edge, fix = data.get("edge"), data.get("fix")
+        return cls(
+            **{
+                **data,
+                "edge": None if edge is None else Edge(**edge),
+                "fix": None if fix is None else Fix.from_dict(fix),
+            }
+        )
 
 
 def validate(graph: ModelGraph) -> list[Diagnostic]:
-    """Every structural problem of `graph`, in a deterministic order."""
+    """Every structural problem of `graph`, in a deterministic order. An empty design has
+    none: it is a blank page, not a broken model (the canvas says how to start)."""
+    if not graph.nodes and not graph.outputs:
+        return []
     view = _View(graph)
     found: list[Diagnostic] = []
     for rule in _RULES:

@@ -36,7 +36,9 @@ def test_validate_reports_errors_with_node_and_hint_and_exits_one(tmp_path: Path
     path.write_text(json.dumps(data))
     code, out, _ = run("validate", str(path))
     assert code == 1
-    assert "error [digit]: Dense expects a rank-2 input, got (None, 4, 4, 32) from pool_2" in out
+    assert "error [digit]: digit (Dense) expects a rank-2 input (batch, features), got (None, 4, 4, 32)" in (
+        out
+    )
     assert "hint: Insert Flatten or GlobalAveragePooling2D before digit." in out
 
 

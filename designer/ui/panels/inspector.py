@@ -6,7 +6,10 @@ Widget -> model: every edit is an undo command on `document.undo_stack`
 step. Model -> widget: the inspector listens to the graph and the document
 and updates its fields with their signals blocked, so nothing loops. Text that
 does not parse is shown in red beside its field and never reaches the model;
-Keras' own complaints arrive through `set_param_errors`.
+Keras' own complaints arrive through `set_param_errors`. A diagnostic's hint
+shows under its message, and a fix it carries is a button that inserts the
+layer as one undo step (`designer.ui.panels.fixes`). The form scrolls down,
+never sideways, so it fits a narrow dock (`designer.ui.panels.narrow`).
 """
 
 from __future__ import annotations
@@ -16,16 +19,25 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoCommand
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from designer.catalog.spec import LayerSpec
 from designer.graph.errors import GraphError
 from designer.graph.groups import port_labels
 from designer.graph.model import Group, ModelGraph, Node, block_class_name
+from designer.graph.validation import Fix
 from designer.ui.canvas.labels import block_count_text
 from designer.ui.commands import SetParams, rename_group
 from designer.ui.document import Document
-from designer.ui.panels.inspector_sections import NameSection, OutputSection, ParamsSection, ResultSection
+from designer.ui.panels.fixes import apply_fix, can_apply
+from designer.ui.panels.inspector_sections import (
+    NameSection,
+    OutputSection,
+    ParamsSection,
+    ResultSection,
+    show_message,
+)
+from designer.ui.panels.narrow import vertical_scroll_area, wrapping_form
 from designer.ui.panels.param_editors import ParamEditor
 from designer.ui.panels.subscription import GraphSubscription
 
@@ -88,7 +100,7 @@ class BlockForm(QWidget):
         self.error_label = QLabel()
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(True)
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         for text, widget in (
             ("Block", self.name_edit),
             ("Block type", self.block_edit),
@@ -179,8 +191,7 @@ class InspectorView(QWidget):
         self._gesture = 0
         self._placeholder = QLabel("Select one node to edit it.")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._scroll = QScrollArea()
-        self._scroll.setWidgetResizable(True)
+        self._scroll = vertical_scroll_area()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._placeholder)
@@ -240,6 +251,7 @@ class InspectorView(QWidget):
             self.form = NodeForm(self.document, self.node_id)
             self.form.params_section.edited.connect(self._push_param)
             self.form.params_section.finished.connect(self._field_finished)
+            self.form.result_section.fix_requested.connect(self._apply_fix)
             self.form.params_section.set_engine_errors(self._param_errors.get(self.node_id, {}))
             self._scroll.setWidget(self.form)
             self._refresh_results()
@@ -259,7 +271,9 @@ class InspectorView(QWidget):
             return
         node = self.document.graph.node(self.node_id)
         result = self.document.results.get(self.node_id)
-        self.form.result_section.refresh(node, result, self.document.node_diagnostics(self.node_id))
+        diagnostics = self.document.node_diagnostics(self.node_id)
+        fixes = [d.fix for d in diagnostics if d.fix is not None and can_apply(self.document, d.fix)]
+        self.form.result_section.refresh(node, result, diagnostics, fixes)
 
     # ------------------------------------------------------------ the model
     def _push_param(self, node_id: str, name: str, value: Any, merge: bool) -> None:
@@ -272,6 +286,14 @@ class InspectorView(QWidget):
         command = EditParam(graph, node_id, params, name, self._gesture if merge else None)
         self.document.undo_stack.push(command)
         self.params_edited.emit(node_id, dict(graph.node(node_id).params))
+
+    def _apply_fix(self, fix: Fix) -> None:
+        """Insert the layer a diagnostic suggests (one undo step); the selection moves to it."""
+        try:
+            apply_fix(self.document, fix)
+        except GraphError as error:
+            if self.form is not None:
+                show_message(self.form.result_section.fix_error, str(error))
 
     def _field_finished(self, _name: str) -> None:
         self._gesture += 1

@@ -14,10 +14,10 @@ from typing import Any
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,9 +26,11 @@ from designer.catalog.spec import LayerSpec, ParamSpec
 from designer.engine.results import NodeResult, format_shape
 from designer.graph.errors import GraphError
 from designer.graph.model import ModelGraph, ModelOutput, Node
-from designer.graph.validation import Diagnostic
+from designer.graph.validation import Diagnostic, Fix
 from designer.ui.commands import Rename, SetOutputs
 from designer.ui.document import Document
+from designer.ui.panels.fixes import fix_text
+from designer.ui.panels.narrow import wrapping_form
 from designer.ui.panels.param_editors import ParamEditor, make_editor, param_tooltip
 from designer.ui.panels.param_values import as_json_spec, fits
 
@@ -79,7 +81,7 @@ class NameSection(QWidget):
         self.error = error_label()
         self.shares = QLabel()
         self.shares.setWordWrap(True)
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.title)
         form.addRow("Name", self.line_edit)
@@ -133,7 +135,7 @@ class OutputSection(QWidget):
         self.check_boxes: list[QCheckBox] = []
         self.name_edits: list[QLineEdit] = []
         self.errors: list[QLabel] = []
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
         ports = document.graph.node(node_id).ports.outputs
         for port, port_name in enumerate(ports):
@@ -242,9 +244,8 @@ class ParamsSection(QWidget):
         self.node_id = node_id
         self.rows: dict[str, ParamRow] = {}
         self.general_error = error_label()
-        form = QFormLayout(self)
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(self.general_error)
         for param_spec in _param_specs(spec, params):
             form.addRow(self._label(param_spec), self._field(param_spec, params.get(param_spec.name)))
@@ -309,7 +310,10 @@ def _param_specs(spec: LayerSpec | None, params: dict[str, Any]) -> list[ParamSp
 
 
 class ResultSection(QWidget):
-    """The node's inferred output shape(s), its parameter counts and its diagnostics with hints."""
+    """The node's inferred output shape(s), its parameter counts, its diagnostics with their hints
+    under them, and a "Fix: insert Flatten" button per fix they carry (`fix_requested`)."""
+
+    fix_requested = Signal(object)  # the Fix of the button clicked
 
     def __init__(self) -> None:
         super().__init__()
@@ -319,17 +323,41 @@ class ResultSection(QWidget):
         for label in (self.shapes, self.counts, self.diagnostics):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form = QFormLayout(self)
+        self.fix_buttons: list[QPushButton] = []
+        self._fixes = QVBoxLayout()
+        self._fixes.setContentsMargins(0, 0, 0, 0)
+        self.fix_error = error_label()
+        form = wrapping_form(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Output", self.shapes)
         form.addRow("Parameters", self.counts)
         form.addRow(self.diagnostics)
+        form.addRow(self._fixes)
+        form.addRow(self.fix_error)
 
-    def refresh(self, node: Node, result: NodeResult | None, diagnostics: list[Diagnostic]) -> None:
+    def refresh(
+        self, node: Node, result: NodeResult | None, diagnostics: list[Diagnostic], fixes: list[Fix]
+    ) -> None:
+        """Show what the engine says of `node`; `fixes` are the ones that still apply."""
         self.shapes.setText(_shapes_text(node, result))
         self.counts.setText(_counts_text(result))
         self.diagnostics.setText(diagnostics_html(diagnostics))
         self.diagnostics.setVisible(bool(diagnostics))
+        self._show_fixes(fixes)
+        show_message(self.fix_error, "")
+
+    def _show_fixes(self, fixes: list[Fix]) -> None:
+        for button in self.fix_buttons:
+            self._fixes.removeWidget(button)
+            button.deleteLater()  # later: this may run inside the button's own click
+        self.fix_buttons = [self._fix_button(fix) for fix in fixes]
+        for button in self.fix_buttons:
+            self._fixes.addWidget(button)
+
+    def _fix_button(self, fix: Fix) -> QPushButton:
+        button = QPushButton(fix_text(fix))
+        button.clicked.connect(lambda *_: self.fix_requested.emit(fix))
+        return button
 
 
 def _shapes_text(node: Node, result: NodeResult | None) -> str:

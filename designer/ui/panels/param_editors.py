@@ -17,6 +17,7 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QSpinBox, QWidget
 
 from designer.catalog.spec import ParamSpec
+from designer.ui.panels.narrow import narrow_combo, narrow_spin_box
 from designer.ui.panels.param_values import DTYPES, NONE_TEXT, as_json_spec, fits, format_value, parse_value
 
 INT_RANGE = (-(2**31), 2**31 - 1)
@@ -54,6 +55,7 @@ class IntEditor(ParamEditor):
         super().__init__(spec, parent)
         self.spin_box = QSpinBox()
         self.spin_box.setRange(*INT_RANGE)
+        narrow_spin_box(self.spin_box)
         self.spin_box.setToolTip(self.toolTip())
         self._layout.addWidget(self.spin_box, 1)
         self.spin_box.valueChanged.connect(lambda value: self.edited.emit(value, True))
@@ -106,7 +108,7 @@ class ChoiceEditor(ParamEditor):
 
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None, choices: tuple[Any, ...] = ()) -> None:
         super().__init__(spec, parent)
-        self.combo_box = QComboBox()
+        self.combo_box = narrow_combo(QComboBox())
         self.combo_box.setToolTip(self.toolTip())
         self.combo_box.setEditable(spec.editable)
         self.combo_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)

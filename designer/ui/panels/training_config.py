@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import html
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
@@ -55,6 +54,7 @@ from designer.training.data import (
     npz_headers,
 )
 from designer.ui.document import Document
+from designer.ui.panels.narrow import narrow_combo, narrow_spin_box, vertical_scroll_area, wrapping_form
 from designer.ui.panels.subscription import Debouncer, GraphSubscription
 from designer.ui.training_client import project_folder
 
@@ -214,6 +214,7 @@ def spin_box(minimum: int, maximum: int, tooltip: str = "") -> QSpinBox:
     box.setRange(minimum, maximum)
     box.setToolTip(tooltip)
     box.setKeyboardTracking(False)
+    narrow_spin_box(box)
     return box
 
 
@@ -223,14 +224,21 @@ def double_spin_box(minimum: float, maximum: float, step: float, decimals: int =
     box.setSingleStep(step)
     box.setDecimals(decimals)
     box.setKeyboardTracking(False)
+    narrow_spin_box(box)
     return box
 
 
 def combo_box(items: list[str] | tuple[str, ...], labels: Mapping[str, str] | None = None) -> QComboBox:
-    combo = QComboBox()
+    combo = narrow_combo(QComboBox())
     for item in items:
         combo.addItem((labels or {}).get(item, item) or "(none)", item)
     return combo
+
+
+def wrapping_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def labelled(*fields: tuple[str, QWidget]) -> QWidget:
@@ -322,7 +330,7 @@ class SourcePage(QWidget):
     def __init__(self, edit: Edit) -> None:
         super().__init__()
         self._edit = edit
-        self.form = QFormLayout(self)
+        self.form = wrapping_form(self)
         self.form.setContentsMargins(0, 0, 0, 0)
 
     def change(self, text: str, values: Mapping[str, Any], merge_key: str | None = None) -> None:
@@ -411,8 +419,11 @@ class NamedArraysPage(SourcePage):
             if item.widget() is not None:
                 item.widget().deleteLater()
         for row, (role, name) in enumerate(rows):
-            grid.addWidget(QLabel(f"{'input' if role == 'inputs' else 'target'} {name}"), row, 0)
+            label = QLabel(f"{'input' if role == 'inputs' else 'target'} {name}")
+            label.setWordWrap(True)
+            grid.addWidget(label, row, 0)
             grid.addWidget(make(role, name), row, 1)
+        grid.setColumnStretch(1, 1)
 
     def set_mapping(self, role: str, name: str, value: str) -> None:
         def update(config: dict[str, Any]) -> None:
@@ -450,7 +461,7 @@ class NpzPage(NamedArraysPage):
             set_items(combo, arrays, (source.get(role) or {}).get(name, default))
 
     def _combo(self, role: str, name: str) -> QComboBox:
-        combo = QComboBox()
+        combo = narrow_combo(QComboBox())
         combo.activated.connect(lambda *_: self.set_mapping(role, name, combo.currentData()))
         self.combos[(role, name)] = combo
         return combo
@@ -540,7 +551,7 @@ class CsvPage(NamedArraysPage):
         self.change("Choose the feature columns", {"features": chosen})
 
     def _combo(self, role: str, name: str) -> QComboBox:
-        combo = QComboBox()
+        combo = narrow_combo(QComboBox())
         combo.activated.connect(lambda *_: self.set_mapping(role, name, combo.currentData()))
         self.targets[(role, name)] = combo
         return combo
@@ -630,7 +641,7 @@ class ConfigSection(QGroupBox):
     def __init__(self, title: str, edit: Edit) -> None:
         super().__init__(title)
         self._edit = edit
-        self.form = QFormLayout(self)
+        self.form = wrapping_form(self)
 
     def set_key(self, text: str, key: str, value: Any, merge: bool = False) -> None:
         """Set config[key] (a dotted path: "callbacks.checkpoint.best")."""
@@ -710,12 +721,14 @@ def _schedule(name: str, learning_rate: float) -> dict[str, Any] | None:
 
 
 class OutputsSection(ConfigSection):
-    """A row per model output: its loss, loss weight and metrics."""
+    """Per model output, its name over its loss, loss weight and metrics (stacked, so a narrow
+    dock never needs a fourth column)."""
 
     def __init__(self, edit: Edit) -> None:
         super().__init__("Losses and metrics", edit)
-        self.grid = QGridLayout()
-        self.form.addRow(self.grid)
+        self.outputs = wrapping_form()
+        self.outputs.setContentsMargins(0, 0, 0, 0)
+        self.form.addRow(self.outputs)
         self.rows: dict[str, tuple[QComboBox, QDoubleSpinBox, QLineEdit]] = {}
 
     def show_config(self, config: dict[str, Any], graph: ModelGraph) -> None:
@@ -730,20 +743,16 @@ class OutputsSection(ConfigSection):
                 set_text(metrics, ", ".join(config["metrics"].get(name, [])))
 
     def _rebuild(self, names: list[str]) -> None:
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        while self.outputs.rowCount():
+            self.outputs.removeRow(0)
         self.rows = {}
-        for column, title in enumerate(("Output", "Loss", "Weight", "Metrics")):
-            self.grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
         if not names:
-            self.grid.addWidget(QLabel("Mark a layer's output as a model output to train."), 1, 0, 1, 4)
-        for row, name in enumerate(names, start=1):
+            self.outputs.addRow(wrapping_label("Mark a layer's output as a model output to train."))
+        for name in names:
             self.rows[name] = self._row(name)
-            self.grid.addWidget(QLabel(name), row, 0)
-            for column, widget in enumerate(self.rows[name], start=1):
-                self.grid.addWidget(widget, row, column)
+            self.outputs.addRow(wrapping_label(f"<b>{html.escape(name)}</b>"))
+            for title, widget in zip(("Loss", "Weight", "Metrics"), self.rows[name], strict=True):
+                self.outputs.addRow(title, widget)
 
     def _row(self, name: str) -> tuple[QComboBox, QDoubleSpinBox, QLineEdit]:
         loss = combo_box((NO_LOSS, *LOSSES))
@@ -1016,9 +1025,7 @@ class TrainingConfigView(QWidget):
         for section in (self.optimizer, self.outputs, self.fit, self.callbacks, self.data):
             layout.addWidget(section)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
+        scroll = vertical_scroll_area(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
