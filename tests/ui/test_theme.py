@@ -82,8 +82,8 @@ def use_theme(choice: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def light_afterwards() -> Iterator[None]:
-    """Every test leaves the application in the light theme it found."""
+def light_afterwards(qapp: QApplication) -> Iterator[None]:
+    """Every test has an application and leaves it in the light theme it found."""
     yield
     use_theme("light")
 
@@ -205,12 +205,16 @@ def test_legends_sit_outside_the_data(qtbot: QtBot, kind: str) -> None:
     assert QRectF(plot.rect()).contains(legend)  # and it is on screen
 
 
-def test_a_closed_plot_is_left_alone_when_the_theme_changes(qtbot: QtBot) -> None:
-    plot = BarsPlot()
-    plot.deleteLater()
+def test_closed_plots_are_left_alone_when_the_theme_changes(qtbot: QtBot) -> None:
+    """pyqtgraph's close() takes a view's scene apart and deletion ends the C++ object: a theme
+    change then reaches neither (an exception in a slot would fail the test), only the open plot."""
+    closed, deleted, open_plot = BarsPlot(), BarsPlot(), shown(qtbot, BarsPlot())
+    closed.close()
+    deleted.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    use_theme("dark")  # an exception in a slot would fail the test (pytest-qt)
-    assert current_colors() is DARK
+    use_theme("dark")
+    assert background_of(open_plot) == DARK.plot.background
+    assert closed.closed and closed.plotItem is None
 
 
 # ------------------------------------------------------------------ thumbnails

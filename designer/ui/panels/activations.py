@@ -274,6 +274,7 @@ class ActivationsView(QWidget):
         self.client = client
         self.thumbnails = CanvasThumbnails(scene) if scene is not None else None
         self.reply: dict[str, Any] | None = None
+        self.tiles: dict[str, np.ndarray] = {}  # each listed layer's thumbnail, drawn again on a new theme
         self.sample: dict[str, Any] = {"kind": "data", "index": 0}
         self.active = True
         self._stale = True  # shown for the first time: run sample #0 through the model
@@ -501,6 +502,8 @@ class ActivationsView(QWidget):
     def _fill_layer_list(self, layers: dict[str, dict[str, Any]]) -> None:
         graph = self.client.document.graph
         self.layer_list.clear()
+        with_tiles = {node_id: layer for node_id, layer in layers.items() if layer.get("thumbnail")}
+        self.tiles = {node_id: load_array(layer["thumbnail"]) for node_id, layer in with_tiles.items()}
         for node_id, layer in layers.items():
             name = graph.nodes[node_id].name if node_id in graph.nodes else node_id
             dead = dead_text(layer.get("dead_fraction"))
@@ -508,19 +511,18 @@ class ActivationsView(QWidget):
                 f"{name}\n{shape_text(layer.get('shape', []))}" + (f"\n{dead}" if dead else "")
             )
             item.setData(Qt.ItemDataRole.UserRole, node_id)
-            if layer.get("thumbnail"):
-                item.setIcon(QIcon(_tile_pixmap(load_array(layer["thumbnail"]), current_colors().plot)))
+            if node_id in self.tiles:
+                item.setIcon(QIcon(_tile_pixmap(self.tiles[node_id], current_colors().plot)))
             item.setToolTip(f"{name}: {layer.get('kind', '')} {shape_text(layer.get('shape', []))}")
             self.layer_list.addItem(item)
 
     def _recolour_tiles(self, colors: CanvasColors) -> None:
         """The layer list's tiles drawn again on the theme's background."""
-        layers = self.reply.get("layers", {}) if self.reply is not None else {}
         for row in range(self.layer_list.count()):
             item = self.layer_list.item(row)
-            layer = layers.get(item.data(Qt.ItemDataRole.UserRole), {})
-            if layer.get("thumbnail"):
-                item.setIcon(QIcon(_tile_pixmap(load_array(layer["thumbnail"]), colors.plot)))
+            thumbnail = self.tiles.get(item.data(Qt.ItemDataRole.UserRole))
+            if thumbnail is not None:
+                item.setIcon(QIcon(_tile_pixmap(thumbnail, colors.plot)))
 
     def _layer_activated(self, item: QListWidgetItem) -> None:
         node_id = item.data(Qt.ItemDataRole.UserRole)
