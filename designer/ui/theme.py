@@ -1,15 +1,21 @@
-"""Light and dark looks: the application palette and the colours the canvas paints with.
+"""Light and dark looks: the application palette and the colours everything paints with.
 
 The theme follows the system colour scheme (`QStyleHints.colorScheme`) unless
 the user picks one in View > Theme. `CanvasColors` is plain data the canvas
-items read when they paint; `apply_theme` sets the Fusion palette and returns it.
+items read when they paint, with the colours of the plots (`PlotColors`) and of
+highlighted code (`CodeColors`) beside them: one source for every colour that
+depends on the theme. `apply_theme` sets the Fusion palette and returns them;
+when that changes the theme, `theme_changes()` announces the new colours, and
+views that paint with them subscribe through `follow_theme`. Every text colour
+here keeps a contrast of at least 4.5:1 (WCAG) with what it is drawn on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -30,6 +36,76 @@ CATEGORY_HUES: dict[str, str] = {
     "preprocessing": "#6b7b8c",
 }
 DEFAULT_HUE = "#7a8694"
+
+
+@dataclass(frozen=True)
+class PlotColors:
+    """What the pyqtgraph plots and the activation thumbnails paint with."""
+
+    background: QColor
+    axis: QColor
+    text: QColor
+    image_gap: QColor  # the gaps between tiles and NaN pixels of an image plot
+    thumbnail_fill: QColor
+    thumbnail_border: QColor
+    caption: QColor  # on the canvas background, under a thumbnail
+    alarm: QColor
+
+
+@dataclass(frozen=True)
+class CodeColors:
+    """The colours of Python tokens in the code views, on the palette's Base colour."""
+
+    keyword: QColor
+    builtin: QColor
+    decorator: QColor
+    number: QColor
+    definition: QColor
+    string: QColor
+    comment: QColor
+
+
+LIGHT_PLOT = PlotColors(
+    background=QColor("#ffffff"),
+    axis=QColor("#555555"),
+    text=QColor("#222222"),
+    image_gap=QColor("#dfe4ea"),
+    thumbnail_fill=QColor(255, 255, 255, 235),
+    thumbnail_border=QColor("#9aa3ad"),
+    caption=QColor("#5d6675"),
+    alarm=QColor("#c62828"),
+)
+
+DARK_PLOT = PlotColors(
+    background=QColor("#1e2127"),
+    axis=QColor("#8c96a5"),
+    text=QColor("#e6e9ef"),
+    image_gap=QColor("#3a3f4a"),
+    thumbnail_fill=QColor(43, 48, 57, 235),
+    thumbnail_border=QColor("#4b5361"),
+    caption=QColor("#a3acb9"),
+    alarm=QColor("#ff6b6b"),
+)
+
+LIGHT_CODE = CodeColors(
+    keyword=QColor("#0033b3"),
+    builtin=QColor("#7a1fc2"),
+    decorator=QColor("#7d6608"),
+    number=QColor("#1750eb"),
+    definition=QColor("#00627a"),
+    string=QColor("#067d17"),
+    comment=QColor("#6a737d"),
+)
+
+DARK_CODE = CodeColors(  # One Dark's hues on the dark palette's Base (#1e2127)
+    keyword=QColor("#c678dd"),
+    builtin=QColor("#56b6c2"),
+    decorator=QColor("#e5c07b"),
+    number=QColor("#d19a66"),
+    definition=QColor("#61afef"),
+    string=QColor("#98c379"),
+    comment=QColor("#8b949e"),
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +130,8 @@ class CanvasColors:
     port: QColor
     port_hover: QColor
     output_mark: QColor
+    plot: PlotColors
+    code: CodeColors
     categories: dict[str, QColor] = field(default_factory=dict)
 
     def category(self, name: str) -> QColor:
@@ -84,6 +162,8 @@ LIGHT = CanvasColors(
     port=QColor("#56606e"),
     port_hover=QColor("#1a73e8"),
     output_mark=QColor("#2e9d62"),
+    plot=LIGHT_PLOT,
+    code=LIGHT_CODE,
     categories=_categories(dark=False),
 )
 
@@ -106,6 +186,8 @@ DARK = CanvasColors(
     port=QColor("#a3acb9"),
     port_hover=QColor("#6ea8ff"),
     output_mark=QColor("#5cc98b"),
+    plot=DARK_PLOT,
+    code=DARK_CODE,
     categories=_categories(dark=True),
 )
 
@@ -156,10 +238,45 @@ def application_palette(dark: bool) -> QPalette:
     return palette
 
 
+class ThemeChanges(QObject):
+    """Announces the colours of a theme when `apply_theme` changes to it."""
+
+    colors_changed = Signal(object)  # the new CanvasColors
+
+
+_THEME_CHANGES: list[ThemeChanges] = []
+
+
+def theme_changes() -> ThemeChanges:
+    """The one announcer of theme changes."""
+    if not _THEME_CHANGES:
+        _THEME_CHANGES.append(ThemeChanges())
+    return _THEME_CHANGES[0]
+
+
+def current_colors() -> CanvasColors:
+    """The colours of the theme the application's palette shows now (light before any is applied)."""
+    application = QApplication.instance()
+    palette = application.palette() if isinstance(application, QApplication) else QPalette()
+    return canvas_colors(palette.color(QPalette.ColorRole.Window).lightness() < 128)
+
+
+def follow_theme(apply_colors: Callable[[CanvasColors], None]) -> None:
+    """Call `apply_colors` with the current colours now and with the new ones on every change of
+    theme. Pass a method of a QObject: the connection then ends when the object is destroyed."""
+    apply_colors(current_colors())
+    theme_changes().colors_changed.connect(apply_colors)
+
+
 def apply_theme(application: QApplication, choice: str) -> CanvasColors:
-    """Set the Fusion style and the palette of `choice`; return the canvas colours to use."""
+    """Set the Fusion style and the palette of `choice`; return the colours to use, and announce
+    them on `theme_changes()` when they differ from the ones shown before."""
     dark = resolve_dark(choice)
+    before = current_colors()
     if application.style().name().lower() != "fusion":
         application.setStyle("Fusion")
     application.setPalette(application_palette(dark))
-    return canvas_colors(dark)
+    colors = canvas_colors(dark)
+    if colors is not before:
+        theme_changes().colors_changed.emit(colors)
+    return colors

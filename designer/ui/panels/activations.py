@@ -9,6 +9,7 @@ the fraction of units that are dead for it. The tabs show the selected node's
 output, every layer at a glance, and the sample; "Show on canvas" puts each
 layer's thumbnail under its node. Selecting another node draws from the reply
 already there; only a new sample, source or design asks the engine again.
+Thumbnails and tiles are drawn on the theme's colours and redrawn when it changes.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from designer.ui.panels.inspection_plots import (
 )
 from designer.ui.panels.subscription import Debouncer
 from designer.ui.panels.weights import load_array, shape_text
+from designer.ui.theme import CanvasColors, PlotColors, current_colors, follow_theme
 from designer.ui.training_client import project_folder
 
 TABS = ("Layer output", "All layers", "Sample")
@@ -69,7 +71,6 @@ PAD_SIDE = 168
 FULL_INK = 0.75  # cells around the pointer that a stroke fills completely
 DESIGN_DELAY_MS = 600
 MOSTLY_DEAD = 0.5  # a dead fraction shown in red from here on
-CAPTION_COLOUR, MOSTLY_DEAD_COLOUR = "#5f6b78", "#c62828"
 
 
 def image_input_shape(graph: ModelGraph) -> tuple[int, int, int] | None:
@@ -186,21 +187,27 @@ class ThumbnailItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         return QRectF(0, 0, WIDTH, THUMBNAIL_HEIGHT + 14)
 
+    def colors(self) -> PlotColors:
+        """The colours of the canvas it is on: the scene repaints it when the theme changes."""
+        scene = self.scene()
+        return scene.colors.plot if isinstance(scene, GraphScene) else current_colors().plot
+
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
+        colors = self.colors()
         area = QRectF(0, 0, WIDTH, THUMBNAIL_HEIGHT)
-        painter.fillRect(area, QColor(255, 255, 255, 235))
+        painter.fillRect(area, colors.thumbnail_fill)
         if self.pixmap is not None:
             painter.drawPixmap(_fitted(area, self.pixmap.size()), self.pixmap, QRectF(self.pixmap.rect()))
         elif self.values.size:
-            _paint_bars(painter, area.adjusted(2, 2, -2, -2), self.values)
-        painter.setPen(QPen(QColor("#9aa3ad"), 0.8))
+            _paint_bars(painter, area.adjusted(2, 2, -2, -2), self.values, colors.caption)
+        painter.setPen(QPen(colors.thumbnail_border, 0.8))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(area)
         if self.caption:
             painter.setFont(Fonts.get().small)
-            painter.setPen(QColor(MOSTLY_DEAD_COLOUR if self.alarming else CAPTION_COLOUR))
+            painter.setPen(colors.alarm if self.alarming else colors.caption)
             painter.drawText(QRectF(0, THUMBNAIL_HEIGHT, WIDTH, 14), Qt.AlignmentFlag.AlignLeft, self.caption)
 
 
@@ -211,13 +218,13 @@ def _fitted(area: QRectF, size: QSize) -> QRectF:
     return QRectF(area.center().x() - width / 2, area.center().y() - height / 2, width, height)
 
 
-def _paint_bars(painter: QPainter, area: QRectF, values: np.ndarray) -> None:
-    """Bars from a base line, scaled to the largest |value|, negative blue and positive red."""
+def _paint_bars(painter: QPainter, area: QRectF, values: np.ndarray, axis: QColor) -> None:
+    """Bars from a base line in `axis`, scaled to the largest |value|, negative blue and positive red."""
     largest = float(np.abs(values).max()) or 1.0
     middle = area.center().y() if values.min() < 0 else area.bottom()
     half = area.height() / 2 if values.min() < 0 else area.height()
     width = area.width() / values.size
-    painter.setPen(QPen(QColor(CAPTION_COLOUR), 0.6))
+    painter.setPen(QPen(axis, 0.6))
     painter.drawLine(area.left(), middle, area.right(), middle)  # all zeros still show their axis
     painter.setPen(Qt.PenStyle.NoPen)
     for index, value in enumerate(values):
@@ -267,6 +274,7 @@ class ActivationsView(QWidget):
         self.client = client
         self.thumbnails = CanvasThumbnails(scene) if scene is not None else None
         self.reply: dict[str, Any] | None = None
+        self.tiles: dict[str, np.ndarray] = {}  # each listed layer's thumbnail, drawn again on a new theme
         self.sample: dict[str, Any] = {"kind": "data", "index": 0}
         self.active = True
         self._stale = True  # shown for the first time: run sample #0 through the model
@@ -276,6 +284,7 @@ class ActivationsView(QWidget):
         self._connect()
         self._update_draw_pad()
         self.output_card.show_message("Pick a sample (above) to see what each layer makes of it.")
+        follow_theme(self._recolour_tiles)
 
     # ---------------------------------------------------------- widgets
     def _make_widgets(self) -> None:
@@ -493,6 +502,8 @@ class ActivationsView(QWidget):
     def _fill_layer_list(self, layers: dict[str, dict[str, Any]]) -> None:
         graph = self.client.document.graph
         self.layer_list.clear()
+        with_tiles = {node_id: layer for node_id, layer in layers.items() if layer.get("thumbnail")}
+        self.tiles = {node_id: load_array(layer["thumbnail"]) for node_id, layer in with_tiles.items()}
         for node_id, layer in layers.items():
             name = graph.nodes[node_id].name if node_id in graph.nodes else node_id
             dead = dead_text(layer.get("dead_fraction"))
@@ -500,10 +511,18 @@ class ActivationsView(QWidget):
                 f"{name}\n{shape_text(layer.get('shape', []))}" + (f"\n{dead}" if dead else "")
             )
             item.setData(Qt.ItemDataRole.UserRole, node_id)
-            if layer.get("thumbnail"):
-                item.setIcon(QIcon(_tile_pixmap(load_array(layer["thumbnail"]))))
+            if node_id in self.tiles:
+                item.setIcon(QIcon(_tile_pixmap(self.tiles[node_id], current_colors().plot)))
             item.setToolTip(f"{name}: {layer.get('kind', '')} {shape_text(layer.get('shape', []))}")
             self.layer_list.addItem(item)
+
+    def _recolour_tiles(self, colors: CanvasColors) -> None:
+        """The layer list's tiles drawn again on the theme's background."""
+        for row in range(self.layer_list.count()):
+            item = self.layer_list.item(row)
+            thumbnail = self.tiles.get(item.data(Qt.ItemDataRole.UserRole))
+            if thumbnail is not None:
+                item.setIcon(QIcon(_tile_pixmap(thumbnail, colors.plot)))
 
     def _layer_activated(self, item: QListWidgetItem) -> None:
         node_id = item.data(Qt.ItemDataRole.UserRole)
@@ -599,16 +618,16 @@ def _bar_step(shape: list[Any], shown: int) -> int:
     return max(1, math.ceil(units / max(shown, 1)))
 
 
-def _tile_pixmap(thumbnail: np.ndarray) -> QPixmap:
-    """A tile of the layer list: the thumbnail image, or its bars painted on white."""
+def _tile_pixmap(thumbnail: np.ndarray, colors: PlotColors) -> QPixmap:
+    """A tile of the layer list: the thumbnail image, or its bars, on the plots' background."""
     pixmap = QPixmap(TILE_SIZE)
-    pixmap.fill(QColor("white"))
+    pixmap.fill(colors.background)
     painter = QPainter(pixmap)
     area = QRectF(2, 2, TILE_SIZE.width() - 4, TILE_SIZE.height() - 4)
     if thumbnail.ndim >= 2:
         image = pixmap_of(thumbnail, SEQUENTIAL, (0.0, 1.0))
         painter.drawPixmap(_fitted(area, image.size()), image, QRectF(image.rect()))
     elif thumbnail.size:
-        _paint_bars(painter, area, np.nan_to_num(thumbnail.astype(np.float64)))
+        _paint_bars(painter, area, np.nan_to_num(thumbnail.astype(np.float64)), colors.caption)
     painter.end()
     return pixmap

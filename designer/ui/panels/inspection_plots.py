@@ -6,7 +6,8 @@ while there is nothing to draw. `ImagePlot` shows a 2-D array (row 0 at the
 top) in a colour map with a colour bar and says, under the mouse, what a
 `hover_text(row, column)` callback makes of the pixel. Weights use a diverging
 map centred on zero (`symmetric_levels`: ±max|x|). The panels draw what the
-engine computed and downsampled; nothing here computes a statistic.
+engine computed and downsampled; nothing here computes a statistic. Every plot
+follows the theme (`plot_style.PlotTheme`); legends sit outside the data.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from designer.ui.panels.inspection_client import as_number
+from designer.ui.panels.plot_style import PlotTheme, add_legend_outside
+from designer.ui.theme import PlotColors
 
 DIVERGING = pg.colormap.get("CET-D1")  # blue - white - red, perceptually even
 SEQUENTIAL = pg.colormap.get("viridis")
 GRAY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
 NEGATIVE_COLOUR, POSITIVE_COLOUR = "#3a6fb0", "#c0392b"
-AXIS_COLOUR, TEXT_COLOUR, IMAGE_BACKGROUND = "#555555", "#222222", "#dfe4ea"
 PNG_FILTER = "PNG images (*.png)"
 READOUT_HEIGHT = 20
 HoverText = Callable[[int, int], str]
@@ -192,10 +194,8 @@ def _view_boxes(widget: QWidget) -> list[pg.ViewBox]:
 
 
 def style_axes(item: pg.PlotItem, left: str = "", bottom: str = "", grid: bool = True) -> None:
-    """Dark axes and labels on the plots' white background, which reads well in both themes."""
+    """Axis labels, numbers as they are and a faint grid; `PlotTheme` gives them their colours."""
     for axis, label in (("left", left), ("bottom", bottom)):
-        item.getAxis(axis).setPen(pg.mkPen(AXIS_COLOUR))
-        item.getAxis(axis).setTextPen(pg.mkPen(TEXT_COLOUR))
         item.getAxis(axis).enableAutoSIPrefix(False)  # weights read as they are, not "x0.001"
         if label:
             item.setLabel(axis, label)
@@ -209,24 +209,27 @@ class ImagePlot(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground("w")
         self.setMinimumSize(200, 160)
         self.plot_item: pg.PlotItem = self.addPlot(row=0, col=0)
         self.plot_item.invertY(True)
         style_axes(self.plot_item, grid=False)
-        self.plot_item.getViewBox().setBackgroundColor(IMAGE_BACKGROUND)  # gaps and NaN show it
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.plot_item.addItem(self.image_item)
         self.colour_bar = pg.ColorBarItem(
             values=(-1, 1), colorMap=DIVERGING, interactive=False, width=14, colorMapMenu=False
         )
         self.addItem(self.colour_bar, row=0, col=1)
-        self.readout = pg.LabelItem("", justify="left", color=TEXT_COLOUR)
+        self.readout = pg.LabelItem("", justify="left")
         self.readout.setMaximumHeight(READOUT_HEIGHT)  # the image does not move as the text changes
         self.addItem(self.readout, row=1, col=0, colspan=2)
         self.image = np.zeros((0, 0))
         self.hover_text: HoverText | None = None
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.theme = PlotTheme(self, [self.plot_item, self.colour_bar], self._restyle)
+
+    def _restyle(self, colors: PlotColors) -> None:
+        self.plot_item.getViewBox().setBackgroundColor(colors.image_gap)  # gaps and NaN show it
+        self.readout.setText(self.readout.text, color=colors.text.name())
 
     def set_image(
         self,
@@ -288,18 +291,22 @@ class BarsPlot(pg.PlotWidget):
     """One bar per value, negative ones blue and positive ones red; the mouse reads a bar."""
 
     def __init__(self, left: str = "value", bottom: str = "index", parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         style_axes(self.getPlotItem(), left, bottom)
         self.setMinimumHeight(160)
         self.bars = pg.BarGraphItem(x=[], height=[], width=1.0)
         self.addItem(self.bars)
-        self.readout = pg.TextItem("", color=TEXT_COLOUR, anchor=(0, 0))
+        self.readout = pg.TextItem("", anchor=(0, 0))
         self.readout.setZValue(5)
         self.addItem(self.readout, ignoreBounds=True)
         self.x = np.zeros(0)
         self.values = np.zeros(0)
         self.hover_text: Callable[[int], str] | None = None
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.theme = PlotTheme(self, restyle=self._restyle)
+
+    def _restyle(self, colors: PlotColors) -> None:
+        self.readout.setColor(colors.text)
 
     def set_values(
         self,
@@ -340,7 +347,7 @@ class HistogramPlot(pg.PlotWidget):
     """Counts per bin as a filled step curve, with a line at zero."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         style_axes(self.getPlotItem(), "count", "value")
         self.setMinimumHeight(160)
         self.curve = self.plot(
@@ -348,6 +355,7 @@ class HistogramPlot(pg.PlotWidget):
         )
         self.zero = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine))
         self.addItem(self.zero, ignoreBounds=True)
+        self.theme = PlotTheme(self)
 
     def set_histogram(self, counts: Sequence[float], edges: Sequence[float]) -> None:
         self.curve.setData(np.asarray(edges, dtype=np.float64), np.asarray(counts, dtype=np.float64))
@@ -375,7 +383,7 @@ class OverEpochsPlot(QStackedWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.curves = pg.PlotWidget(background="w")
+        self.curves = pg.PlotWidget()
         style_axes(self.curves.getPlotItem(), "epoch", "value")
         self.image = ImagePlot()
         self.image.plot_item.setLabel("left", "epoch")
@@ -386,6 +394,12 @@ class OverEpochsPlot(QStackedWidget):
         self.epochs: list[int] = []
         self.counts = np.zeros((0, 0))
         self.edges = np.zeros(0)
+        self.fill = QColor("white")  # each curve hides the older ones behind it
+        self.theme = PlotTheme(self.curves, restyle=self._restyle)
+
+    def _restyle(self, colors: PlotColors) -> None:
+        self.fill = colors.background
+        self._draw_curves()
 
     def set_mode(self, mode: str) -> None:
         self.setCurrentWidget(self.image if mode == "Image" else self.curves)
@@ -408,7 +422,11 @@ class OverEpochsPlot(QStackedWidget):
             base = (total - 1 - row) * RIDGE_GAP
             colour = blend(OLD_EPOCH_COLOUR, NEW_EPOCH_COLOUR, row / max(total - 1, 1))
             curve = pg.PlotDataItem(
-                centres, base + counts / peak, pen=pg.mkPen(colour, width=1.5), fillLevel=base, brush="w"
+                centres,
+                base + counts / peak,
+                pen=pg.mkPen(colour, width=1.5),
+                fillLevel=base,
+                brush=self.fill,
             )
             curve.setZValue(row)
             item.addItem(curve)
@@ -457,12 +475,11 @@ class GradientPlot(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground("w")
         self.setMinimumHeight(220)
         self.norms = self.addPlot(row=0, col=0)
         style_axes(self.norms, "gradient norm", "epoch")
         self.norms.setLogMode(y=True)
-        self.legend = self.norms.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
+        self.legend = add_legend_outside(self.norms)
         self.dead = self.addPlot(row=1, col=0)
         style_axes(self.dead, "dead ReLU", "epoch")
         self.dead.setXLink(self.norms)
@@ -470,6 +487,7 @@ class GradientPlot(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 2)
         self.lines: dict[str, pg.PlotDataItem] = {}
+        self.theme = PlotTheme(self, [self.norms, self.dead])
 
     def set_series(
         self,

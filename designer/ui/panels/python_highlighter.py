@@ -1,5 +1,6 @@
 """Syntax colouring of Python source in a QTextDocument: keywords, builtins, decorators,
-numbers, strings (triple-quoted ones across lines) and comments."""
+numbers, strings (triple-quoted ones across lines) and comments, in the theme's code colours
+(`designer.ui.theme.CodeColors`); a change of theme recolours the document at once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import keyword
 import re
 
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+
+from designer.ui.theme import CanvasColors, CodeColors, follow_theme
 
 NORMAL, IN_SINGLE_TRIPLE, IN_DOUBLE_TRIPLE = 0, 1, 2
 TRIPLE_OF_STATE = {IN_SINGLE_TRIPLE: "'''", IN_DOUBLE_TRIPLE: '"""'}
@@ -23,13 +26,26 @@ DEFINITION_PATTERN = re.compile(r"\b(?:def|class)\s+(\w+)")
 START_PATTERN = re.compile(r"#|(?:\b[rRbBfFuU]{1,2})?(?:'''|\"\"\"|'|\")")
 
 
-def _format(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+def _format(colour: QColor, bold: bool = False, italic: bool = False) -> QTextCharFormat:
     text_format = QTextCharFormat()
-    text_format.setForeground(QColor(colour))
+    text_format.setForeground(colour)
     if bold:
         text_format.setFontWeight(QFont.Weight.Bold)
     text_format.setFontItalic(italic)
     return text_format
+
+
+def code_formats(colors: CodeColors) -> dict[str, QTextCharFormat]:
+    """The format of each kind of token."""
+    return {
+        "keyword": _format(colors.keyword, bold=True),
+        "builtin": _format(colors.builtin),
+        "decorator": _format(colors.decorator),
+        "number": _format(colors.number),
+        "definition": _format(colors.definition, bold=True),
+        "string": _format(colors.string),
+        "comment": _format(colors.comment, italic=True),
+    }
 
 
 class PythonHighlighter(QSyntaxHighlighter):
@@ -37,21 +53,19 @@ class PythonHighlighter(QSyntaxHighlighter):
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
-        self.formats = {
-            "keyword": _format("#0033b3", bold=True),
-            "builtin": _format("#8a2be2"),
-            "decorator": _format("#9e880d"),
-            "number": _format("#1750eb"),
-            "definition": _format("#00627a", bold=True),
-            "string": _format("#067d17"),
-            "comment": _format("#8c8c8c", italic=True),
-        }
+        self.formats: dict[str, QTextCharFormat] = {}
         self._rules = [
             (BUILTIN_PATTERN, "builtin"),
             (KEYWORD_PATTERN, "keyword"),
             (NUMBER_PATTERN, "number"),
             (DECORATOR_PATTERN, "decorator"),
         ]
+        follow_theme(self.set_colors)
+
+    def set_colors(self, colors: CanvasColors) -> None:
+        """Colour the tokens in the theme's code colours and recolour the document with them."""
+        self.formats = code_formats(colors.code)
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
         for pattern, name in self._rules:

@@ -45,6 +45,7 @@ from designer.training.config import ConfigError, TrainingConfig
 from designer.training.launcher import WeightsMatch, weights_note
 from designer.training.runs import RunFolder, RunSummary, graph_hash, list_runs
 from designer.ui.document import Document
+from designer.ui.panels.plot_style import PlotTheme, add_legend_outside
 from designer.ui.panels.training_config import ProblemList, apply_data_fix, current_config, data_problems
 from designer.ui.training_client import TrainingClient, project_folder, runs_root
 
@@ -307,7 +308,7 @@ class MetricPlot(pg.PlotWidget):
         self.setTitle(name)
         self.setMinimumHeight(180)
         self.setLabel("bottom", "epoch")
-        self.addLegend(offset=(-10, 10))
+        add_legend_outside(self.getPlotItem())
         item = self.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
@@ -336,6 +337,7 @@ class MetricPlot(pg.PlotWidget):
         self.overlays: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self.shown_points: dict[pg.PlotDataItem, int] = {}
         self.epochs = 0
+        self.theme = PlotTheme(self)
 
     def set_epochs(self, epochs: int) -> None:
         """Fix the x axis to the run's epochs: the curves grow into it, and the axis (whose text is

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -60,6 +59,7 @@ from designer.ui.panels.inspection_plots import (
     with_gaps,
 )
 from designer.ui.panels.subscription import Debouncer
+from designer.ui.theme import CanvasColors, current_colors, follow_theme
 
 COLUMNS = (
     "Variable",
@@ -79,7 +79,6 @@ TABS = ("Heatmap", "Filters", "Bars", "Histogram", "Over epochs", "Gradient norm
 RUN_TABS = ("Over epochs", "Gradient norms")
 HISTOGRAM_BINS = 30
 DESIGN_DELAY_MS = 400
-PROBLEM_COLOUR = QColor("#c62828")
 SELECT_A_NODE = "Select one node on the canvas to see its weights."
 
 
@@ -189,6 +188,7 @@ class WeightsView(QWidget):
         self._lay_out()
         self._connect()
         self.show_message(SELECT_A_NODE)
+        follow_theme(self._recolour_problems)
 
     # ---------------------------------------------------------- widgets
     def _make_widgets(self) -> None:
@@ -387,10 +387,18 @@ class WeightsView(QWidget):
                 if column >= 4:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if problem:
-                    item.setForeground(PROBLEM_COLOUR)
+                    item.setForeground(current_colors().plot.alarm)
                 self.table.setItem(row, column, item)
         self.table.clearSelection()
         self.table.blockSignals(False)
+
+    def _recolour_problems(self, colors: CanvasColors) -> None:
+        """The rows of variables with NaN or Inf in the theme's alarm colour."""
+        variables = self.reply.get("variables", []) if self.reply is not None else []
+        for row in range(min(self.table.rowCount(), len(variables))):
+            if has_non_finite(variables[row]):
+                for column in range(self.table.columnCount()):
+                    self.table.item(row, column).setForeground(colors.plot.alarm)
 
     def _row_picked(self) -> None:
         rows = self.table.selectionModel().selectedRows()
