@@ -167,3 +167,15 @@ def test_an_example_opened_at_start_is_readable_before_the_engine(qtbot: object,
     assert window.catalog_known and open_example(window)
     assert len(window.document.graph) == 6 and len(window.scene.node_items) == 6
     assert window.palette.visible_keys()  # the palette is full
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+def test_the_code_panel_buttons_are_never_cut_short(
+    qtbot: object, tmp_path: Path, width: int, height: int
+) -> None:
+    window = sized_window(qtbot, tmp_path, width, height)
+    code = window.code
+    buttons = [*code.style_buttons.buttons(), code.copy_button, code.export_button]
+    for button in buttons:
+        assert button.width() >= button.sizeHint().width(), button.text()
+        assert code.rect().contains(button.geometry())

@@ -17,14 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QShowEvent
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
     QHBoxLayout,
     QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -109,6 +108,9 @@ class CodeView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._toolbar())
+        self.actions_row = QHBoxLayout()  # Copy and Export move here when one row is too narrow
+        self.actions_row.addStretch(1)
+        layout.addLayout(self.actions_row)
         layout.addWidget(self.editor)
         self._debouncer = Debouncer(self.regenerate, REGENERATE_DELAY_MS, self)
         self._subscription = GraphSubscription(
@@ -131,15 +133,32 @@ class CodeView(QWidget):
             bar.addWidget(button)
         self.style_buttons.idClicked.connect(lambda index: self.set_code_style(list(STYLE_LABELS)[index]))
         bar.addStretch(1)
-        self.copy_button = QPushButton("Copy")
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy")
         self.copy_button.setToolTip("Copy the code to the clipboard.")
         self.copy_button.clicked.connect(self.copy_to_clipboard)
-        self.export_button = QPushButton("Export...")
+        self.export_button = QToolButton()
+        self.export_button.setText("Export…")
         self.export_button.setToolTip("Write the model module to a .py file.")
         self.export_button.clicked.connect(self._export_clicked)
         bar.addWidget(self.copy_button)
         bar.addWidget(self.export_button)
+        self.style_row = bar
         return bar
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """Copy and Export share the style buttons' row when it has room, else take their own
+        row below it: nothing is cut short in a narrow side panel."""
+        super().resizeEvent(event)
+        buttons = (self.copy_button, self.export_button)
+        needed = sum(b.sizeHint().width() for b in (*self.style_buttons.buttons(), *buttons)) + 40
+        row, other = (self.style_row, self.actions_row)
+        if event.size().width() < needed:
+            row, other = other, row
+        if row.indexOf(self.copy_button) < 0:
+            for button in buttons:
+                other.removeWidget(button)
+                row.addWidget(button)
 
     # ------------------------------------------------------------ public API
     def text(self) -> str:
