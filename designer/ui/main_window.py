@@ -411,6 +411,9 @@ class MainWindow(QMainWindow):
         self.inspector.params_edited.connect(self.check_params)
         self.diagnostics.node_activated.connect(self.show_node)
         self.summary.node_activated.connect(self.show_node)
+        self.code.export_requested.connect(self.export_code)
+        self.code.exported.connect(self._exported)
+        self.code.export_failed.connect(self._export_failed)
         if self.client is not None and hasattr(self.client, "imported"):
             self.client.imported.connect(self._imported)
             self.client.request_failed.connect(self._import_failed)
@@ -674,9 +677,8 @@ class MainWindow(QMainWindow):
         return True
 
     def export_code(self) -> bool:
-        """Write the model as Python (Functional API) to a file the person picks."""
-        from designer.codegen import CodegenError, generate_model
-
+        """Write the model as Python, in the Code panel's style, to a file the person picks; the
+        code is generated and written off the GUI thread (`_exported` tells how it went)."""
         errors = [d for d in self.document.diagnostics if d.is_error]
         if errors:
             self.report_error(
@@ -684,15 +686,20 @@ class MainWindow(QMainWindow):
             )
             return False
         path = self.ask_export_path()
-        if path is None:
+        if path is None or not self.code.start_export(path):
             return False
-        try:
-            path.write_text(generate_model(self.document.graph, self.document.catalog), encoding="utf-8")
-        except (CodegenError, OSError) as error:
-            self.report_error("Cannot export code", str(error))
-            return False
-        self.show_message(f"Exported {path}")
+        self.set_busy("export", True)
+        self.statusBar().showMessage(f"Exporting {path.name}…")
         return True
+
+    def _exported(self, path: str) -> None:
+        self.set_busy("export", False)
+        self.show_message(f"Exported {path}")
+
+    def _export_failed(self, message: str) -> None:
+        self.set_busy("export", False)
+        self.statusBar().clearMessage()
+        self.report_error("Cannot export code", message)
 
     # ---------------------------------------------------------- recent files
     def recent_files(self) -> list[Path]:
@@ -762,7 +769,8 @@ class MainWindow(QMainWindow):
         return path if path.suffix else path.with_suffix(".json")
 
     def ask_export_path(self) -> Path | None:
-        name, _ = QFileDialog.getSaveFileName(self, "Export code", self._folder(), "Python (*.py)")
+        title = f"Export the model code ({self.code.code_style})"
+        name, _ = QFileDialog.getSaveFileName(self, title, str(self.code.suggested_path()), "Python (*.py)")
         return Path(name) if name else None
 
     def _folder(self) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QDialogButtonBox, QMenu
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMenu
 from test_canvas import Canvas, drag
 from test_main_window import make_window
 
@@ -715,7 +716,13 @@ def _window(qtbot: object, tmp_path: Path, name: str, graph: ModelGraph) -> Main
 
 def _export(window: MainWindow, path: Path) -> str:
     window.ask_export_path = lambda: path  # type: ignore[method-assign]
+    written: list[str] = []
+    window.code.exported.connect(written.append)
     assert window.export_code()
+    deadline = time.monotonic() + 60
+    while not written and time.monotonic() < deadline:  # written off the GUI thread
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    assert written == [str(path)]
     return path.read_text(encoding="utf-8")
 
 

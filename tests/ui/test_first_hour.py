@@ -8,6 +8,7 @@ status bar counts no problems and the Code panel shows the model.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def test_a_new_user_draws_an_mlp_and_sees_shapes_and_code(session: Session) -> N
         place(session, "Dropout", 520, "dropout", rate=0.2),
         place(session, "Dense", 780, "digit", units=10, activation="softmax"),
     ]
-    edges = [Edge(source, 0, target, 0) for source, target in zip(ids, ids[1:], strict=False)]
+    edges = [Edge(source, 0, target, 0) for source, target in itertools.pairwise(ids)]
     for edge in edges:
         drag_link(
             session,

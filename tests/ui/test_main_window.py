@@ -264,13 +264,43 @@ def test_theme_can_be_overridden(window: MainWindow) -> None:
     assert not window.scene.colors.dark
 
 
-def test_export_code_writes_the_functional_model(window: MainWindow, tmp_path: Path) -> None:
+def test_export_code_writes_the_functional_model(qtbot: object, window: MainWindow, tmp_path: Path) -> None:
     window.open_path(EXAMPLE)
     target = tmp_path / "model.py"
     window.ask_export_path = lambda: target  # type: ignore[method-assign]
-    assert window.export_code()
+    with qtbot.waitSignal(window.code.exported, timeout=60_000):  # type: ignore[attr-defined]
+        assert window.export_code()
+        assert window.engine_progress.isVisible()  # the busy bar while it is written
     text = target.read_text(encoding="utf-8")
     assert "layers.Conv2D(" in text and "keras.Model(" in text
+    assert (
+        window.statusBar().currentMessage() == f"Exported {target}" and not window.engine_progress.isVisible()
+    )
+
+
+def test_export_writes_the_style_shown_off_the_gui_thread(
+    qtbot: object, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from designer.ui.panels import code_view
+
+    threads: list[str] = []
+    generate = code_view.generate_model
+
+    def recording(*arguments: object) -> str:
+        threads.append(threading.current_thread().name)
+        return generate(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(code_view, "generate_model", recording)
+    window.open_path(EXAMPLE)
+    window.code.set_code_style("subclassed")
+    target = tmp_path / "model.py"
+    window.ask_export_path = lambda: target  # type: ignore[method-assign]
+    window.code.export_button.click()  # the panel's button takes the same path as File > Export Code
+    qtbot.waitUntil(target.exists, timeout=60_000)  # type: ignore[attr-defined]
+    assert "class DigitsCnn(keras.Model)" in target.read_text(encoding="utf-8")
+    assert threads and threading.main_thread().name not in threads
 
 
 def test_undo_and_redo_are_in_the_edit_menu(window: MainWindow) -> None:

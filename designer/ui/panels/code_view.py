@@ -4,8 +4,12 @@
 graph (and on `results_changed`), off the GUI thread on a snapshot of the
 graph, because code generation runs ruff. It never raises: when the code
 cannot be generated it shows why, as Python comments. Copy puts the code on
-the clipboard; Export... writes it where the person says (`export_to`), and is
-refused while the design has errors, as the CLI refuses it.
+the clipboard. Export is the one way the window writes code: the window asks
+where (File > Export Code or the panel's Export button, `export_requested`),
+`start_export` generates and writes the file atomically off the GUI thread in
+the style shown, and `exported` or `export_failed` tells the window. It is
+refused while the design has errors, as the CLI refuses it; `export_to` does
+the same synchronously for scripts and tests.
 """
 
 from __future__ import annotations
@@ -20,9 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
     QHBoxLayout,
-    QMessageBox,
     QPlainTextEdit,
     QToolButton,
     QVBoxLayout,
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 from designer.catalog.spec import LayerSpec
 from designer.codegen import CodegenError, ExportRefused, can_be_sequential, generate_model
 from designer.graph.model import DESIGN_SIGNALS, ModelGraph
+from designer.graph.project import atomic_write_text
 from designer.graph.validation import Diagnostic
 from designer.ui.document import Document
 from designer.ui.panels.python_highlighter import PythonHighlighter
@@ -72,6 +75,7 @@ class _Delivery(QObject):
     """Carries generated code from the worker thread to the GUI thread (a queued signal)."""
 
     ready = Signal(int, str)  # generation number, code
+    exported = Signal(str, str)  # the file, and "" or why it could not be written
 
 
 def _generate_in_background(
@@ -88,10 +92,28 @@ def _generate_in_background(
         delivery.ready.emit(generation, code)
 
 
+def _export_in_background(
+    delivery: _Delivery, graph: ModelGraph, catalog: Mapping[str, LayerSpec], style: str, path: Path
+) -> None:
+    """Runs on the worker thread: generates (ruff included) and writes the file atomically."""
+    try:
+        atomic_write_text(path, generate_model(graph, catalog, style))
+        problem = ""
+    except (CodegenError, OSError) as error:
+        problem = str(error)
+    except Exception:  # a generator bug is reported, not lost on a worker thread
+        problem = "Code generation failed unexpectedly:\n" + traceback.format_exc()
+    with contextlib.suppress(RuntimeError):
+        delivery.exported.emit(str(path), problem)
+
+
 class CodeView(QWidget):
     """The generated model code, read-only and highlighted, with a style switch, Copy and Export."""
 
     code_changed = Signal(str)  # the code now shown
+    export_requested = Signal()  # the Export button: the window asks where, then calls start_export
+    exported = Signal(str)  # a file written by start_export
+    export_failed = Signal(str)  # why start_export wrote nothing
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,6 +124,7 @@ class CodeView(QWidget):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codegen")
         self._delivery = _Delivery(self)
         self._delivery.ready.connect(self._show)
+        self._delivery.exported.connect(self._exported)
         self.editor = _code_editor()
         self.highlighter = PythonHighlighter(self.editor.document())
         self.style_buttons = QButtonGroup(self)
@@ -140,7 +163,7 @@ class CodeView(QWidget):
         self.export_button = QToolButton()
         self.export_button.setText("Export…")
         self.export_button.setToolTip("Write the model module to a .py file.")
-        self.export_button.clicked.connect(self._export_clicked)
+        self.export_button.clicked.connect(self.export_requested.emit)
         bar.addWidget(self.copy_button)
         bar.addWidget(self.export_button)
         self.style_row = bar
@@ -217,8 +240,24 @@ class CodeView(QWidget):
             raise ExportRefused(errors)
         code = generate_model(self.document.graph, self.document.catalog, self.code_style)
         target = Path(path)
-        target.write_text(code, encoding="utf-8")
+        atomic_write_text(target, code)
         return target
+
+    def start_export(self, path: str | Path) -> bool:
+        """Write the model module in the current style to `path` off the GUI thread; `exported`
+        or `export_failed` says how it went. False (and `export_failed`) when refused at once."""
+        errors = [d for d in self.document.diagnostics if d.is_error]
+        if errors:
+            self.export_failed.emit(str(ExportRefused(errors)))
+            return False
+        job = (self.document.graph.copy(), self.document.catalog, self.code_style, Path(path))
+        self._executor.submit(_export_in_background, self._delivery, *job)
+        return True
+
+    def suggested_path(self) -> Path:
+        """<model name>.py beside the project file, else in the home folder."""
+        folder = self.document.path.parent if self.document.path else Path.home()
+        return folder / f"{self.document.graph.name or 'model'}.py"
 
     # -------------------------------------------------------------- internal
     def _show(self, generation: int, code: str) -> None:
@@ -229,20 +268,11 @@ class CodeView(QWidget):
         self.editor.verticalScrollBar().setValue(scroll)
         self.code_changed.emit(code)
 
-    def _suggested_path(self) -> str:
-        """<model name>.py beside the project file, else in the working folder."""
-        folder = self.document.path.parent if self.document.path else Path.cwd()
-        return str(folder / f"{self.document.graph.name}.py")
-
-    def _export_clicked(self) -> None:
-        suggested = self._suggested_path()
-        path, _ = QFileDialog.getSaveFileName(self, "Export model code", suggested, "Python (*.py)")
-        if not path:
-            return
-        try:
-            self.export_to(path)
-        except (ExportRefused, CodegenError, OSError) as error:
-            QMessageBox.warning(self, "Export", str(error))
+    def _exported(self, path: str, problem: str) -> None:
+        if problem:
+            self.export_failed.emit(f"{path}: {problem}")
+        else:
+            self.exported.emit(path)
 
 
 def _code_editor() -> QPlainTextEdit:
