@@ -78,7 +78,10 @@ def run(
     if options.screenshot is not None:
         code = _screenshot(application, window, sync, options)
     else:
-        window.show()
+        if window.dock_layout.restored:
+            window.show()  # as the person left it
+        else:
+            window.showMaximized()
         QTimer.singleShot(0, lambda: _open_first(window, options.file))
         code = application.exec()
     if engine is not None:

@@ -244,10 +244,11 @@ class MainWindow(QMainWindow):
         self.dock_layout = DockLayout(self, self.docks, self.settings)
         self.dock_layout.arrange_default()
         screen = QGuiApplication.primaryScreen()
-        available = screen.availableGeometry().size() if screen is not None else None
-        width = min(1600, available.width()) if available is not None else 1400
-        height = min(1000, available.height()) if available is not None else 880
-        self.resize(width, height)
+        if screen is not None:  # the whole screen (app.run maximises it): people live in it for hours
+            self.resize(screen.availableGeometry().size())
+            self.move(screen.availableGeometry().topLeft())
+        else:
+            self.resize(1400, 880)
         self.dock_layout.fit_sizes()
         self.dock_layout.restore()
 
