@@ -257,10 +257,11 @@ def test_data_that_does_not_fit_blocks_the_start_until_fixed(
     qtbot: QtBot, view: TrainingView, document: Document, tmp_path: Path
 ) -> None:
     configure(document, data={"kind": "sklearn", "name": "digits", "image": True})
-    with qtbot.assertNotEmitted(view.client.started):
+    with qtbot.assertNotEmitted(view.client.started), qtbot.waitSignal(view.client.refused):
         click(qtbot, view.start_button)
     assert RESHAPE_PROBLEM in view.problems.messages
-    assert not (tmp_path / "runs").exists()
+    assert view.status_label.text() == "Not started: fix these first."
+    assert not (tmp_path / "digits_mlp.runs").exists()
 
     click(qtbot, view.problems.fix_buttons[0])
 
