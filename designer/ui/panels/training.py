@@ -467,12 +467,11 @@ class RunTableModel(QAbstractTableModel):
         live = (path, status) if path is not None else None
         if live == self.live:
             return
+        changed = {entry[0] for entry in (self.live, live) if entry is not None}
         self.live = live
-        rows = [row for row, run in enumerate(self.runs) if live and run.path == live[0]]
-        if rows:
-            self.dataChanged.emit(self.index(rows[0], 1), self.index(rows[0], 1))
-        else:
-            self.set_runs(self.runs)
+        for row, run in enumerate(self.runs):
+            if run.path in changed:
+                self.dataChanged.emit(self.index(row, 1), self.index(row, 1))
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's signature
         return 0 if parent.isValid() else len(self.runs)
