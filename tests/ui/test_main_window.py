@@ -354,11 +354,15 @@ def in_front(widget: object) -> bool:
     return not widget.visibleRegion().isEmpty()  # type: ignore[attr-defined]
 
 
-def run_status_cell(window: MainWindow, name: str) -> str:
-    """The Status cell of a run's row in the training panel's run list."""
+def run_cell(window: MainWindow, name: str, column: int) -> str:
+    """A cell of a run's row in the training panel's run list."""
     model = window.training.run_model
     row = next(row for row, run in enumerate(model.runs) if run.name == name)
-    return str(model.data(model.index(row, 1)))
+    return str(model.data(model.index(row, column)))
+
+
+def run_status_cell(window: MainWindow, name: str) -> str:
+    return run_cell(window, name, 1)
 
 
 def test_training_start_shows_the_run_at_once_and_stop_says_one_epoch(
@@ -386,12 +390,14 @@ def test_training_start_shows_the_run_at_once_and_stop_says_one_epoch(
         qtbot.waitUntil(lambda: view.status_label.text() == "Training run_0001…", timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
         assert view.progress_label.text().startswith("Epoch 1/3")  # before the first epoch ends
         assert run_status_cell(window, "run_0001") == "running"
+        assert run_cell(window, "run_0001", 2) == "0/3"
         view.stop_button.click()
         assert run_status_cell(window, "run_0001") == "stopping"
 
     assert view.status_label.text() == "Stopped after 1 epoch (stop requested)."
     assert view.progress_label.text() == "1 of 3 epochs done"
     assert run_status_cell(window, "run_0001") == "stopped: stop requested"
+    assert run_cell(window, "run_0001", 2) == "1/3"
     assert "run_0001: Stopped after 1 epoch (stop requested)." in said  # in the status bar
     assert not (DIGITS_MLP.parent / "runs").exists() and not (DIGITS_MLP.parent / "digits_mlp.runs").exists()
 

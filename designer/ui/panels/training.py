@@ -454,24 +454,24 @@ class RunTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs: list[RunSummary] = []
-        self.live: tuple[Path, str] | None = None  # the run the panel follows, and its state
+        self.live: tuple[Path, str, int | None] | None = None  # the followed run, its state and epochs
 
     def set_runs(self, runs: list[RunSummary]) -> None:
         self.beginResetModel()
         self.runs = runs
         self.endResetModel()
 
-    def set_live(self, path: Path | None, status: str = "") -> None:
-        """The followed run's status as the panel knows it (its folder lags: a resumed run still
-        reads "stopped" there until its worker logs its start)."""
-        live = (path, status) if path is not None else None
+    def set_live(self, path: Path | None, status: str = "", epochs: int | None = None) -> None:
+        """The followed run's status and epochs done as the panel knows them (its folder lags: a
+        resumed run still reads "stopped" there until its worker logs its start)."""
+        live = (path, status, epochs) if path is not None else None
         if live == self.live:
             return
         changed = {entry[0] for entry in (self.live, live) if entry is not None}
         self.live = live
         for row, run in enumerate(self.runs):
             if run.path in changed:
-                self.dataChanged.emit(self.index(row, 1), self.index(row, 1))
+                self.dataChanged.emit(self.index(row, 1), self.index(row, 2))
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's signature
         return 0 if parent.isValid() else len(self.runs)
@@ -490,19 +490,21 @@ class RunTableModel(QAbstractTableModel):
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         run = self.runs[index.row()]
-        live = self.live[1] if self.live and self.live[0] == run.path else None
-        return run_cells(run, live)[index.column()]
+        if self.live and self.live[0] == run.path:
+            return run_cells(run, self.live[1], self.live[2])[index.column()]
+        return run_cells(run)[index.column()]
 
 
-def run_cells(run: RunSummary, live_status: str | None = None) -> tuple[str, ...]:
-    """The row of a run; `live_status` is what the panel knows of the run it follows."""
+def run_cells(
+    run: RunSummary, live_status: str | None = None, live_epochs: int | None = None
+) -> tuple[str, ...]:
+    """The row of a run; `live_status` and `live_epochs`: what the panel knows of the run it follows."""
     status = f"{run.status}: {run.reason}" if run.reason and run.status != "finished" else run.status
-    status = live_status or status
     total = run.config.get("epochs")
     return (
         run.name,
-        status,
-        f"{run.epochs}/{total}",
+        live_status or status,
+        f"{run.epochs if live_epochs is None else live_epochs}/{total}",
         metrics_summary(run.final_metrics),
         format_duration(run.duration),
         config_summary(run.config),
@@ -792,9 +794,11 @@ class TrainingView(QWidget):
         self.refresh_runs()
 
     def _show_live(self, status: str) -> None:
-        """The followed run's state in its row of the run list, as the header says it."""
+        """The followed run's state and epochs in its row of the run list, as the header and the
+        progress line say them."""
         if self.run is not None:
-            self.run_model.set_live(self.run.path, status)
+            epochs = epochs_done(self.curves) if self.curves.start else None
+            self.run_model.set_live(self.run.path, status, epochs)
 
     def _show_crash(self, report: dict[str, Any]) -> None:
         lines = [
