@@ -977,7 +977,8 @@ def test_a_training_run_gives_epochs_gradient_norms_health_flags_and_exports(
     window.inspection.show_dock("weights")
     click_node(qtbot, window, CONV)
     with qtbot.waitSignal(window.training_client.finished, timeout=RUN_MS) as finished:
-        window.training.start()
+        window.training.start()  # brings the Training tab forward
+        window.inspection.show_dock("weights")
     assert finished.args[0]["status"] == "finished", finished.args[0]
     run = Path(finished.args[0]["run"])
     source = inspection.client.source

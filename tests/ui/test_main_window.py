@@ -421,3 +421,13 @@ def test_training_panel_is_reset_when_another_design_opens(
     assert view.device_label.text() == "Device: not started" and view.progress_bar.value() == 0
     assert view.run_model.rowCount() == 0  # other.json has no runs (they would be in other.runs/)
     assert not view.resume_button.isEnabled() and view.start_button.isEnabled()
+
+
+def test_training_check_data_brings_its_answer_into_view(qtbot: object, training_window: MainWindow) -> None:
+    window, setup = training_window, training_window.training_config
+    window.docks["inspector"].raise_()  # Training Setup is behind the Inspector's tab
+    qtbot.waitUntil(lambda: not in_front(setup), timeout=2000)  # type: ignore[attr-defined]
+    training_action(window, "Check &Data").trigger()
+    qtbot.waitUntil(lambda: in_front(setup.data.problems), timeout=2000)  # type: ignore[attr-defined]
+    assert setup.data.problems.messages == ["The data fits the model."]
+    assert window.statusBar().currentMessage() == "Check data: the data fits the model."
