@@ -156,8 +156,12 @@ class _Delivery(QObject):
 
 
 def _prepare_in_background(delivery: _Delivery, generation: int, request: StartRequest) -> None:
-    """Runs on the worker thread: touches no widget, only emits the result."""
-    preparation = prepare(request)
+    """Runs on the worker thread: touches no widget, only emits the result. Whatever goes wrong
+    comes back as a refusal, so the panel never waits on a start that died here."""
+    try:
+        preparation = prepare(request)
+    except Exception as error:  # a thread boundary: reported, never lost
+        preparation = Preparation(None, [f"The run could not be prepared: {type(error).__name__}: {error}"])
     with contextlib.suppress(RuntimeError):  # the client was deleted meanwhile
         delivery.ready.emit(generation, preparation)
 

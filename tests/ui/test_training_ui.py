@@ -450,3 +450,19 @@ def test_runs_live_beside_the_project_or_in_the_user_folder_never_in_the_package
     assert runs_root(untitled) == tmp_path / "user runs" / untitled.graph.name
     package = EXAMPLE.parents[2]
     assert not any(runs_root(document).resolve().is_relative_to(package) for document in (example, untitled))
+
+
+def test_a_start_that_fails_in_the_background_is_refused_not_lost(
+    qtbot: QtBot, view: TrainingView, document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run folder cannot be written (its parent is a file): the panel says why and can start again."""
+    blocker = runs_root(document).parent / "blocked"
+    blocker.write_text("a file where the runs folder would go\n")
+    monkeypatch.setattr(training_client, "runs_root", lambda _document: blocker / "runs")
+    with (
+        qtbot.assertNotEmitted(view.client.started),
+        qtbot.waitSignal(view.client.refused, timeout=RUN_TIMEOUT_MS),
+    ):
+        click(qtbot, view.start_button)
+    assert view.status_label.text() == "Not started: fix these first."
+    assert view.problems.messages and view.start_button.isEnabled() and not view.client.preparing
