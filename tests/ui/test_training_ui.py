@@ -94,6 +94,12 @@ def epochs_seen(view: TrainingView) -> int:
     return len(series.train_x) if series else 0
 
 
+def status_cell(view: TrainingView, name: str) -> str:
+    """The Status cell of a run's row in the run list."""
+    row = next(row for row, run in enumerate(view.run_model.runs) if run.name == name)
+    return str(view.run_model.data(view.run_model.index(row, 1)))
+
+
 def shown(view: TrainingView, metric: str, which: str = "train_curve") -> int:
     """How many points the curve draws."""
     x, _ = getattr(view.plots.plots[metric], which).getData()
@@ -141,8 +147,15 @@ def test_stop_after_the_first_epoch_then_resume_continues_the_epochs(
     assert stopped.args[0]["status"] == "stopped"
     stopped_at = max(curve(view, "loss")[0])
     assert stopped_at < 3
+    name = view.run.name
+    assert status_cell(view, name).startswith("stopped: stop requested")
 
-    report = run_until_end(qtbot, view, view.resume_button)
+    with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS) as resumed:
+        click(qtbot, view.resume_button)
+        assert status_cell(view, name) == "starting"  # not the folder's "stopped" any more
+        qtbot.waitUntil(lambda: view.status_label.text() == f"Training {name}…", timeout=RUN_TIMEOUT_MS)
+        assert status_cell(view, name) == "running" and view.progress_label.text().startswith("Epoch ")
+    report = resumed.args[0]
 
     assert report["status"] == "finished", report
     x = curve(view, "loss")[0]
