@@ -9,9 +9,14 @@ with `setData` at most ten times a second (pyqtgraph's scrollingPlots habit:
 curves made once, downsampled, clipped to the view), never once per event.
 
 Start, Stop (after the current batch, keeping a checkpoint), Kill (at once) and
-Resume (a stopped run, from its checkpoint) drive the `TrainingClient`. The run
-list shows the project's runs with their status, final metrics, duration and
-config; selecting runs overlays their epoch curves on the plots.
+Resume (a stopped run, from its checkpoint) drive the `TrainingClient`. Start
+shows "Starting a run…" at once (`wants_attention` brings the panel forward,
+`message` tells the status bar) while the client prepares the run off the GUI
+thread. The run list shows the project's runs with their status, final metrics,
+duration and config, the followed run's row as the header and the progress line
+say it; selecting runs overlays their epoch curves on the plots. Opening another
+design resets the panel: no curve, status or run of the last design stays (a run
+of it still training is asked to stop, keeping its checkpoint).
 """
 
 from __future__ import annotations
