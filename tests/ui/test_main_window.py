@@ -431,3 +431,20 @@ def test_training_check_data_brings_its_answer_into_view(qtbot: object, training
     qtbot.waitUntil(lambda: in_front(setup.data.problems), timeout=2000)  # type: ignore[attr-defined]
     assert setup.data.problems.messages == ["The data fits the model."]
     assert window.statusBar().currentMessage() == "Check data: the data fits the model."
+
+
+def test_training_of_the_last_design_stops_and_stays_out_of_the_new_ones_panel(
+    qtbot: object, training_window: MainWindow
+) -> None:
+    window, view = training_window, training_window.training
+    configure_training(window.document, epochs=50, optimizer=FAST)
+    view.start_button.click()
+    qtbot.waitUntil(lambda: view.curves.step >= 0, timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.training_client.finished, timeout=RUN_TIMEOUT_MS) as finished:  # type: ignore[attr-defined]
+        window.new_design()
+        assert view.status_label.text() == "The previous design's run is stopping…"
+        assert view.plots.plots == {} and view.progress_label.text() == ""
+    assert finished.args[0]["status"] == "stopped"  # it keeps its checkpoint and can resume
+    qtbot.wait(300)  # type: ignore[attr-defined]  # a redraw's worth: its last events show nowhere
+    assert view.status_label.text() == "Ready." and view.plots.plots == {}
+    assert view.run_model.rowCount() == 0 and view.start_button.isEnabled()
