@@ -216,7 +216,7 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
     train = sub.choices["train"]
     train.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
     train.add_argument("--data", default=None, help="data source, e.g. sklearn:digits or data.npz")
-    train.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/<project>/run_N)")
+    train.add_argument("--run-dir", type=Path, default=None, help="run folder (default <project>.runs/run_N)")
     train.add_argument("--fix", action="store_true", help="apply the obvious fix when the data does not fit")
     train.add_argument(
         "--fresh", action="store_true", help="start from fresh initial weights, not the imported model's"

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ TERMINAL_EVENTS = ("finished", "stopped", "error")
 RUN_NAME = re.compile(r"run_(\d+)$")
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # in checkpoints/: the weights after each epoch (1-based)
 EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.(weights\.h5|keras)$")  # those, and the config's epoch_NNN.keras
+RUNS_SUFFIX = ".runs"  # digits.json's runs go in digits.runs/ beside it
+USER_RUNS_VARIABLE = "DESIGNER_RUNS_DIR"  # overrides the per-user runs folder (tests, a shared disk)
+APP_FOLDER = Path("keras-designer") / "Keras Designer"  # Qt's AppDataLocation: organisation / application
 INSPECTION_EVENT = "inspection"  # the worker's per-epoch gradient norms and dead-ReLU fractions
 
 
@@ -135,10 +139,54 @@ def run_notes(config: TrainingConfig) -> list[str]:
     return [f"TensorBoard is not installed (pip install tensorboard): no TensorBoard logs{asked}."]
 
 
-def default_runs_root(project_path: str | os.PathLike[str]) -> Path:
-    """Where the runs of a project file go: runs/<project file stem>/ beside it."""
+def default_runs_root(project_path: str | os.PathLike[str], user_folder: Path | None = None) -> Path:
+    """Where the runs of a project file go: <stem>.runs/ beside it (digits.json -> digits.runs/);
+    for a file inside the installed package (an example), <user runs folder>/<stem>/ instead,
+    `user_folder` or `user_runs_folder()`: nothing is ever written into the package."""
     path = Path(project_path)
-    return path.parent / "runs" / path.stem
+    if inside_installed_package(path):
+        return (user_folder or user_runs_folder()) / path.stem
+    return path.parent / f"{path.stem}{RUNS_SUFFIX}"
+
+
+def untitled_runs_root(name: str, user_folder: Path | None = None) -> Path:
+    """Where the runs of a design without a project file go: <user runs folder>/<name>/."""
+    return (user_folder or user_runs_folder()) / (name or "untitled")
+
+
+def user_runs_folder(data_location: str | os.PathLike[str] | None = None) -> Path:
+    """$DESIGNER_RUNS_DIR, else runs/ in `data_location` (the GUI gives Qt's AppDataLocation),
+    else in this system's per-user data folder for the app."""
+    configured = os.environ.get(USER_RUNS_VARIABLE)
+    if configured:
+        return Path(configured)
+    return Path(data_location or _user_data_folder()) / "runs"
+
+
+def _user_data_folder() -> Path:
+    """What Qt's AppDataLocation is for the app on this system, found without Qt (the CLI's)."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / APP_FOLDER
+
+
+def inside_installed_package(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` lies in the designer's own package or its resources (the examples)."""
+    resolved = Path(path).resolve()
+    return any(resolved.is_relative_to(root) for root in _package_roots())
+
+
+def _package_roots() -> list[Path]:
+    roots = [Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2] / "resources"]
+    spec = importlib.util.find_spec("resources")
+    if spec is not None and spec.submodule_search_locations:
+        roots += [Path(location).resolve() for location in spec.submodule_search_locations]
+    return roots
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -433,6 +433,9 @@ class MainWindow(QMainWindow):
             self.client.params_checked.connect(self._params_checked)
             self.client.request_failed.connect(self._request_failed)
             self.client.crashed.connect(self._engine_crashed)
+        for name, panel in (("training", self.training), ("training_config", self.training_config)):
+            panel.wants_attention.connect(lambda dock=self.docks[name]: (dock.show(), dock.raise_()))
+            panel.message.connect(self.show_message)
 
     # --------------------------------------------------------------- catalog
     def set_catalog(self, catalog: Catalog) -> None:

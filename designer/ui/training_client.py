@@ -1,10 +1,12 @@
 """The GUI's side of training: one worker process per run, started with QProcess, and its events.
 
-`TrainingClient.start(document, config)` checks the design (the engine's errors),
-the config and the data first and reports every problem through `refused` before
-anything is written or started; then `launcher.prepare_run` writes the run folder and the
-worker (`launcher.worker_command`, a fresh interpreter: never a fork of the GUI)
-trains it. The client follows the run's `events.jsonl` with `runs.EventTail`,
+`TrainingClient.start(document, config)` checks the design (the engine's errors)
+and the config at once, emits `starting`, and leaves the slow half to a worker
+thread: the data check (files, a download), Export's code (ruff) and the run
+folder (`launcher.prepare_run`) never run on the GUI thread. Every problem comes
+back through `refused` before anything is started; otherwise the worker
+(`launcher.worker_command`, a fresh interpreter: never a fork of the GUI) trains
+the run folder. The client follows the run's `events.jsonl` with `runs.EventTail`,
 polled by a timer, and emits `event(dict)` for each event the worker logs.
 When the worker ends, however it ends (finished, stopped, NaN, an exception, a
 crash, Kill, the out-of-memory killer), the launcher's `record_exit` logs what a
@@ -18,21 +20,36 @@ from its last checkpoint, epochs counting on.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, QStandardPaths, QTimer, Signal
 
+from designer.catalog.spec import Catalog
 from designer.codegen.errors import CodegenError
+from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic
 from designer.training.config import ConfigError, TrainingConfig
 from designer.training.data import DataError, DataProblem, check_data, model_output_shapes
 from designer.training.launcher import prepare_run, worker_command, worker_environment
-from designer.training.runs import TERMINAL_EVENTS, EventTail, RunFolder, default_runs_root, tail_lines
+from designer.training.runs import (
+    TERMINAL_EVENTS,
+    EventTail,
+    RunFolder,
+    default_runs_root,
+    tail_lines,
+    untitled_runs_root,
+    user_runs_folder,
+)
 from designer.ui.document import Document
 
+Shape = tuple[int | None, ...]
 POLL_MS = 50
 BATCH_INTERVAL_S = 0.05  # the worker sends at most one batch event per 50 ms
 STDERR_LINES = 20
@@ -45,12 +62,13 @@ def project_folder(document: Document) -> Path:
 
 
 def runs_root(document: Document) -> Path:
-    """runs/<project stem>/ beside the project file; for an unsaved design, in the app's data folder."""
-    if document.path:
-        return default_runs_root(Path(document.path).resolve())
+    """<project>.runs/ beside the project file; for an untitled design or an example (a file in the
+    installed package), <per-user data folder>/runs/<name>/ ($DESIGNER_RUNS_DIR overrides it)."""
     location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    base = Path(location) if location else Path.home() / ".keras-designer"
-    return base / "runs" / (document.graph.name or "untitled")
+    user_folder = user_runs_folder(location or None)
+    if document.path:
+        return default_runs_root(Path(document.path).resolve(), user_folder)
+    return untitled_runs_root(document.graph.name, user_folder)
 
 
 def design_errors(document: Document) -> list[Diagnostic]:
@@ -71,9 +89,87 @@ def exit_report(run: RunFolder, exit_code: int, final: dict[str, Any] | None) ->
     }
 
 
+def design_and_config_problems(document: Document, config: TrainingConfig) -> list[str]:
+    """The design's errors and the config's problems: quick checks, no file is read."""
+    messages = [f"{error.message} {error.hint}".strip() for error in design_errors(document)]
+    return messages + [str(problem) for problem in config.problems(document.graph)]
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What a start needs from the document, copied on the GUI thread (the worker thread reads no Qt
+    object)."""
+
+    graph: ModelGraph
+    config: TrainingConfig
+    catalog: Catalog
+    output_shapes: dict[str, Shape]
+    base_dir: Path
+    runs_root: Path
+
+
+def start_request(document: Document, config: TrainingConfig) -> StartRequest:
+    return StartRequest(
+        graph=document.graph.copy(),
+        config=config,
+        catalog=document.catalog,
+        output_shapes=dict(model_output_shapes(document.graph, document.results)),
+        base_dir=project_folder(document),
+        runs_root=runs_root(document),
+    )
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What the background half of a start found: the run folder written, or why not."""
+
+    run: RunFolder | None
+    messages: list[str] = field(default_factory=list)
+    problems: list[DataProblem] = field(default_factory=list)
+
+
+def prepare(request: StartRequest) -> Preparation:
+    """The data's misfits with the design, else the run folder written (Export's code, the config,
+    the design). It reads the data (files, a download), runs ruff and writes files: never on the GUI
+    thread."""
+    try:
+        problems = check_data(request.config, request.graph, request.output_shapes, base_dir=request.base_dir)
+        if problems:
+            return Preparation(None, [], problems)
+        run = prepare_run(
+            request.graph,
+            request.config,
+            request.catalog,
+            output_shapes=request.output_shapes,
+            base_dir=request.base_dir,
+            runs_root=request.runs_root,
+        )
+    except (ConfigError, DataError, CodegenError, OSError, ValueError) as error:
+        return Preparation(None, [str(error)], [])
+    return Preparation(run)
+
+
+class _Delivery(QObject):
+    """Carries a preparation from the worker thread to the GUI thread (a queued signal)."""
+
+    ready = Signal(int, object)  # start number, Preparation
+
+
+def _prepare_in_background(delivery: _Delivery, generation: int, request: StartRequest) -> None:
+    """Runs on the worker thread: touches no widget, only emits the result. Whatever goes wrong
+    comes back as a refusal, so the panel never waits on a start that died here."""
+    try:
+        preparation = prepare(request)
+    except Exception as error:  # a thread boundary: reported, never lost
+        preparation = Preparation(None, [f"The run could not be prepared: {type(error).__name__}: {error}"])
+    with contextlib.suppress(RuntimeError):  # the client was deleted meanwhile
+        delivery.ready.emit(generation, preparation)
+
+
 class TrainingClient(QObject):
     """Starts, follows, stops and kills the training worker of one run at a time."""
 
+    starting = Signal()  # a start was accepted: its data check and run folder are under way
     started = Signal(object)  # RunFolder: its worker is starting (a new run or a resumed one)
     event = Signal(dict)  # each event the worker logs, in order
     finished = Signal(dict)  # exit report: run, exit_code, status, reason, stderr (last lines)
@@ -95,6 +191,13 @@ class TrainingClient(QObject):
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
         self._poll_timer.timeout.connect(self.poll)
+        self._generation = 0
+        self._preparing: int | None = None  # the start whose preparation is awaited
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-start")
+        self._delivery = _Delivery(self)
+        self._delivery.ready.connect(self._prepared)
+        executor = self._executor
+        self.destroyed.connect(lambda *_: executor.shutdown(wait=False, cancel_futures=True))
 
     # ------------------------------------------------------------------ state
     @property
@@ -109,43 +212,43 @@ class TrainingClient(QObject):
         return int(self.process.processId()) or None
 
     # ------------------------------------------------------------------ start
-    def start(self, document: Document, config: TrainingConfig) -> RunFolder | None:
-        """Check, write the run folder and start its worker; None (after `refused`) when it cannot."""
-        if self.running:
+    def start(self, document: Document, config: TrainingConfig) -> bool:
+        """Check the design and the config here, then the data and the run folder in the background;
+        `starting` says so at once, `started` (or `refused`) when that is done. False after `refused`."""
+        if self.running or self.preparing:
             self.refused.emit(["A run is in progress: stop it before starting another."], [])
-            return None
-        messages, problems = self.check(document, config)
-        run = self._prepare(document, config) if not messages and not problems else None
-        if run is None:
-            if messages or problems:
-                self.refused.emit(messages, problems)
-            return None
-        self._launch(run, resume=False)
-        return run
-
-    def check(self, document: Document, config: TrainingConfig) -> tuple[list[str], list[DataProblem]]:
-        """The design's errors and the config's problems; when there are none, the data's."""
-        messages = [f"{error.message} {error.hint}".strip() for error in design_errors(document)]
-        messages += [str(problem) for problem in config.problems(document.graph)]
+            return False
+        messages = design_and_config_problems(document, config)
         if messages:
-            return messages, []
-        shapes = model_output_shapes(document.graph, document.results)
-        return [], check_data(config, document.graph, shapes, base_dir=project_folder(document))
+            self.refused.emit(messages, [])
+            return False
+        self._generation += 1
+        self._preparing = self._generation
+        self.starting.emit()
+        request = start_request(document, config)
+        self._executor.submit(_prepare_in_background, self._delivery, self._generation, request)
+        return True
 
-    def _prepare(self, document: Document, config: TrainingConfig) -> RunFolder | None:
-        """The run folder (Export's code, the config, the design), or None after `refused`."""
-        try:
-            return prepare_run(
-                document.graph,
-                config,
-                document.catalog,
-                output_shapes=model_output_shapes(document.graph, document.results),
-                base_dir=project_folder(document),
-                runs_root=runs_root(document),
-            )
-        except (ConfigError, DataError, CodegenError, OSError) as error:
-            self.refused.emit([str(error)], [])
-            return None
+    @property
+    def preparing(self) -> bool:
+        """Whether a start is checking the data and writing its run folder (no worker yet)."""
+        return self._preparing is not None
+
+    def cancel_start(self) -> None:
+        """Forget the start being prepared: its run folder, once written, is removed, nothing starts."""
+        self._preparing = None
+
+    def _prepared(self, generation: int, preparation: Preparation) -> None:
+        """Back on the GUI thread: start the worker of the prepared run, or say why not."""
+        if generation != self._preparing:
+            if preparation.run is not None:  # cancelled meanwhile: the folder never ran
+                self._executor.submit(shutil.rmtree, preparation.run.path, True)
+            return
+        self._preparing = None
+        if preparation.run is None:
+            self.refused.emit(preparation.messages, preparation.problems)
+            return
+        self._launch(preparation.run, resume=False)
 
     def resume(self, run: RunFolder, epochs: int | None = None) -> bool:
         """Continue `run` from its last checkpoint (to `epochs` in all, by default its config's)."""
@@ -197,7 +300,8 @@ class TrainingClient(QObject):
             self.process.kill()
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_MS) -> None:
-        """Kill a running worker and wait for it (the window is closing)."""
+        """Forget a start being prepared, kill a running worker and wait for it (the window is closing)."""
+        self.cancel_start()
         process = self.process
         if process is not None:
             process.kill()

@@ -68,7 +68,7 @@ def test_data_that_does_not_fit_is_reported_before_any_run(tmp_path: Path, catal
     assert code == 1
     assert "input 'image' expects (None, 8, 8, 1); the data gives (1797, 64): reshape to (8, 8, 1)?" in err
     assert "--fix applies the suggested fixes" in err
-    assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "digits_cnn.runs").exists()
 
 
 def test_a_bad_config_is_a_usage_error(tmp_path: Path, catalog: Catalog) -> None:
@@ -98,12 +98,12 @@ def test_designer_train_fixes_the_data_and_prints_a_line_per_epoch(tmp_path: Pat
     assert code == 0, err
     assert "fixed: input 'image' expects (None, 8, 8, 1)" in err
     lines = out.splitlines()
-    assert lines[0] == f"digits_cnn: run folder {tmp_path / 'runs' / 'digits_cnn' / 'run_0001'}"
+    assert lines[0] == f"digits_cnn: run folder {tmp_path / 'digits_cnn.runs' / 'run_0001'}"
     assert lines[1] == "training on CPU (tensorflow), 2 epochs"
     assert [line.split("  ")[0] for line in lines[2:4]] == ["epoch 1/2", "epoch 2/2"]
     assert " loss " in f" {lines[2]} " and "val_accuracy" in lines[2]
     assert lines[-1] == "finished after 2 epochs"
-    [summary] = list_runs(tmp_path / "runs" / "digits_cnn")
+    [summary] = list_runs(tmp_path / "digits_cnn.runs")
     assert summary.status == "finished"
     assert summary.config["data"]["reshape"] == {"image": [8, 8, 1]}
     assert summary.config["epochs"] == 2

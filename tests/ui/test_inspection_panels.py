@@ -27,6 +27,7 @@ from test_main_window import FakeClient, make_window
 
 from designer.app import stop_engine
 from designer.graph import project
+from designer.graph.model import ModelGraph
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineSync
 from designer.ui.main_window import MainWindow
@@ -35,8 +36,8 @@ from designer.ui.panels.activations import ActivationsView, ThumbnailItem
 from designer.ui.panels.inspection_client import INITIAL, InspectionClient, Source, format_number
 from designer.ui.panels.inspection_plots import ImagePlot, PlotCard, cell_at, symmetric_levels, with_gaps
 from designer.ui.panels.training_config import SetTrainingConfig, current_config
+from designer.ui.panels.weights import SELECT_A_NODE, WeightsView
 from designer.ui.panels.weights import TABS as WEIGHT_TABS
-from designer.ui.panels.weights import WeightsView
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "resources" / "examples" / "digits_cnn.json"
@@ -596,6 +597,20 @@ def test_a_hidden_panel_asks_once_it_is_shown(
     assert [fields["node"] for fields in engine.of("inspect_weights")] == [CONV]
 
 
+def test_opening_another_design_shows_none_of_the_last_ones_weights(
+    qtbot: QtBot, tmp_path: Path, weights: WeightsView, activations: ActivationsView, engine: RecordingEngine
+) -> None:
+    select(qtbot, weights.client, CONV)
+    request_id, _ = engine.last("inspect_weights")
+    document = weights.client.document
+    document.replace(project.Project(ModelGraph("other")), None)  # File > New
+    late_reply = conv_reply(tmp_path)[0]  # the last design's weights, answered after the switch
+    engine.answered.emit(request_id, "inspect_weights", late_reply)
+    assert weights.table.rowCount() == 0 and weights.totals.text() == SELECT_A_NODE
+    assert weights.title.text() == "Weights"
+    assert activations.reply is None and activations.layer_list.count() == 0
+
+
 def test_a_failed_request_says_why(qtbot: QtBot, weights: WeightsView, engine: RecordingEngine) -> None:
     select(qtbot, weights.client, CONV)
     request_id, _ = engine.last("inspect_weights")
@@ -962,7 +977,8 @@ def test_a_training_run_gives_epochs_gradient_norms_health_flags_and_exports(
     window.inspection.show_dock("weights")
     click_node(qtbot, window, CONV)
     with qtbot.waitSignal(window.training_client.finished, timeout=RUN_MS) as finished:
-        window.training.start()
+        window.training.start()  # brings the Training tab forward
+        window.inspection.show_dock("weights")
     assert finished.args[0]["status"] == "finished", finished.args[0]
     run = Path(finished.args[0]["run"])
     source = inspection.client.source

@@ -364,3 +364,135 @@ def test_the_window_has_training_docks_and_menu(window: MainWindow) -> None:
         "&Kill",
         "&Resume",
     ]
+
+
+# ------------------------------------------------------------ training (real runs)
+RUN_TIMEOUT_MS = 120_000
+FAST = {"name": "adam", "learning_rate": 0.01, "schedule": None}
+DIGITS_MLP = ROOT / "resources" / "examples" / "digits_mlp.json"
+
+
+@pytest.fixture
+def training_window(qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    """A window with the Keras catalog and the installed digits_mlp example open; the per-user
+    runs folder in tmp_path."""
+    from designer.catalog.keras_layers import build_catalog
+
+    monkeypatch.setenv("DESIGNER_RUNS_DIR", str(tmp_path / "user runs"))
+    window = make_window(qtbot, tmp_path, catalog=build_catalog())
+    assert window.open_path(DIGITS_MLP)
+    yield window
+    window.training_client.shutdown()
+
+
+def configure_training(document: Document, **changes: object) -> None:
+    from designer.ui.panels.training_config import SetTrainingConfig, current_config
+
+    data = {**current_config(document).to_dict(), **changes}
+    document.undo_stack.push(SetTrainingConfig(document, data, "Configure the test run"))
+
+
+def training_action(window: MainWindow, text: str) -> object:
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Training")
+    return next(action for action in menu.actions() if action.text() == text)
+
+
+def in_front(widget: object) -> bool:
+    """Whether a person sees some of the widget (a dock behind another tab is "visible" to Qt)."""
+    return not widget.visibleRegion().isEmpty()  # type: ignore[attr-defined]
+
+
+def run_cell(window: MainWindow, name: str, column: int) -> str:
+    """A cell of a run's row in the training panel's run list."""
+    model = window.training.run_model
+    row = next(row for row, run in enumerate(model.runs) if run.name == name)
+    return str(model.data(model.index(row, column)))
+
+
+def run_status_cell(window: MainWindow, name: str) -> str:
+    return run_cell(window, name, 1)
+
+
+def test_training_start_shows_the_run_at_once_and_stop_says_one_epoch(
+    qtbot: object, training_window: MainWindow, tmp_path: Path
+) -> None:
+    from designer.ui.panels.training import STARTING_TEXT
+
+    window, view = training_window, training_window.training
+    configure_training(window.document, epochs=3, batch_size=8, optimizer=FAST)
+    said: list[str] = []
+    view.message.connect(said.append)
+    window.docks["diagnostics"].raise_()  # the Training dock is behind another tab
+    qtbot.waitUntil(lambda: not in_front(view), timeout=2000)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.training_client.started, timeout=RUN_TIMEOUT_MS) as started:  # type: ignore[attr-defined]
+        training_action(window, "&Start").trigger()
+        qtbot.waitUntil(lambda: in_front(view), timeout=500)  # type: ignore[attr-defined]
+        assert view.status_label.text() == STARTING_TEXT
+        assert window.statusBar().currentMessage() == STARTING_TEXT
+    run = started.args[0]
+    assert run.path.parent == tmp_path / "user runs" / "digits_mlp"  # not in the installed examples
+    assert view.status_label.text() == "Starting the worker of run_0001…"
+    assert run_status_cell(window, "run_0001") == "starting"
+
+    with qtbot.waitSignal(window.training_client.finished, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: view.status_label.text() == "Training run_0001…", timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
+        assert view.progress_label.text().startswith("Epoch 1/3")  # before the first epoch ends
+        assert run_status_cell(window, "run_0001") == "running"
+        assert run_cell(window, "run_0001", 2) == "0/3"
+        view.stop_button.click()
+        assert run_status_cell(window, "run_0001") == "stopping"
+
+    assert view.status_label.text() == "Stopped after 1 epoch (stop requested)."
+    assert view.progress_label.text() == "1 of 3 epochs done"
+    assert run_status_cell(window, "run_0001") == "stopped: stop requested"
+    assert run_cell(window, "run_0001", 2) == "1/3"
+    assert "run_0001: Stopped after 1 epoch (stop requested)." in said  # in the status bar
+    assert not (DIGITS_MLP.parent / "runs").exists() and not (DIGITS_MLP.parent / "digits_mlp.runs").exists()
+
+
+def test_training_panel_is_reset_when_another_design_opens(
+    qtbot: object, training_window: MainWindow, tmp_path: Path
+) -> None:
+    window, view = training_window, training_window.training
+    configure_training(window.document, epochs=1, optimizer=FAST)
+    with qtbot.waitSignal(window.training_client.finished, timeout=RUN_TIMEOUT_MS) as finished:  # type: ignore[attr-defined]
+        view.start_button.click()
+    assert finished.args[0]["status"] == "finished", finished.args[0]
+    assert "loss" in view.plots.plots and view.status_label.text().startswith("Finished after 1 epoch")
+
+    other = tmp_path / "other.json"
+    other.write_bytes(DIGITS_MLP.read_bytes())
+    assert window.open_path(other)
+
+    assert view.plots.plots == {} and view.run is None
+    assert view.status_label.text() == "Ready." and view.progress_label.text() == ""
+    assert view.device_label.text() == "Device: not started" and view.progress_bar.value() == 0
+    assert view.run_model.rowCount() == 0  # other.json has no runs (they would be in other.runs/)
+    assert not view.resume_button.isEnabled() and view.start_button.isEnabled()
+
+
+def test_training_check_data_brings_its_answer_into_view(qtbot: object, training_window: MainWindow) -> None:
+    window, setup = training_window, training_window.training_config
+    window.docks["inspector"].raise_()  # Training Setup is behind the Inspector's tab
+    qtbot.waitUntil(lambda: not in_front(setup), timeout=2000)  # type: ignore[attr-defined]
+    training_action(window, "Check &Data").trigger()
+    qtbot.waitUntil(lambda: in_front(setup.data.problems), timeout=2000)  # type: ignore[attr-defined]
+    assert setup.data.problems.messages == ["The data fits the model."]
+    assert window.statusBar().currentMessage() == "Check data: the data fits the model."
+
+
+def test_training_of_the_last_design_stops_and_stays_out_of_the_new_ones_panel(
+    qtbot: object, training_window: MainWindow
+) -> None:
+    window, view = training_window, training_window.training
+    configure_training(window.document, epochs=50, optimizer=FAST)
+    view.start_button.click()
+    qtbot.waitUntil(lambda: view.curves.step >= 0, timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.training_client.finished, timeout=RUN_TIMEOUT_MS) as finished:  # type: ignore[attr-defined]
+        window.new_design()
+        assert view.status_label.text() == "The previous design's run is stopping…"
+        assert view.plots.plots == {} and view.progress_label.text() == ""
+    assert finished.args[0]["status"] == "stopped"  # it keeps its checkpoint and can resume
+    qtbot.wait(300)  # type: ignore[attr-defined]  # a redraw's worth: its last events show nowhere
+    assert view.status_label.text() == "Ready." and view.plots.plots == {}
+    assert view.run_model.rowCount() == 0 and view.start_button.isEnabled()

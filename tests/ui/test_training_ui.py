@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,13 @@ from pytestqt.qtbot import QtBot
 from designer.catalog.keras_layers import build_catalog
 from designer.catalog.spec import Catalog
 from designer.graph.validation import Diagnostic
+from designer.training import runs
 from designer.training.config import TrainingConfig
 from designer.training.runs import RunFolder, smooth
+from designer.ui import training_client
 from designer.ui.commands import Rename
 from designer.ui.document import Document
-from designer.ui.panels.training import REDRAW_MS, Smoother, TrainingView
+from designer.ui.panels.training import REDRAW_MS, STARTING_TEXT, Smoother, TrainingView
 from designer.ui.panels.training_config import SetTrainingConfig, TrainingConfigView, current_config
 from designer.ui.training_client import TrainingClient, runs_root
 
@@ -91,6 +94,12 @@ def epochs_seen(view: TrainingView) -> int:
     return len(series.train_x) if series else 0
 
 
+def status_cell(view: TrainingView, name: str) -> str:
+    """The Status cell of a run's row in the run list."""
+    row = next(row for row, run in enumerate(view.run_model.runs) if run.name == name)
+    return str(view.run_model.data(view.run_model.index(row, 1)))
+
+
 def shown(view: TrainingView, metric: str, which: str = "train_curve") -> int:
     """How many points the curve draws."""
     x, _ = getattr(view.plots.plots[metric], which).getData()
@@ -138,8 +147,15 @@ def test_stop_after_the_first_epoch_then_resume_continues_the_epochs(
     assert stopped.args[0]["status"] == "stopped"
     stopped_at = max(curve(view, "loss")[0])
     assert stopped_at < 3
+    name = view.run.name
+    assert status_cell(view, name).startswith("stopped: stop requested")
 
-    report = run_until_end(qtbot, view, view.resume_button)
+    with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS) as resumed:
+        click(qtbot, view.resume_button)
+        assert status_cell(view, name) == "starting"  # not the folder's "stopped" any more
+        qtbot.waitUntil(lambda: view.status_label.text() == f"Training {name}…", timeout=RUN_TIMEOUT_MS)
+        assert status_cell(view, name) == "running" and view.progress_label.text().startswith("Epoch ")
+    report = resumed.args[0]
 
     assert report["status"] == "finished", report
     x = curve(view, "loss")[0]
@@ -257,10 +273,11 @@ def test_data_that_does_not_fit_blocks_the_start_until_fixed(
     qtbot: QtBot, view: TrainingView, document: Document, tmp_path: Path
 ) -> None:
     configure(document, data={"kind": "sklearn", "name": "digits", "image": True})
-    with qtbot.assertNotEmitted(view.client.started):
+    with qtbot.assertNotEmitted(view.client.started), qtbot.waitSignal(view.client.refused):
         click(qtbot, view.start_button)
     assert RESHAPE_PROBLEM in view.problems.messages
-    assert not (tmp_path / "runs").exists()
+    assert view.status_label.text() == "Not started: fix these first."
+    assert not (tmp_path / "digits_mlp.runs").exists()
 
     click(qtbot, view.problems.fix_buttons[0])
 
@@ -386,3 +403,79 @@ def test_a_design_with_errors_does_not_start(qtbot: QtBot, view: TrainingView, d
         click(qtbot, view.start_button)
     assert view.problems.messages == ["hidden_1 has no input. Connect it."]
     assert view.status_label.text() == "Not started: fix these first."
+
+
+# ----------------------------------------------------- where and how a start runs
+def test_the_slow_half_of_start_runs_off_the_gui_thread(
+    qtbot: QtBot, view: TrainingView, document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data check (files, a download), Export's code (ruff) and the run folder's files each run on
+    a thread other than the GUI's: Start never holds the event loop for them (bench/training_gui.py
+    times it). The real functions run; each records the thread it ran on."""
+    threads: dict[str, set[str]] = {}
+
+    def recorded(name: str, function: Any) -> Any:
+        def call(*arguments: Any, **options: Any) -> Any:
+            threads.setdefault(name, set()).add(threading.current_thread().name)
+            return function(*arguments, **options)
+
+        return call
+
+    monkeypatch.setattr(training_client, "check_data", recorded("data check", training_client.check_data))
+    monkeypatch.setattr(runs, "export", recorded("code generation", runs.export))
+    monkeypatch.setattr(RunFolder, "create_at", recorded("run folder", RunFolder.create_at))
+    configure(document, epochs=1)
+    with qtbot.waitSignal(view.client.started, timeout=RUN_TIMEOUT_MS) as started:
+        click(qtbot, view.start_button)
+        assert view.status_label.text() == STARTING_TEXT  # at once, before any of them ran
+        assert view.stop_button.isEnabled() and not view.start_button.isEnabled()
+    gui_thread = threading.main_thread().name
+    assert set(threads) == {"data check", "code generation", "run folder"}
+    assert all(gui_thread not in names for names in threads.values()), threads
+    assert (started.args[0].path / "train.py").is_file()
+    with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS):
+        view.client.kill()
+
+
+def test_stop_before_the_worker_starts_starts_nothing(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
+    configure(document, epochs=1)
+    with qtbot.assertNotEmitted(view.client.started, wait=2000):
+        click(qtbot, view.start_button)
+        click(qtbot, view.stop_button)
+        assert view.status_label.text() == "Not started: stopped before the worker started."
+        assert view.start_button.isEnabled() and not view.client.preparing
+    qtbot.waitUntil(lambda: not list(runs_root(document).glob("run_*")), timeout=5000)
+
+
+def test_runs_live_beside_the_project_or_in_the_user_folder_never_in_the_package(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGNER_RUNS_DIR", str(tmp_path / "user runs"))
+    saved = Document(catalog)
+    saved.open(shutil.copy(EXAMPLE, tmp_path / "digits.json"))
+    assert runs_root(saved) == tmp_path / "digits.runs"
+    example = Document(catalog)
+    example.open(EXAMPLE)  # the installed example, as File > Examples opens it
+    assert runs_root(example) == tmp_path / "user runs" / "digits_mlp"
+    untitled = Document(catalog)
+    assert runs_root(untitled) == tmp_path / "user runs" / untitled.graph.name
+    package = EXAMPLE.parents[2]
+    assert not any(runs_root(document).resolve().is_relative_to(package) for document in (example, untitled))
+
+
+def test_a_start_that_fails_in_the_background_is_refused_not_lost(
+    qtbot: QtBot, view: TrainingView, document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run folder cannot be written (its parent is a file): the panel says why and can start again."""
+    blocker = runs_root(document).parent / "blocked"
+    blocker.write_text("a file where the runs folder would go\n")
+    monkeypatch.setattr(training_client, "runs_root", lambda _document: blocker / "runs")
+    with (
+        qtbot.assertNotEmitted(view.client.started),
+        qtbot.waitSignal(view.client.refused, timeout=RUN_TIMEOUT_MS),
+    ):
+        click(qtbot, view.start_button)
+    assert view.status_label.text() == "Not started: fix these first."
+    assert view.problems.messages and view.start_button.isEnabled() and not view.client.preparing

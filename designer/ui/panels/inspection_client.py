@@ -184,10 +184,18 @@ class InspectionClient(QObject):
             self.node_changed.emit(node)
 
     def _graph_replaced(self) -> None:
+        """Another design is open: the requests in flight are about the last one, their replies moot."""
+        self._forget_requests()
         self.set_source(INITIAL)
         self._selection.cancel()
         self.node = None
         self.node_changed.emit(None)
+
+    def _forget_requests(self) -> None:
+        for op, request_id in list(self._latest.items()):
+            del self._latest[op]
+            self._drop(request_id)
+            self.pending_changed.emit(op, False)
 
     # ---------------------------------------------------------- requests
     def request(self, op: str, fields: dict[str, Any]) -> int | None:

@@ -9,9 +9,14 @@ with `setData` at most ten times a second (pyqtgraph's scrollingPlots habit:
 curves made once, downsampled, clipped to the view), never once per event.
 
 Start, Stop (after the current batch, keeping a checkpoint), Kill (at once) and
-Resume (a stopped run, from its checkpoint) drive the `TrainingClient`. The run
-list shows the project's runs with their status, final metrics, duration and
-config; selecting runs overlays their epoch curves on the plots.
+Resume (a stopped run, from its checkpoint) drive the `TrainingClient`. Start
+shows "Starting a run…" at once (`wants_attention` brings the panel forward,
+`message` tells the status bar) while the client prepares the run off the GUI
+thread. The run list shows the project's runs with their status, final metrics,
+duration and config, the followed run's row as the header and the progress line
+say it; selecting runs overlays their epoch curves on the plots. Opening another
+design resets the panel: no curve, status or run of the last design stays (a run
+of it still training is asked to stop, keeping its checkpoint).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -57,6 +62,7 @@ PLOT_COLUMNS = 2
 TRAIN_COLOUR, VALIDATION_COLOUR, BATCH_COLOUR, NAN_COLOUR = "#1f77b4", "#ff7f0e", "#9ecae1", "#d62728"
 OVERLAY_COLOURS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 VALIDATION_PREFIX = "val_"
+STARTING_TEXT = "Starting a run: checking the data and writing the run folder…"
 RUN_COLUMNS = ("Run", "Status", "Epochs", "Final metrics", "Duration", "Config")
 
 
@@ -247,16 +253,29 @@ def device_text(start: dict[str, Any]) -> str:
     return f"GPU: {described}{strategy} — backend {backend}"
 
 
+def epochs_text(count: int) -> str:
+    """ "1 epoch", "2 epochs"."""
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
+def epochs_done(curves: RunCurves) -> int:
+    """The epochs a run has done: as its final event says once it ended."""
+    return int((curves.final or {}).get("epochs", curves.epoch))
+
+
 def progress_text(curves: RunCurves) -> str:
+    """ "Epoch 2/20 · step 5/57 · 900 samples/s · ETA 0:40" while it runs, "1 of 20 epochs done" after."""
     if not curves.start:
         return ""
+    if curves.status != "running":
+        return f"{epochs_done(curves)} of {epochs_text(curves.epochs)} done"
     parts = [f"Epoch {min(curves.epoch + 1, curves.epochs)}/{curves.epochs}"]
     if curves.steps and curves.step >= 0:
         parts.append(f"step {curves.step + 1}/{curves.steps}")
     if curves.samples_per_second:
         parts.append(f"{curves.samples_per_second:,.0f} samples/s")
     eta = curves.eta_seconds()
-    if eta is not None and curves.status == "running":
+    if eta is not None:
         parts.append(f"ETA {format_duration(eta)}")
     return " · ".join(parts)
 
@@ -275,9 +294,9 @@ def end_text(curves: RunCurves, report: dict[str, Any] | None) -> str:
         return f"Stopped: {nan_text(curves.nan)}"
     if curves.status == "finished":
         early = " (early stopping)" if final.get("early_stopped") else ""
-        return f"Finished after {final.get('epochs', curves.epoch)} epochs{early}."
+        return f"Finished after {epochs_text(epochs_done(curves))}{early}."
     if curves.status == "stopped":
-        return f"Stopped after {final.get('epochs', curves.epoch)} epochs ({final.get('reason', 'stop')})."
+        return f"Stopped after {epochs_text(epochs_done(curves))} ({final.get('reason', 'stop')})."
     reason = (report or {}).get("reason") or final.get("message") or "the worker ended"
     crashed = (report or {}).get("exit_code", 1) < 0
     return f"{'Crashed' if crashed else 'Failed'}: {reason}"
@@ -442,11 +461,24 @@ class RunTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs: list[RunSummary] = []
+        self.live: tuple[Path, str, int | None] | None = None  # the followed run, its state and epochs
 
     def set_runs(self, runs: list[RunSummary]) -> None:
         self.beginResetModel()
         self.runs = runs
         self.endResetModel()
+
+    def set_live(self, path: Path | None, status: str = "", epochs: int | None = None) -> None:
+        """The followed run's status and epochs done as the panel knows them (its folder lags: a
+        resumed run still reads "stopped" there until its worker logs its start)."""
+        live = (path, status, epochs) if path is not None else None
+        if live == self.live:
+            return
+        changed = {entry[0] for entry in (self.live, live) if entry is not None}
+        self.live = live
+        for row, run in enumerate(self.runs):
+            if run.path in changed:
+                self.dataChanged.emit(self.index(row, 1), self.index(row, 2))
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's signature
         return 0 if parent.isValid() else len(self.runs)
@@ -464,16 +496,22 @@ class RunTableModel(QAbstractTableModel):
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
-        return run_cells(self.runs[index.row()])[index.column()]
+        run = self.runs[index.row()]
+        if self.live and self.live[0] == run.path:
+            return run_cells(run, self.live[1], self.live[2])[index.column()]
+        return run_cells(run)[index.column()]
 
 
-def run_cells(run: RunSummary) -> tuple[str, ...]:
+def run_cells(
+    run: RunSummary, live_status: str | None = None, live_epochs: int | None = None
+) -> tuple[str, ...]:
+    """The row of a run; `live_status` and `live_epochs`: what the panel knows of the run it follows."""
     status = f"{run.status}: {run.reason}" if run.reason and run.status != "finished" else run.status
     total = run.config.get("epochs")
     return (
         run.name,
-        status,
-        f"{run.epochs}/{total}",
+        live_status or status,
+        f"{run.epochs if live_epochs is None else live_epochs}/{total}",
         metrics_summary(run.final_metrics),
         format_duration(run.duration),
         config_summary(run.config),
@@ -492,6 +530,9 @@ def resumable(run: RunSummary) -> bool:
 class TrainingView(QWidget):
     """The training panel of the open design; `client` runs the workers."""
 
+    wants_attention = Signal()  # Start was pressed: the panel should be in front
+    message = Signal(str)  # a line for the window's status bar: a run starting, started, ended, refused
+
     def __init__(self, document: Document, client: TrainingClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document, self.client = document, client
@@ -502,6 +543,9 @@ class TrainingView(QWidget):
         self.run: RunFolder | None = None
         self.report: dict[str, Any] | None = None
         self._stopping = False
+        self._plots_stale = False  # the plots still show the previous run until the new one logs
+        self._detached = False  # the client's run belongs to the design open before this one
+        self._weights_note = ""  # shown once a start from imported weights has started
         self._overlaid: set[str] = set()
         self._make_widgets()
         self._lay_out()
@@ -572,6 +616,7 @@ class TrainingView(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.kill_button.clicked.connect(self.client.kill)
         self.resume_button.clicked.connect(self.resume)
+        self.client.starting.connect(self._starting)
         self.client.started.connect(self._started)
         self.client.event.connect(self.add_event)
         self.client.finished.connect(self._finished)
@@ -579,22 +624,32 @@ class TrainingView(QWidget):
         self.problems.fix_requested.connect(self._fix)
         self.run_table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.document.path_changed.connect(lambda *_: self.refresh_runs())
-        self.document.graph_replaced.connect(self.refresh_runs)
+        self.document.graph_replaced.connect(self._graph_replaced)
 
     # ------------------------------------------------------------ actions
-    def start(self) -> RunFolder | None:
-        """Start a run of the design with the document's training config."""
+    def start(self) -> None:
+        """Start a run of the design with the document's training config; the run shows at once as
+        starting, and as training once its worker logs (the client prepares it in the background)."""
         self.problems.clear()
+        self._weights_note = ""
+        self.wants_attention.emit()
         try:
             config = current_config(self.document)
         except ConfigError as error:
             self._refused([str(problem) for problem in error.problems], [])
-            return None
+            return
         if config.initial_weights is not None:
             self._match_weights(config)
-            return None
-        self.status_label.setText("Checking the config and the data…")
-        return self.client.start(self.document, config)
+            return
+        self.client.start(self.document, config)
+
+    def _starting(self) -> None:
+        """The client took the start: say so here and in the status bar before anything is written."""
+        self.crash_text.hide()
+        self.status_label.setText(STARTING_TEXT)
+        self.progress_label.setText("Starting…")
+        self.message.emit(STARTING_TEXT)
+        self._update_buttons()
 
     def set_engine(self, engine: Any) -> None:
         """The engine client that writes the imported weights for the design (None: no engine)."""
@@ -634,9 +689,8 @@ class TrainingView(QWidget):
                 self.status_label.setText("The design changed: loading the imported weights into it again…")
             return
         match = WeightsMatch(Path(result["path"]), list(result["loaded"]), list(result["fresh"]))
-        run = self.client.start(self.document, config.copy(initial_weights=str(match.path)))
-        if run is not None:
-            self.problems.show_fine(weights_note(match))
+        self._weights_note = weights_note(match)
+        self.client.start(self.document, config.copy(initial_weights=str(match.path)))
 
     def _weights_failed(self, request: int, message: str) -> None:
         if self._weights_request is not None and self._weights_request[0] == request:
@@ -650,9 +704,16 @@ class TrainingView(QWidget):
             self.status_label.setText("Not started: stopped while the imported weights were loading.")
             self._update_buttons()
             return
+        if self.client.preparing:
+            self.client.cancel_start()
+            self.status_label.setText("Not started: stopped before the worker started.")
+            self.progress_label.clear()
+            self._update_buttons()
+            return
         self._stopping = True
         self.client.stop()
         self.status_label.setText("Stopping after this batch…")
+        self._show_live("stopping")
         self._update_buttons()
 
     def resume(self) -> bool:
@@ -674,7 +735,10 @@ class TrainingView(QWidget):
 
     # ------------------------------------------------------------- events
     def add_event(self, event: dict[str, Any]) -> None:
-        """Buffer an event; the redraw timer shows it within REDRAW_MS."""
+        """Buffer an event; the redraw timer shows it within REDRAW_MS. A run of the design shown
+        before this one (still ending after an Open) is not shown."""
+        if self._detached:
+            return
         self.curves.add(event)
         if not self._redraw_timer.isActive():
             self._redraw_timer.start()
@@ -682,6 +746,11 @@ class TrainingView(QWidget):
     def redraw(self) -> None:
         """Push what changed since the last redraw to the plots and labels."""
         self._redraw_timer.stop()
+        if self._plots_stale and self.curves.start:
+            self._plots_stale = False
+            self.plots.clear()
+            self._overlaid = set()
+            self._show_overlays()
         self.plots.set_epochs(self.curves.epochs)
         for name in self.curves.take_dirty():
             self.plots.plot(name).show_series(self.curves.metrics[name])
@@ -694,26 +763,49 @@ class TrainingView(QWidget):
         if curves.epochs:
             self.progress_bar.setValue(round(1000 * min(1.0, curves.epochs_done / curves.epochs)))
         self.progress_label.setText(progress_text(curves))
-        if curves.status == "running" and not self._stopping:
+        if curves.status == "running" and not self._stopping and self.client.running:
             self.status_label.setText(f"Training {self.run.name if self.run else ''}…")
+            self._show_live("running")
         if curves.nan is not None:
             self.status_label.setText(nan_text(curves.nan))
 
     def _started(self, run: RunFolder) -> None:
+        """The worker of `run` is starting: a new run keeps the last one's plots until it logs."""
         if self.run is None or self.run.path != run.path:
-            self._reset(run)
-        self.run, self.report, self._stopping = run, None, False
+            self._reset(run, keep_plots=True)
+        self.run, self.report, self._stopping, self._detached = run, None, False, False
         self.crash_text.hide()
-        self.status_label.setText(f"Starting the worker of {run.name}…")
-        self._update_buttons()
+        text = f"Starting the worker of {run.name}…"
+        self.status_label.setText(text)
+        self.message.emit(text)
+        if self._weights_note:
+            self.problems.show_fine(self._weights_note)
+        self.refresh_runs()
+        self._show_live("starting")
 
     def _finished(self, report: dict[str, Any]) -> None:
-        self.report, self._stopping = report, False
+        self._stopping = False
+        if self._detached:  # the previous design's run ended
+            self._detached = False
+            self.status_label.setText("Ready.")
+            self.refresh_runs()
+            return
+        self.report = report
         self.redraw()
-        self.status_label.setText(end_text(self.curves, report))
+        text = end_text(self.curves, report)
+        self.status_label.setText(text)
+        self.message.emit(f"{self.run.name}: {text}")
         if report.get("status") == "error":
             self._show_crash(report)
+        self.run_model.set_live(None)
         self.refresh_runs()
+
+    def _show_live(self, status: str) -> None:
+        """The followed run's state and epochs in its row of the run list, as the header and the
+        progress line say them."""
+        if self.run is not None:
+            epochs = epochs_done(self.curves) if self.curves.start else None
+            self.run_model.set_live(self.run.path, status, epochs)
 
     def _show_crash(self, report: dict[str, Any]) -> None:
         lines = [
@@ -727,7 +819,10 @@ class TrainingView(QWidget):
 
     def _refused(self, messages: list[str], problems: list[Any]) -> None:
         self.status_label.setText("Not started: fix these first.")
+        self.progress_label.setText(progress_text(self.curves))
         self.problems.show_problems(messages, problems)
+        self.message.emit("Training not started: see the problems in the Training panel.")
+        self._update_buttons()
 
     def _fix(self, fix: dict[str, Any]) -> None:
         config = apply_data_fix(self.document, fix)
@@ -737,13 +832,36 @@ class TrainingView(QWidget):
         else:
             self.problems.show_fine("Fixed: the data fits the model. Press Start.")
 
-    def _reset(self, run: RunFolder) -> None:
-        self.plots.clear()
-        self._overlaid = set()
+    def _reset(self, run: RunFolder | None, keep_plots: bool = False) -> None:
+        """Follow `run` from scratch; with `keep_plots` the plots clear when it first logs."""
+        self._plots_stale = keep_plots
+        if not keep_plots:
+            self.plots.clear()
+            self._overlaid = set()
         self.curves, self.run = RunCurves(), run
         self.progress_bar.setValue(0)
         self.progress_label.clear()
-        self._show_overlays()
+        self.run_model.set_live(None)
+        if not keep_plots:
+            self._show_overlays()
+
+    def _graph_replaced(self) -> None:
+        """Another design is open: nothing of the last one stays (its run, if any, is asked to stop
+        and keeps its checkpoint; its events are not shown)."""
+        if self._weights_request is not None:
+            self._weights_request = None
+        self.client.cancel_start()
+        ending = self._detached = self.client.running
+        if ending:
+            self.client.stop()
+        self._reset(None)
+        self.report, self._stopping, self._weights_note = None, False, ""
+        self.problems.clear()
+        self.crash_text.hide()
+        self.device_label.setText("Device: not started")
+        self.status_label.setText("The previous design's run is stopping…" if ending else "Ready.")
+        self.run_table.clearSelection()
+        self.refresh_runs()
 
     # ----------------------------------------------------------- run list
     def refresh_runs(self) -> None:
@@ -793,11 +911,12 @@ class TrainingView(QWidget):
         self._overlaid = set(wanted)
 
     def _update_buttons(self) -> None:
-        running, waiting = self.client.running, self._weights_request is not None
+        running = self.client.running
+        waiting = self._weights_request is not None or self.client.preparing
         self.start_button.setEnabled(not running and not waiting)
         self.stop_button.setEnabled((running and not self._stopping) or waiting)
         self.kill_button.setEnabled(running)
-        self.resume_button.setEnabled(not running and self.resumable_run() is not None)
+        self.resume_button.setEnabled(not running and not waiting and self.resumable_run() is not None)
 
 
 def _set_up_run_table(table: QTableView, model: RunTableModel) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QDoubleValidator, QUndoCommand
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -996,6 +996,9 @@ GRAPH_SIGNALS = ("outputs_changed", "node_added", "node_removed", "node_renamed"
 class TrainingConfigView(QWidget):
     """The training config form of the open design."""
 
+    wants_attention = Signal()  # Check data answered: the panel should be in front
+    message = Signal(str)  # Check data's answer in a line, for the window's status bar
+
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
@@ -1055,17 +1058,32 @@ class TrainingConfigView(QWidget):
         self.check_data()
 
     def check_data(self) -> list[DataProblem]:
-        """Read the data source, list its misfits with the design, and return them."""
+        """Read the data source, list its misfits with the design, return them, and bring the
+        answer in view (the panel in front, scrolled to it, a line in the status bar)."""
         try:
             problems = data_problems(self.document, self.config)
         except (ConfigError, DataError, OSError, ValueError) as error:
             self.data.problems.show_problems([str(error)], [])
+            self._show_check_answer(f"Check data: {str(error).splitlines()[0]}")
             return [DataProblem("data", "", str(error))]
         if problems:
             self.data.problems.show_problems([], problems)
+            count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+            self._show_check_answer(f"Check data: {count} with the data (see Training Setup).")
         else:
             self.data.problems.show_fine("The data fits the model.")
+            self._show_check_answer("Check data: the data fits the model.")
         return problems
+
+    def _show_check_answer(self, line: str) -> None:
+        self.wants_attention.emit()
+        self.message.emit(line)
+        QTimer.singleShot(0, self._scroll_to_check_answer)  # once the panel in front has its size
+
+    def _scroll_to_check_answer(self) -> None:
+        scroll = self.findChild(QScrollArea)
+        if scroll is not None:
+            scroll.ensureWidgetVisible(self.data.problems)
 
     # ------------------------------------------------------------- refresh
     def refresh(self) -> None:
