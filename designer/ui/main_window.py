@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
             self.client.request_failed.connect(self._request_failed)
             self.client.crashed.connect(self._engine_crashed)
         for name, panel in (("training", self.training), ("training_config", self.training_config)):
-            panel.wants_attention.connect(lambda dock=self.docks[name]: (dock.show(), dock.raise_()))
+            panel.wants_attention.connect(lambda name=name: self.bring_forward(name))
             panel.message.connect(self.show_message)
 
     # --------------------------------------------------------------- catalog

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from designer.catalog.spec import Catalog
 from designer.graph import project
 from designer.graph.model import Edge, ModelGraph, Node
+from designer.ui import engine_client
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineClient, EngineSync, cached_catalog
 
@@ -125,7 +126,11 @@ def test_start_reports_ready_and_serves_the_catalog(
     assert "layers.sampling.Sampling" in catalog
 
 
-def test_cached_catalog_is_none_without_a_cache(tmp_path: Path) -> None:
+def test_cached_catalog_is_none_without_a_cache_or_a_shipped_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cached_catalog(tmp_path) is not None  # a first start: the snapshot shipped for this Keras
+    monkeypatch.setattr(engine_client, "_snapshot_folder", lambda: tmp_path / "no-snapshots")
     assert cached_catalog(tmp_path) is None
 
 

@@ -821,10 +821,11 @@ def test_the_inspect_menu_and_docks(window: MainWindow) -> None:
         "Export &Model (.keras)…",
         "Export &Layer Arrays (.npz)…",
     ]
-    assert not window.inspection.weights.active  # tabbed behind the Problems dock
+    assert not window.inspection.weights.active  # hidden along the bottom until asked for
     window.inspection.actions["show_weights"].trigger()
     assert window.inspection.weights.active
-    assert window.tabifiedDockWidgets(window.docks["weights"])
+    window.bring_forward("training")  # the run panels share the bottom as tabs
+    assert window.docks["training"] in window.tabifiedDockWidgets(window.docks["weights"])
 
 
 # ------------------------------------------------------------------ the real engine

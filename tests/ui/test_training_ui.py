@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from designer.catalog.keras_layers import build_catalog
@@ -295,6 +296,18 @@ def config_view(qtbot: QtBot, document: Document) -> TrainingConfigView:
     return view
 
 
+def checked_data(view: TrainingConfigView) -> list[Any]:
+    """Check data as the button does, waiting for its answer from the worker thread."""
+    answers: list[list[Any]] = []
+    view.data_checked.connect(answers.append)
+    view.check_data()
+    deadline = time.monotonic() + 60
+    while not answers and time.monotonic() < deadline:
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    assert answers, "Check data gave no answer"
+    return answers[-1]
+
+
 def test_config_edits_are_stored_and_undoable(config_view: TrainingConfigView, document: Document) -> None:
     config_view.fit.epochs.setValue(7)
     config_view.fit.epochs.setValue(8)  # one step: typing folds
@@ -322,10 +335,12 @@ def test_check_data_shows_the_problem_and_fix_applies_the_reshape(
     page = config_view.data.pages["sklearn"]
     page.image.setChecked(True)
     assert document.sections["training"]["data"]["image"] is True
-    click(qtbot, config_view.data.check_button)
+    with qtbot.waitSignal(config_view.data_checked, timeout=60_000):  # read on a worker thread
+        click(qtbot, config_view.data.check_button)
     assert RESHAPE_PROBLEM in config_view.data.problems.messages
 
-    click(qtbot, config_view.data.problems.fix_buttons[0])
+    with qtbot.waitSignal(config_view.data_checked, timeout=60_000):  # the fix checks again
+        click(qtbot, config_view.data.problems.fix_buttons[0])
 
     assert document.sections["training"]["data"]["reshape"] == {"pixels": [64]}
     assert config_view.data.problems.messages == ["The data fits the model."]
@@ -373,7 +388,7 @@ def test_an_npz_file_feeds_each_input_and_output_from_a_chosen_array(
         "inputs": {"pixels": "features"},
         "targets": {"digit": "labels"},
     }
-    assert config_view.check_data() == []
+    assert checked_data(config_view) == []
 
 
 def test_a_csv_file_feeds_the_checked_feature_columns(
@@ -392,8 +407,30 @@ def test_a_csv_file_feeds_the_checked_feature_columns(
     source = document.sections["training"]["data"]
     assert (source["features"], source["targets"]) == (["a", "b"], {"digit": "label"})
     assert "input 'pixels' expects (None, 64); the data gives (2, 2)." in [
-        str(problem) for problem in config_view.check_data()
+        str(problem) for problem in checked_data(config_view)
     ]
+
+
+def test_check_data_reads_the_data_off_the_gui_thread(
+    qtbot: QtBot, config_view: TrainingConfigView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Check data reads files and may probe the network: the real check runs on another thread,
+    the panel says it is checking meanwhile, and the answer lands on the GUI thread."""
+    from designer.ui.panels import training_config
+
+    threads: list[str] = []
+    real = training_config.check_data
+
+    def recording(*arguments: Any, **options: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*arguments, **options)
+
+    monkeypatch.setattr(training_config, "check_data", recording)
+    with qtbot.waitSignal(config_view.data_checked, timeout=60_000):
+        config_view.check_data()
+        assert config_view.data.problems.messages == ["Checking the data…"]
+    assert threads and threading.main_thread().name not in threads
+    assert config_view.data.problems.messages == ["The data fits the model."]
 
 
 def test_a_design_with_errors_does_not_start(qtbot: QtBot, view: TrainingView, document: Document) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import html
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
@@ -53,6 +55,7 @@ from designer.training.data import (
     model_output_shapes,
     npz_headers,
 )
+from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document
 from designer.ui.panels.narrow import narrow_combo, narrow_spin_box, vertical_scroll_area, wrapping_form
 from designer.ui.panels.subscription import Debouncer, GraphSubscription
@@ -998,12 +1001,15 @@ class TrainingConfigView(QWidget):
 
     wants_attention = Signal()  # Check data answered: the panel should be in front
     message = Signal(str)  # Check data's answer in a line, for the window's status bar
+    data_checked = Signal(list)  # Check data's answer: DataProblems ([] when the data fits)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.shown: dict[str, Any] = {}
         self._stored: Any = None
+        self._check_number = 0  # the latest Check data: older answers are dropped
+        self._jobs = BackgroundJobs("check-data", self)
         self.config_problems = ProblemList()
         self.optimizer = OptimizerSection(self.edit)
         self.outputs = OutputsSection(self.edit)
@@ -1057,23 +1063,45 @@ class TrainingConfigView(QWidget):
         self.refresh()
         self.check_data()
 
-    def check_data(self) -> list[DataProblem]:
-        """Read the data source, list its misfits with the design, return them, and bring the
-        answer in view (the panel in front, scrolled to it, a line in the status bar)."""
+    def check_data(self) -> None:
+        """Read the data source off the GUI thread (files, a network probe) and list its misfits
+        with the design; `data_checked` carries them, and the answer comes into view (the panel in
+        front, scrolled to it, a line in the status bar)."""
+        self._check_number += 1
+        number, document = self._check_number, self.document
         try:
-            problems = data_problems(self.document, self.config)
-        except (ConfigError, DataError, OSError, ValueError) as error:
-            self.data.problems.show_problems([str(error)], [])
-            self._show_check_answer(f"Check data: {str(error).splitlines()[0]}")
-            return [DataProblem("data", "", str(error))]
-        if problems:
+            config = self.config
+        except ConfigError as error:
+            self._data_checked(number, [DataProblem("data", "", str(error))], str(error))
+            return
+        shapes = model_output_shapes(document.graph, document.results)
+        self.data.problems.show_fine("Checking the data…")
+        self.message.emit("Checking the data…")
+        self._jobs.submit(
+            functools.partial(check_data, base_dir=project_folder(document)),
+            config,
+            document.graph.copy(),
+            shapes,
+            done=lambda problems: self._data_checked(number, problems),
+            failed=lambda error: self._data_checked(
+                number, [DataProblem("data", "", str(error))], str(error)
+            ),
+        )
+
+    def _data_checked(self, number: int, problems: list[DataProblem], failure: str = "") -> None:
+        if number != self._check_number:
+            return  # a newer check is under way
+        if failure:
+            self.data.problems.show_problems([failure], [])
+            self._show_check_answer(f"Check data: {failure.splitlines()[0]}")
+        elif problems:
             self.data.problems.show_problems([], problems)
             count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
             self._show_check_answer(f"Check data: {count} with the data (see Training Setup).")
         else:
             self.data.problems.show_fine("The data fits the model.")
             self._show_check_answer("Check data: the data fits the model.")
-        return problems
+        self.data_checked.emit(problems)
 
     def _show_check_answer(self, line: str) -> None:
         self.wants_attention.emit()
