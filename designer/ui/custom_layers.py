@@ -177,7 +177,7 @@ class CustomLayerFiles(QObject):
         folder = folder if folder is not None else self._folder()
         absolute = [
             Path(entry) if Path(entry).is_absolute() else folder / entry
-            for entry in entries or []
+            for entry in (entries if isinstance(entries, list) else [])
             if isinstance(entry, str)
         ]
         return [_normal(path) for path in absolute]

@@ -149,7 +149,7 @@ def test_extra_keys_must_not_overwrite_project_keys() -> None:
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(-project.LARGEST_INTEGER, project.LARGEST_INTEGER)  # a file holds int64 at most
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
     lambda children: (
