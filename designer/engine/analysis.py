@@ -7,6 +7,7 @@ engine process serves (Keras' layers and the library in layers/).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,5 +122,6 @@ def _trusted_layers(path: str | Path, files: list[Path], trust: bool) -> LoadedM
             str(path),
         )
     if untrusted:
-        store.trust(untrusted)
+        with contextlib.suppress(OSError):  # --trust is this run's consent: an unwritable store forgets it
+            store.trust(untrusted)
     return load_paths(files)

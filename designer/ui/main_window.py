@@ -12,6 +12,7 @@ the next start. Dialogs go through small methods (`confirm_discard`,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -131,19 +132,27 @@ class Orphan:
     source: Path | None  # the file the design came from, if any
 
     def remove(self) -> None:
-        self.data.unlink(missing_ok=True)
-        self.lock.unlink(missing_ok=True)
+        _remove(self.data)
+        _remove(self.lock)
 
 
 class RecoveryFiles:
-    """This session's lock (pid) file and autosave file, and the orphans of sessions that died."""
+    """This session's lock (pid) file and autosave file, and the orphans of sessions that died.
+
+    A folder that cannot be written (full, read-only, a file in the way) costs the autosave
+    only: `problem` says why, and every write tries again.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         stem = f"session-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.data = self.folder / f"{stem}.json"
         self.lock = self.folder / f"{stem}.lock"
-        self._write_lock(None)
+        self.problem: str | None = None
+        try:
+            self._write_lock(None)
+        except OSError as error:
+            self.problem = f"cannot write to {self.folder}: {error.strerror or error}"
 
     def _write_lock(self, source: Path | None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -153,14 +162,15 @@ class RecoveryFiles:
     def write(self, data: dict[str, Any], source: Path | None) -> None:
         self._write_lock(source)
         project.save(self.data, data)
+        self.problem = None
 
     def discard(self) -> None:
-        self.data.unlink(missing_ok=True)
+        _remove(self.data)
 
     def release(self) -> None:
         """A clean end: nothing left to recover."""
         self.discard()
-        self.lock.unlink(missing_ok=True)
+        _remove(self.lock)
 
     def orphans(self) -> list[Orphan]:
         """Recovery files whose session's process is no longer alive, newest first."""
@@ -175,8 +185,14 @@ class RecoveryFiles:
             if data.exists():
                 found.append(Orphan(data, lock, source))
             else:
-                lock.unlink(missing_ok=True)
+                _remove(lock)
         return found
+
+
+def _remove(path: Path) -> None:
+    """Delete `path` if it is there and may be deleted: a recovery file left behind costs nothing."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _read_lock(lock: Path) -> tuple[int, Path | None]:
@@ -235,6 +251,8 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
         self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
         self.autosave_timer.start()
+        if self.recovery.problem:
+            self.show_message(f"Autosave is off: {self.recovery.problem}. Open and Save still work.")
         self._update_title()
         self._arrange_docks()
 
