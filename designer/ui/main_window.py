@@ -71,7 +71,8 @@ from designer.ui.window_layout import DockLayout
 
 APP_NAME = "Keras Designer"
 ORGANISATION = "keras-designer"
-AUTOSAVE_MS = 30_000
+AUTOSAVE_MS = 30_000  # the longest edits wait for the autosave while editing goes on
+AUTOSAVE_IDLE_MS = 2_000  # the autosave follows this long after the last edit
 RECENT_LIMIT = 10
 MESSAGE_MS = 8000
 PROJECT_FILTER = "Keras designs (*.json);;All files (*)"
@@ -88,7 +89,8 @@ def recovery_folder() -> Path:
 
 
 def autosave_interval() -> int:
-    """$DESIGNER_AUTOSAVE_MS milliseconds, else 30 s."""
+    """$DESIGNER_AUTOSAVE_MS milliseconds, else 30 s: the longest unsaved edits wait for an
+    autosave (it comes sooner, AUTOSAVE_IDLE_MS after the edits stop)."""
     try:
         return max(50, int(os.environ.get("DESIGNER_AUTOSAVE_MS", AUTOSAVE_MS)))
     except ValueError:
@@ -251,6 +253,8 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
         self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
         self.autosave_timer.start()
+        self.idle_autosave_timer = QTimer(self, singleShot=True, timeout=self.autosave)
+        self.idle_autosave_timer.setInterval(min(AUTOSAVE_IDLE_MS, autosave_interval()))
         if self.recovery.problem:
             self.show_message(f"Autosave is off: {self.recovery.problem}. Open and Save still work.")
         self._update_title()
@@ -835,8 +839,10 @@ class MainWindow(QMainWindow):
         self.show_message("Recovered the unsaved design")
         return True
 
-    def set_autosave_interval(self, milliseconds: int) -> None:
+    def set_autosave_interval(self, milliseconds: int, idle_milliseconds: int = AUTOSAVE_IDLE_MS) -> None:
+        """Autosave `idle_milliseconds` after the last edit, and at least every `milliseconds`."""
         self.autosave_timer.setInterval(milliseconds)
+        self.idle_autosave_timer.setInterval(min(idle_milliseconds, milliseconds))
 
     def autosave(self, force: bool = False) -> None:
         """Write the recovery file when there are changes no save or autosave holds yet."""
@@ -851,6 +857,7 @@ class MainWindow(QMainWindow):
 
     def _index_changed(self, _index: int) -> None:
         self._changed_since_autosave = True
+        self.idle_autosave_timer.start()  # restarts: the autosave waits for a pause in the edits
 
     def _clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -864,6 +871,7 @@ class MainWindow(QMainWindow):
         if self.training_client.running:
             self.training_client.shutdown()  # a run in progress ends with the window
         self.autosave_timer.stop()
+        self.idle_autosave_timer.stop()
         self.recovery.release()
         self.dock_layout.save()
         event.accept()

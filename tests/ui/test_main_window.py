@@ -189,6 +189,20 @@ def test_autosave_writes_a_recovery_file_until_the_design_is_saved(
     assert not window.recovery.data.exists()
 
 
+def test_autosave_follows_shortly_after_the_edits_stop(qtbot: object, window: MainWindow) -> None:
+    window.set_autosave_interval(600_000, idle_milliseconds=50)  # the periodic one is far off
+    window.add_layer_at_centre("Dense")
+    qtbot.waitUntil(window.recovery.data.exists, timeout=5000)  # type: ignore[attr-defined]
+
+
+def test_autosave_comes_within_the_longest_interval_while_edits_go_on(
+    qtbot: object, window: MainWindow
+) -> None:
+    window.set_autosave_interval(50, idle_milliseconds=600_000)  # no pause ever long enough
+    window.add_layer_at_centre("Dense")
+    qtbot.waitUntil(window.recovery.data.exists, timeout=5000)  # type: ignore[attr-defined]
+
+
 def test_recovery_of_a_dead_session_is_offered_and_marks_the_design_unsaved(
     qtbot: object, tmp_path: Path
 ) -> None:
