@@ -161,6 +161,8 @@ class TrainingClient(QObject):
     def _launch(self, run: RunFolder, *, resume: bool, epochs: int | None = None) -> None:
         run.clear_stop()
         self.run, self._final = run, None
+        if resume:  # records of epochs the resume trains again go, before the tail starts at the end
+            run.forget_epochs_from(run.completed_epochs())
         self._tail = EventTail(run.events_file, offset=run.events_file.stat().st_size)
         self.process = self._worker_process(run, resume, epochs)
         self.started.emit(run)
