@@ -103,6 +103,28 @@ def test_opening_a_bad_file_reports_it_and_keeps_the_design(window: MainWindow, 
     assert len(window.document.graph) == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "$: not JSON this designer reads: nested more than 100 levels"),
+        ('{"format_version": 1, "imported_specs": [{"key": "k"}]}', "$.imported_specs[0].class_name"),
+        ('{"format_version": 1, "x": ' + "9" * 5000 + "}", "$: not JSON this designer reads"),
+    ],
+)
+def test_a_damaged_file_is_a_dialog_not_an_empty_canvas(
+    window: MainWindow, tmp_path: Path, text: str, where: str
+) -> None:
+    window.add_layer_at_centre("Dense")
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(text, encoding="utf-8")
+    reports: list[str] = []
+    window.report_error = lambda title, text: reports.append(f"{title}: {text}")  # type: ignore[method-assign]
+    assert not window.open_path(damaged)
+    [report] = reports
+    assert report.startswith(f"Cannot open the design: {damaged}: ") and where in report
+    assert "\n" not in report and len(window.document.graph) == 1
+
+
 def test_open_remembers_recent_files(window: MainWindow, tmp_path: Path) -> None:
     design = tmp_path / "digits_cnn.json"
     design.write_bytes(EXAMPLE.read_bytes())
