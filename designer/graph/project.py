@@ -5,7 +5,10 @@ plus the parts later features own: training settings, custom layers) and plain
 JSON data;
 `save` / `load` put that data on disk. Reading checks every key and raises a
 `ProjectError` whose `path` is the JSON path of the first problem
-("$.nodes[3].type"), so a person can find it in the file.
+("$.nodes[3].type"), so a person can find it in the file; nesting past
+MAXIMUM_DEPTH and integers past int64 are such problems too (`check_limits`), so
+no damaged file raises anything else. Saving and reading remove the temporary
+files a killed save left beside the project.
 """
 
 from __future__ import annotations

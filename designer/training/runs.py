@@ -6,7 +6,9 @@ hash, the export options, the sample count), `events.jsonl` (the worker's JSON
 lines), `checkpoints/` (`last.keras` and `epoch_NNN.weights.h5` after every
 epoch, plus what the config asks for), `logs/` (TensorBoard), `history.csv`, and the worker's
 `stdout.log` / `stderr.log`. A `stop` file asks the worker to stop after the
-current batch.
+current batch. Before a resume, `forget_epochs_from` drops the records of the
+epochs the checkpoint does not hold (a kill outran it), so no epoch is recorded
+twice; `disk_shortage` is the free-space check before and during a run.
 
 The pure functions the UI needs live here too: `per_batch_values` turns Keras'
 per-batch running means back into each batch's value, `smooth` is

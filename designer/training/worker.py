@@ -21,7 +21,9 @@ stopped epoch and when training ends: saving a whole model every epoch costs a
 short epoch a third of its time. Resume: --resume loads
 that checkpoint (weights and optimizer state) into the model train.py builds and
 compiles, and epochs continue from where they stopped. A NaN or infinite loss
-stops the run with a nan event.
+stops the run with a nan event. A disk with no room for one more checkpoint stops
+it at the epoch's end, checkpoint saved, with the reason "disk full: ..."
+(runs.disk_shortage).
 
 For the weights panel, every epoch also leaves checkpoints/epoch_NNN.weights.h5
 (NNN: 1 after the first epoch, counting on across a resume; kept even after a NaN,

@@ -5,8 +5,10 @@ adds layers, the inspector's edits are checked by the engine, the diagnostics
 list selects nodes. It owns the file workflow (New, Open, Save, recent files,
 the prompt before unsaved changes are lost, code export) and the recovery
 file: while there are unsaved changes the design is written to a recovery
-folder every 30 s, and a session that did not close cleanly is offered back at
-the next start. Dialogs go through small methods (`confirm_discard`,
+folder two seconds after the edits pause (at least every 30 s while they go on),
+and a session that did not close cleanly is offered back at the next start. A
+recovery folder that cannot be written turns the autosave off, said in the
+status bar; opening and saving go on. Dialogs go through small methods (`confirm_discard`,
 `offer_recovery`, `ask_open_path`...) that tests replace.
 """
 
