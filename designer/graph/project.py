@@ -256,7 +256,7 @@ def check_limits(data: Any, file: str | None = None) -> None:
         if depth > MAXIMUM_DEPTH:
             raise ProjectError(_TOO_DEEP, path, file)
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_INTEGER:
-            digits = math.floor((abs(value).bit_length() - 1) * math.log10(2)) + 1
+            digits = math.floor(math.log10(abs(value))) + 1
             message = f"an integer of about {digits} digits is too large (at most 2**63 - 1)"
             raise ProjectError(message, path, file)
         if isinstance(value, dict):
