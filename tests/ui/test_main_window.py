@@ -125,6 +125,17 @@ def test_a_damaged_file_is_a_dialog_not_an_empty_canvas(
     assert "\n" not in report and len(window.document.graph) == 1
 
 
+def test_custom_layers_that_is_not_a_list_is_a_dialog(window: MainWindow, tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["custom_layers"] = 7
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(data), encoding="utf-8")
+    reports: list[str] = []
+    window.report_error = lambda title, text: reports.append(text)  # type: ignore[method-assign]
+    assert not window.open_path(damaged)
+    assert reports == [f"{damaged}: $.custom_layers: expected a list, got int"]
+
+
 def test_open_remembers_recent_files(window: MainWindow, tmp_path: Path) -> None:
     design = tmp_path / "digits_cnn.json"
     design.write_bytes(EXAMPLE.read_bytes())
