@@ -170,8 +170,12 @@ def start_run(
     """Start the worker of `run` in a new session; its stdout and stderr go to the run folder.
 
     `events_fd` (POSIX) is a descriptor the worker inherits and writes the events to as well,
-    the write end of a pipe the caller reads; `events_file` another file it appends them to."""
+    the write end of a pipe the caller reads; `events_file` another file it appends them to.
+    A resume on a disk with no room for a checkpoint raises DiskFullError (a new run's folder
+    was checked by `prepare_run`)."""
     run.clear_stop()
+    if resume and (shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES)):
+        raise DiskFullError(shortage, run.path)
     if resume:
         run.forget_epochs_from(run.completed_epochs())  # before the tail below starts at the log's end
     command = worker_command(

@@ -165,6 +165,9 @@ class DiskFullError(OSError):
     def __init__(self, message: str, folder: Path) -> None:
         super().__init__(errno.ENOSPC, message, str(folder))
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
 
 def disk_shortage(folder: Path, needed: int) -> str | None:
     """'disk full: ...' when the disk of `folder` (or of its nearest existing parent) has fewer

@@ -30,7 +30,15 @@ from designer.graph.validation import Diagnostic
 from designer.training.config import ConfigError, TrainingConfig
 from designer.training.data import DataError, DataProblem, check_data, model_output_shapes
 from designer.training.launcher import prepare_run, worker_command, worker_environment
-from designer.training.runs import TERMINAL_EVENTS, EventTail, RunFolder, default_runs_root, tail_lines
+from designer.training.runs import (
+    MINIMUM_FREE_BYTES,
+    TERMINAL_EVENTS,
+    EventTail,
+    RunFolder,
+    default_runs_root,
+    disk_shortage,
+    tail_lines,
+)
 from designer.ui.document import Document
 
 POLL_MS = 50
@@ -154,6 +162,9 @@ class TrainingClient(QObject):
             return False
         if not run.completed_epochs():
             self.refused.emit([f"{run.name} has no checkpoint to resume from."], [])
+            return False
+        if shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES):
+            self.refused.emit([f"Cannot resume {run.name}: {shortage}."], [])
             return False
         self._launch(run, resume=True, epochs=epochs)
         return True

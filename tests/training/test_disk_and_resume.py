@@ -103,6 +103,18 @@ def test_a_resume_after_a_kill_records_each_epoch_once(runs: Any) -> None:
     assert inspections == list(range(6))
 
 
+def test_a_resume_with_no_room_is_refused_before_it_starts(
+    runs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = runs[0]["kill"]
+    log = run.events_file.read_text(encoding="utf-8")
+    monkeypatch.setenv(FREE_BYTES_ENV, BEYOND_ANY_DISK)
+    with pytest.raises(DiskFullError) as raised:
+        start_run(run, resume=True)
+    assert str(raised.value).startswith("disk full: ") and raised.value.filename == str(run.path)
+    assert run.events_file.read_text(encoding="utf-8") == log
+
+
 def test_no_room_for_a_run_is_refused_before_anything_is_written(
     tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
