@@ -160,3 +160,14 @@ def test_forgetting_epochs_keeps_the_sessions_and_the_epochs_before(tmp_path: Pa
         ("error", None),
     ]
     assert run.history_file.read_text(encoding="utf-8") == "epoch,loss\n0,0.0\n1,0.1\n"
+
+
+def test_a_worker_killed_on_a_full_disk_says_the_likely_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = RunFolder(tmp_path)
+    run.append_event({"type": "start", "resumed": False})
+    monkeypatch.setenv(FREE_BYTES_ENV, BEYOND_ANY_DISK)
+    event = run.record_exit(-11)  # h5py's end on errno 28
+    assert event is not None
+    assert event["message"].startswith("The training worker was killed by SIGSEGV. Likely cause: disk full: ")
