@@ -24,6 +24,7 @@ from designer.catalog.spec import LayerSpec
 from designer.graph.model import PortLayout
 
 STAND_IN_SOURCE = "stand-in"  # LayerSpec.source of a layer whose code did not run
+MAXIMUM_STAND_IN_PORTS = 256  # ports a stand-in may have: a damaged file's port 10**18 is no layer's
 
 
 def file_hash(path: Path) -> str:
@@ -133,20 +134,32 @@ def stand_in_specs(
 
 def _ports_used(data: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
     """{type: (input ports, output ports)} as the design's edges and outputs use them (at least 1)."""
-    types = {n.get("id"): n["type"] for n in _dicts(data.get("nodes")) if isinstance(n.get("type"), str)}
+    types = {
+        n["id"]: n["type"]
+        for n in _dicts(data.get("nodes"))
+        if isinstance(n.get("id"), str) and isinstance(n.get("type"), str)
+    }
     counts = {key: [1, 1] for key in types.values()}
     for edge in _dicts(data.get("edges")):
-        if edge.get("target") in types and isinstance(edge.get("target_port"), int):
+        if _port(edge, "target", "target_port", types):
             entry = counts[types[edge["target"]]]
             entry[0] = max(entry[0], edge["target_port"] + 1)
-        if edge.get("source") in types and isinstance(edge.get("source_port"), int):
+        if _port(edge, "source", "source_port", types):
             entry = counts[types[edge["source"]]]
             entry[1] = max(entry[1], edge["source_port"] + 1)
     for mark in _dicts(data.get("outputs")):
-        if mark.get("node") in types and isinstance(mark.get("port"), int):
+        if _port(mark, "node", "port", types):
             entry = counts[types[mark["node"]]]
             entry[1] = max(entry[1], mark["port"] + 1)
     return {key: (inputs, outputs) for key, (inputs, outputs) in counts.items()}
+
+
+def _port(item: dict[str, Any], node_key: str, port_key: str, types: Mapping[str, str]) -> bool:
+    """Whether `item` names a port of a known node that a stand-in may have (reading the file
+    reports the others)."""
+    node, port = item.get(node_key), item.get(port_key)
+    is_index = isinstance(port, int) and not isinstance(port, bool) and 0 <= port < MAXIMUM_STAND_IN_PORTS
+    return isinstance(node, str) and node in types and is_index
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from designer.graph.errors import ProjectError
 from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 
 IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
@@ -239,13 +240,18 @@ class Catalog(Mapping[str, LayerSpec]):
     def merged(self, specs: list[LayerSpec]) -> Catalog:
         return Catalog([*self._specs.values(), *specs], self.version)
 
-    def with_project_specs(self, data: Any) -> Catalog:
+    def with_project_specs(self, data: Any, file: str | None = None) -> Catalog:
         """This catalog plus the specs a project file carries (an import's keras.ops nodes and
-        registered classes, under IMPORTED_SPECS_KEY); itself when they add nothing new."""
+        registered classes, under IMPORTED_SPECS_KEY); itself when they add nothing new.
+        A malformed spec is a ProjectError at its JSON path in `file`."""
         specs = data.get(IMPORTED_SPECS_KEY) if isinstance(data, Mapping) else None
-        if not isinstance(specs, list):
+        if specs is None:
             return self
-        made = [LayerSpec.from_dict(spec) for spec in specs if isinstance(spec, Mapping)]
+        if not isinstance(specs, list):
+            raise ProjectError("expected a list of layer specs", f"$.{IMPORTED_SPECS_KEY}", file)
+        made = [
+            imported_spec(spec, f"$.{IMPORTED_SPECS_KEY}[{index}]", file) for index, spec in enumerate(specs)
+        ]
         new = [
             spec if is_keras_spec(spec) else replace(spec, source=PROJECT_SOURCE)
             for spec in made
@@ -259,3 +265,54 @@ class Catalog(Mapping[str, LayerSpec]):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
         return cls([LayerSpec.from_dict(s) for s in data["specs"]], data.get("version", ""))
+
+
+# --------------------------------------------------------- specs in a project file
+SPEC_TEXT_FIELDS = ("key", "class_name", "module", "category")
+PORT_FIELDS: dict[str, type] = {"inputs": list, "outputs": list, "variadic": bool, "min_inputs": int}
+
+
+def imported_spec(data: Any, path: str, file: str | None) -> LayerSpec:
+    """A LayerSpec from a project file's imported spec, checked field by field: every problem
+    is a ProjectError at its JSON path, so a damaged file never reaches the catalog."""
+    if not isinstance(data, Mapping):
+        raise ProjectError("expected a layer spec object", path, file)
+    for name in (*SPEC_TEXT_FIELDS, "params", "ports"):
+        if name not in data:
+            raise ProjectError(f"missing key '{name}'", f"{path}.{name}", file)
+    for name in SPEC_TEXT_FIELDS:
+        _check_type(data[name], str, f"{path}.{name}", file)
+    _check_type(data["params"], list, f"{path}.params", file)
+    for index, param in enumerate(data["params"]):
+        _check_param(param, f"{path}.params[{index}]", file)
+    _check_ports(data["ports"], f"{path}.ports", file)
+    try:
+        return LayerSpec.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise ProjectError(f"not a layer spec: {error}", path, file) from None
+
+
+def _check_param(data: Any, path: str, file: str | None) -> None:
+    _check_type(data, Mapping, path, file)
+    for name in ("name", "kind"):
+        _check_type(data.get(name), str, f"{path}.{name}", file)
+    if data["kind"] not in PARAM_KINDS:
+        raise ProjectError(f"unknown parameter kind '{data['kind']}'", f"{path}.kind", file)
+    if not isinstance(data.get("choices", []), list):
+        raise ProjectError("expected a list", f"{path}.choices", file)
+
+
+def _check_ports(data: Any, path: str, file: str | None) -> None:
+    _check_type(data, Mapping, path, file)
+    for name, kind in PORT_FIELDS.items():
+        _check_type(data.get(name), kind, f"{path}.{name}", file)
+    for name in ("inputs", "outputs"):
+        for index, port in enumerate(data[name]):
+            _check_type(port, str, f"{path}.{name}[{index}]", file)
+
+
+def _check_type(value: Any, kind: type, path: str, file: str | None) -> None:
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, kind) or (is_bool and kind is not bool):
+        expected = {str: "a string", list: "a list", bool: "true or false", int: "an integer"}
+        raise ProjectError(f"expected {expected.get(kind, 'an object')}", path, file)

@@ -7,6 +7,7 @@ engine process serves (Keras' layers and the library in layers/).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,7 @@ def open_project(
     made and its custom-layer files plus `layers` (files or folders, `designer ... --layers`),
     which run only when `trust` is given or the user trusted them before (designer.trust)."""
     data = project.read_data(path)
-    catalog = default_catalog().with_project_specs(data)  # an import's keras.ops nodes and classes
+    catalog = default_catalog().with_project_specs(data, str(path))  # an import's keras.ops nodes and classes
     files = [*custom_layer_files(path, data), *map(Path, layers)]
     loaded = _trusted_layers(path, files, trust) if files else LoadedModules()
     catalog = catalog.merged(loaded.specs)
@@ -103,7 +104,9 @@ def custom_layer_files(path: str | Path, data: object) -> list[Path]:
     """The .py files or folders a project's "custom_layers" names, relative to the project."""
     entries = data.get("custom_layers") if isinstance(data, dict) else None
     folder = Path(path).parent
-    return [folder / entry for entry in entries or [] if isinstance(entry, str)]
+    if not isinstance(entries, list):
+        return []  # the project's reading reports it
+    return [folder / entry for entry in entries if isinstance(entry, str)]
 
 
 def _trusted_layers(path: str | Path, files: list[Path], trust: bool) -> LoadedModules:
@@ -119,5 +122,6 @@ def _trusted_layers(path: str | Path, files: list[Path], trust: bool) -> LoadedM
             str(path),
         )
     if untrusted:
-        store.trust(untrusted)
+        with contextlib.suppress(OSError):  # --trust is this run's consent: an unwritable store forgets it
+            store.trust(untrusted)
     return load_paths(files)

@@ -5,16 +5,21 @@ plus the parts later features own: training settings, custom layers) and plain
 JSON data;
 `save` / `load` put that data on disk. Reading checks every key and raises a
 `ProjectError` whose `path` is the JSON path of the first problem
-("$.nodes[3].type"), so a person can find it in the file.
+("$.nodes[3].type"), so a person can find it in the file; nesting past
+MAXIMUM_DEPTH and integers past int64 are such problems too (`check_limits`), so
+no damaged file raises anything else. Saving and reading remove the temporary
+files a killed save left beside the project.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import glob
 import json
 import math
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +46,10 @@ NODE_KEYS = frozenset({"id", "type", "name", "params", "position", "shares"})
 EDGE_KEYS = frozenset({"source", "source_port", "target", "target_port"})
 OUTPUT_KEYS = frozenset({"node", "port", "name"})
 GROUP_KEYS = frozenset({"id", "name", "nodes", "block", "shares", "collapsed"})
+
+MAXIMUM_DEPTH = 100  # JSON nesting a project file may have; deeper is damage, not design
+LARGEST_INTEGER = 2**63 - 1  # the largest integer a parameter or position may hold (int64)
+STALE_TEMPORARY_SECONDS = 60.0  # a save's temporary file older than this was left by a killed save
 
 # MIGRATIONS[v] upgrades the data of format version v to version v + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -151,6 +160,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     as it was.
     """
     target = Path(path)
+    remove_stale_temporaries(target)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(temporary, "x", encoding="utf-8", newline="\n") as stream:
@@ -164,6 +174,18 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         temporary.unlink(missing_ok=True)
         raise
     _sync_folder(target.parent)
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """Delete the `.NAME.<hex>.tmp` files a killed save of `target` left beside it. Only those
+    older than STALE_TEMPORARY_SECONDS go: a younger one may be another save in progress."""
+    now = time.time()
+    for temporary in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        try:
+            if now - temporary.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                temporary.unlink()
+        except OSError:
+            continue  # gone meanwhile, or a folder we may not write to: nothing to clean
 
 
 def _as_data(content: ModelGraph | Project | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -203,11 +225,46 @@ def read_data(path: str | os.PathLike[str]) -> Any:
         raise ProjectError(f"not UTF-8 text: {error.reason} at byte {error.start}", "$", file) from None
     except OSError as error:
         raise ProjectError(f"cannot read the file: {error.strerror or error}", "$", file) from None
+    remove_stale_temporaries(Path(path))
+    return parse_text(text, file)
+
+
+def parse_text(text: str, file: str | None = None) -> Any:
+    """The JSON of a project file's text, within the limits `check_limits` sets."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         message = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         raise ProjectError(message, "$", file) from None
+    except RecursionError:
+        raise ProjectError(f"not JSON this designer reads: {_TOO_DEEP}", "$", file) from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise ProjectError(f"not JSON this designer reads: {error}", "$", file) from None
+    check_limits(data, file)
+    return data
+
+
+_TOO_DEEP = f"nested more than {MAXIMUM_DEPTH} levels deep"
+
+
+def check_limits(data: Any, file: str | None = None) -> None:
+    """Raise a ProjectError at the first place in `data` nested deeper than MAXIMUM_DEPTH or
+    holding an integer beyond LARGEST_INTEGER (both would break the code that reads it)."""
+    pending: list[tuple[Any, str, int]] = [(data, "$", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAXIMUM_DEPTH:
+            raise ProjectError(_TOO_DEEP, path, file)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_INTEGER:
+            digits = math.floor(math.log10(abs(value))) + 1
+            message = f"an integer of about {digits} digits is too large (at most 2**63 - 1)"
+            raise ProjectError(message, path, file)
+        if isinstance(value, dict):
+            items = [(item, _key_path(path, str(key)), depth + 1) for key, item in value.items()]
+            pending += reversed(items)  # the stack pops the file's first problem first
+        elif isinstance(value, list):
+            items = [(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+            pending += reversed(items)
 
 
 def migrate(data: dict[str, Any], file: str | None = None) -> dict[str, Any]:
@@ -246,6 +303,7 @@ def _format_version(data: dict[str, Any], file: str | None) -> int:
 def from_dict(data: Any, ports_of: PortsOf, file: str | None = None) -> Project:
     """Build a Project from project data; raise ProjectError at the first problem."""
     reader = _Reader(ports_of, file)
+    check_limits(data, file)
     data = migrate(reader.expect(data, dict, "$"), file)
     graph = ModelGraph()
     reader.read_name(graph, data)

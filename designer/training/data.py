@@ -57,6 +57,7 @@ class ArrayInfo:
     minimum: float | None = None
     maximum: float | None = None
     one_hot: bool = False  # every row zeros and a single one
+    finite: bool = True  # no NaN or infinity among the values
 
     @property
     def samples(self) -> int | None:
@@ -146,13 +147,14 @@ def target_info(values: np.ndarray) -> ArrayInfo:
     if values.dtype.kind not in "biuf" or values.size == 0:
         return ArrayInfo(shape, str(values.dtype))
     finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-    integer_valued = bool(finite.size == values.size and np.all(np.mod(finite, 1) == 0))
+    all_finite = bool(finite.size == values.size)
+    integer_valued = bool(all_finite and np.all(np.mod(finite, 1) == 0))
     one_hot = bool(
         values.ndim == 2 and values.shape[1] > 1 and integer_valued and np.all(values.sum(axis=1) == 1)
     ) and bool(np.all((values == 0) | (values == 1)))
     minimum = float(finite.min()) if finite.size else None
     maximum = float(finite.max()) if finite.size else None
-    return ArrayInfo(shape, str(values.dtype), integer_valued, minimum, maximum, one_hot)
+    return ArrayInfo(shape, str(values.dtype), integer_valued, minimum, maximum, one_hot, all_finite)
 
 
 def _describe_sklearn(source: Mapping[str, Any], context: _Context) -> DataDescription:
@@ -260,6 +262,8 @@ def _describe_npy(source: Mapping[str, Any], context: _Context) -> DataDescripti
 def _describe_csv(source: Mapping[str, Any], context: _Context) -> DataDescription:
     path = context.path(source.get("path"))
     columns, rows = read_csv(path)
+    if not rows:
+        raise DataError(f"{path} has no rows of data{' under its header' if columns else ''}.")
     features = list(source.get("features") or [])
     for column in [*features, *_mapping(source, "targets", None).values()]:
         if column not in columns:
@@ -286,9 +290,15 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def _number(text: str, path: Path, row: int, column: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except (TypeError, ValueError):
         raise DataError(f"{path} row {row}, column {column!r}: {text!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise DataError(
+            f"{path} row {row}, column {column!r}: {text!r} is not a finite number; the losses would be "
+            "NaN. Fill in or drop the missing values."
+        )
+    return value
 
 
 def column_values(rows: list[dict[str, str]], column: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -474,6 +484,8 @@ def check_against_model(
     inputs, problems = _pair(description.inputs, input_names, "input", description.kind)
     targets, target_problems = _pair(description.targets, output_names, "output", description.kind)
     problems += target_problems
+    if description.samples == 0:
+        return [*problems, DataProblem("data", "", f"the {description.kind} source has no samples.")]
     for name, info in inputs.items():
         problems += _input_problems(name, input_shapes.get(name), info)
     for name, info in targets.items():
@@ -540,6 +552,9 @@ def _input_problems(name: str, expected: Shape | None, info: ArrayInfo) -> list[
 def _target_problems(
     name: str, info: ArrayInfo, shape: Shape | None, loss: str | None, kind: str
 ) -> list[DataProblem]:
+    if not info.finite:
+        message = f"the targets of output {name!r} hold NaN or infinite values; the losses would be NaN."
+        return [DataProblem("output", name, message, shape, info.shape)]
     if shape is None:
         return []
     if loss == "sparse_categorical_crossentropy":
@@ -574,18 +589,31 @@ def _sparse_label_problems(name: str, info: ArrayInfo, shape: Shape, kind: str) 
                 "output", name, message, shape, info.shape, {"loss": {name: "categorical_crossentropy"}}
             )
         ]
-    if not _labels_shape(info, shape) or not info.integer_valued:
+    if not _labels_shape(info, shape):
         message = (
             f"output {name!r} gives {format_shape(shape)} and uses sparse_categorical_crossentropy, which "
-            f"expects whole class indices of shape {format_shape((None, *shape[1:-1]))}; the targets are "
-            f"{format_shape(info.shape)}{'' if info.integer_valued else ' and not whole numbers'}."
+            f"expects class indices of shape {format_shape((None, *shape[1:-1]))}; the targets are "
+            f"{format_shape(info.shape)}."
+        )
+        return [DataProblem("output", name, message, shape, info.shape)]
+    if not info.integer_valued:
+        message = (
+            f"output {name!r} uses sparse_categorical_crossentropy, which expects whole class indices, "
+            f"but the labels are not whole numbers (they go from {info.minimum:g} to {info.maximum:g})."
         )
         return [DataProblem("output", name, message, shape, info.shape)]
     return _label_range_problems(name, info, units, kind)
 
 
 def _label_range_problems(name: str, info: ArrayInfo, units: int | None, kind: str) -> list[DataProblem]:
-    if units is None or info.maximum is None or (info.maximum < units and (info.minimum or 0) >= 0):
+    if info.minimum is not None and info.minimum < 0:
+        highest = f"{units - 1}" if units is not None else "the number of classes - 1"
+        message = (
+            f"output {name!r} expects class indices from 0 to {highest}, but the labels go down to "
+            f"{info.minimum:g}: relabel or drop the negative ones."
+        )
+        return [DataProblem("output", name, message)]
+    if units is None or info.maximum is None or info.maximum < units:
         return []
     classes = int(info.maximum) + 1
     message = (

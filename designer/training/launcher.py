@@ -42,10 +42,13 @@ from designer.training.data import (
     training_samples,
 )
 from designer.training.runs import (
+    MINIMUM_FREE_BYTES,
     TERMINAL_EVENTS,
+    DiskFullError,
     EventTail,
     RunFolder,
     default_runs_root,
+    disk_shortage,
     run_notes,
     tail_lines,
 )
@@ -167,8 +170,14 @@ def start_run(
     """Start the worker of `run` in a new session; its stdout and stderr go to the run folder.
 
     `events_fd` (POSIX) is a descriptor the worker inherits and writes the events to as well,
-    the write end of a pipe the caller reads; `events_file` another file it appends them to."""
+    the write end of a pipe the caller reads; `events_file` another file it appends them to.
+    A resume on a disk with no room for a checkpoint raises DiskFullError (a new run's folder
+    was checked by `prepare_run`)."""
     run.clear_stop()
+    if resume and (shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES)):
+        raise DiskFullError(shortage, run.path)
+    if resume:
+        run.forget_epochs_from(run.completed_epochs())  # before the tail below starts at the log's end
     command = worker_command(
         run.path,
         resume=resume,
@@ -245,8 +254,12 @@ def prepare_run(
 
     With several GPUs (`gpus`, by default those the driver lists) on the TensorFlow backend, the
     run trains with the "mirrored" distribution. Raises ConfigError or DataError (every problem
-    in the message) before anything is written.
+    in the message), or DiskFullError when the disk has no room for the run, before anything is
+    written.
     """
+    folder = Path(run_dir or runs_root or Path(base_dir) / "runs")
+    if shortage := disk_shortage(folder, MINIMUM_FREE_BYTES):
+        raise DiskFullError(shortage, folder)
     gpus = visible_gpu_count() if gpus is None else gpus
     config = with_distribution(resolve_config_paths(config, base_dir), gpus, backend)
     config.check(graph)

@@ -6,7 +6,9 @@ hash, the export options, the sample count), `events.jsonl` (the worker's JSON
 lines), `checkpoints/` (`last.keras` and `epoch_NNN.weights.h5` after every
 epoch, plus what the config asks for), `logs/` (TensorBoard), `history.csv`, and the worker's
 `stdout.log` / `stderr.log`. A `stop` file asks the worker to stop after the
-current batch.
+current batch. Before a resume, `forget_epochs_from` drops the records of the
+epochs the checkpoint does not hold (a kill outran it), so no epoch is recorded
+twice; `disk_shortage` is the free-space check before and during a run.
 
 The pure functions the UI needs live here too: `per_batch_values` turns Keras'
 per-batch running means back into each batch's value, `smooth` is
@@ -16,8 +18,11 @@ TensorBoard's smoothing, and `EventTail` reads the event log as it grows.
 from __future__ import annotations
 
 import ast
+import csv
+import errno
 import hashlib
 import importlib.util
+import io
 import json
 import math
 import os
@@ -58,6 +63,10 @@ RUNS_SUFFIX = ".runs"  # digits.json's runs go in digits.runs/ beside it
 USER_RUNS_VARIABLE = "DESIGNER_RUNS_DIR"  # overrides the per-user runs folder (tests, a shared disk)
 APP_FOLDER = Path("keras-designer") / "Keras Designer"  # Qt's AppDataLocation: organisation / application
 INSPECTION_EVENT = "inspection"  # the worker's per-epoch gradient norms and dead-ReLU fractions
+EPOCH_EVENTS = ("batch", "epoch", INSPECTION_EVENT, "nan")  # events that belong to one epoch
+HISTORY_BEFORE_RESUME = f"{HISTORY_FILE}.before-resume"  # the worker's: history.csv set aside
+FREE_BYTES_ENV = "DESIGNER_TRAINING_FREE_BYTES"  # the free bytes a run needs, instead of the estimate
+MINIMUM_FREE_BYTES = 64 * 1000**2  # room for a run folder and a small model's checkpoints
 
 
 def graph_hash(graph: ModelGraph) -> str:
@@ -196,6 +205,36 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_json(path: Path, data: Any) -> None:
     _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+class DiskFullError(OSError):
+    """The disk of a run folder has too little room left for the run's checkpoints."""
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(errno.ENOSPC, message, str(folder))
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def disk_shortage(folder: Path, needed: int) -> str | None:
+    """'disk full: ...' when the disk of `folder` (or of its nearest existing parent) has fewer
+    than `needed` bytes free ($DESIGNER_TRAINING_FREE_BYTES instead, when set); else None."""
+    needed = int(os.environ.get(FREE_BYTES_ENV) or needed)
+    existing = next((path for path in [folder, *folder.parents] if path.exists()), folder)
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return None  # a disk that cannot say: the writes will tell
+    if free >= needed:
+        return None
+    return (
+        f"disk full: {_megabytes(free)} free on {existing}, {_megabytes(needed)} needed for the checkpoints"
+    )
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1000**2:,.1f} MB"
 
 
 @dataclass(frozen=True)
@@ -363,6 +402,19 @@ class RunFolder:
                 chosen[int(match.group(1))] = path
         return sorted(chosen.items())
 
+    def forget_epochs_from(self, epoch: int) -> None:
+        """Before a resume from `epoch` epochs: drop what the log and history.csv hold of epoch
+        `epoch` (0-based) on, which a kill left without a checkpoint and the resume trains again,
+        so that no epoch is recorded twice."""
+        if self.events_file.exists():
+            lines = self.events_file.read_bytes().splitlines(keepends=True)
+            kept = [line for line in lines if not _of_epoch_from(line, epoch)]
+            if len(kept) < len(lines):
+                project.atomic_write_text(self.events_file, b"".join(kept).decode("utf-8", "replace"))
+        for history in (self.history_file, self.path / HISTORY_BEFORE_RESUME):
+            if history.exists():
+                _keep_history_before(history, epoch)
+
     def inspection_events(self) -> list[dict[str, Any]]:
         """The worker's inspection events, one per epoch: {"type": "inspection", "epoch": 0-based
         like the epoch events, "gradient_norms": {layer: norm}, "dead_relu": {layer: fraction},
@@ -401,9 +453,12 @@ class RunFolder:
             last_start < 0 and returncode == 0
         ):
             return None
+        message = exit_message(returncode)
+        if returncode != 0 and (shortage := disk_shortage(self.path, MINIMUM_FREE_BYTES)):
+            message += f" Likely cause: {shortage}."  # h5py dies on a full disk (errno 28)
         event = {
             "type": "error",
-            "message": exit_message(returncode),
+            "message": message,
             "returncode": returncode,
             "stderr": list(stderr_lines),
         }
@@ -489,6 +544,33 @@ def _duration(events: list[dict[str, Any]]) -> float:
 
 
 # ---------------------------------------------------------------- event log
+def _of_epoch_from(line: bytes, epoch: int) -> bool:
+    event = _parse_event(line)
+    number = event.get("epoch") if event is not None else None
+    is_epoch_event = event is not None and event.get("type") in EPOCH_EVENTS
+    return is_epoch_event and isinstance(number, int) and number >= epoch
+
+
+def _keep_history_before(path: Path, epoch: int) -> None:
+    """history.csv (CSVLogger's, an `epoch` column 0-based) without the rows of `epoch` on."""
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    if not rows or "epoch" not in rows[0]:
+        return
+    column = rows[0].index("epoch")
+    kept = [rows[0], *(row for row in rows[1:] if _history_epoch(row, column) < epoch)]
+    if len(kept) < len(rows):
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(kept)
+        project.atomic_write_text(path, text.getvalue())
+
+
+def _history_epoch(row: list[str], column: int) -> float:
+    try:
+        return float(row[column])
+    except (IndexError, ValueError):
+        return math.inf  # a row cut short by the kill
+
+
 def open_event_log(path: Path) -> TextIO:
     """The event log opened for appending, after ending a line a killed writer left cut short."""
     with open(path, "ab+") as raw:

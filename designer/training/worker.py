@@ -21,7 +21,9 @@ stopped epoch and when training ends: saving a whole model every epoch costs a
 short epoch a third of its time. Resume: --resume loads
 that checkpoint (weights and optimizer state) into the model train.py builds and
 compiles, and epochs continue from where they stopped. A NaN or infinite loss
-stops the run with a nan event.
+stops the run with a nan event. A disk with no room for one more checkpoint stops
+it at the epoch's end, checkpoint saved, with the reason "disk full: ..."
+(runs.disk_shortage).
 
 For the weights panel, every epoch also leaves checkpoints/epoch_NNN.weights.h5
 (NNN: 1 after the first epoch, counting on across a resume; kept even after a NaN,
@@ -55,6 +57,7 @@ from types import FrameType, ModuleType
 from typing import IO, Any
 
 import keras
+import numpy as np
 
 from designer.engine import inspection
 from designer.training.runs import (
@@ -63,7 +66,9 @@ from designer.training.runs import (
     INSPECTION_EVENT,
     LAST_CHECKPOINT,
     LAST_STATE,
+    MINIMUM_FREE_BYTES,
     RunFolder,
+    disk_shortage,
     is_running_mean,
     next_batch_value,
     open_event_log,
@@ -382,10 +387,26 @@ class RunCallback(keras.callbacks.Callback):
         }
         self.events.emit(event)
         self.epochs_done = epoch + 1
+        self._stop_when_disk_full()
         if self.nan is None and self._checkpoint_due(epoch, partial):
             self._save_last(epoch, partial)
         if self.recorder is not None:
             self.events.emit(self.recorder.record(self.model, epoch))
+
+    def _stop_when_disk_full(self) -> None:
+        """Stop cleanly while the disk still holds one more checkpoint (h5py dies on a full one),
+        so that the run resumes from this epoch."""
+        if self.stop_reason is None and (shortage := disk_shortage(self.run.path, self._needed_bytes())):
+            self.stop_reason = shortage
+            self.model.stop_training = True
+
+    def _needed_bytes(self) -> int:
+        """Room for last.keras written beside the old one (weights and optimizer state, twice) and
+        one epoch's weights."""
+        optimizer = getattr(self.model.optimizer, "variables", [])
+        state = sum(_variable_bytes(variable) for variable in [*self.model.weights, *optimizer])
+        weights = sum(_variable_bytes(variable) for variable in self.model.weights)
+        return 2 * state + weights + MINIMUM_FREE_BYTES
 
     def _checkpoint_due(self, epoch: int, partial: bool) -> bool:
         """Whether this epoch's end saves last.keras: the first, a stopped one, the last one,
@@ -419,6 +440,14 @@ class RunCallback(keras.callbacks.Callback):
         if self.stop_reason is not None:
             return {"type": "stopped", "reason": self.stop_reason, **done}
         return {"type": "finished", **done, "early_stopped": self.epochs_done < total_epochs}
+
+
+def _variable_bytes(variable: Any) -> int:
+    size = math.prod(int(dimension) for dimension in variable.shape)
+    try:
+        return size * np.dtype(str(variable.dtype)).itemsize
+    except TypeError:
+        return size * 4  # bfloat16 and other dtypes numpy does not know: as float32
 
 
 def _is_number(value: Any) -> bool:

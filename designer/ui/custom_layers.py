@@ -177,7 +177,7 @@ class CustomLayerFiles(QObject):
         folder = folder if folder is not None else self._folder()
         absolute = [
             Path(entry) if Path(entry).is_absolute() else folder / entry
-            for entry in entries or []
+            for entry in (entries if isinstance(entries, list) else [])
             if isinstance(entry, str)
         ]
         return [_normal(path) for path in absolute]
@@ -227,7 +227,7 @@ class CustomLayerFiles(QObject):
             self.window.show_message(f"Not loaded: {', '.join(f.name for f in untrusted)}")
             return False
         if untrusted:
-            store.trust(untrusted)
+            self._remember_trust(lambda: store.trust(untrusted))
             self.declined -= {digest for digest in map(_hash_or_none, untrusted) if digest}
         current = self.paths()
         new = [path for path in named if path not in current]
@@ -269,10 +269,23 @@ class CustomLayerFiles(QObject):
         if not untrusted:
             return
         if self.confirm_trust(untrusted):
-            store.trust(untrusted)
+            self._remember_trust(lambda: store.trust(untrusted))
         else:
             self.declined |= {digest for digest in map(_hash_or_none, untrusted) if digest}
             self.window.show_message(f"Not run: {', '.join(f.name for f in untrusted)} (not trusted)")
+
+    def _remember_trust(self, write: Callable[[], None]) -> None:
+        """Write a consent to the trust store; a store that cannot be written (a full or read-only
+        configuration folder) is said, and the code stays unrun: the engine asks the store too."""
+        try:
+            write()
+        except OSError as error:
+            self.window.report_error(
+                "Cannot remember that you trust this code",
+                f"{error.filename or ''}: {error.strerror or error}\n"
+                "The custom layers will not run until the trust store can be written. "
+                "Opening and saving designs still work.",
+            )
 
     # ----------------------------------------------------------------- loading
     def sync(
@@ -550,7 +563,7 @@ class CustomLayerFiles(QObject):
         if path is None:
             return False
         path = _normal(path)
-        TrustStore().trust_content(path, source.encode("utf-8"))
+        self._remember_trust(lambda: TrustStore().trust_content(path, source.encode("utf-8")))
         try:
             project.atomic_write_text(path, source)
         except OSError as error:

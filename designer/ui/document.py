@@ -17,7 +17,6 @@ from PySide6.QtGui import QUndoStack
 from designer.catalog.spec import Catalog
 from designer.engine.results import NodeResult
 from designer.graph import project
-from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic
 
@@ -96,12 +95,7 @@ class Document(QObject):
     def open(self, path: Path) -> None:
         """Load a project file; raises ProjectError (the current design stays) when it is bad."""
         data = project.read_data(path)
-        try:
-            catalog = self.catalog.with_project_specs(data)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ProjectError(
-                f"the imported layer specs are malformed: {error}", "$.imported_specs", str(path)
-            ) from None
+        catalog = self.catalog.with_project_specs(data, str(path))
         loaded = project.from_dict(data, catalog.ports_of, str(path))
         if catalog is not self.catalog:
             self.set_catalog(catalog)

@@ -26,8 +26,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QStandardPaths, QTimer, Signal
 
-from designer.catalog.spec import Catalog
+from designer.catalog.spec import IMPORTED_SPECS_KEY, Catalog
 from designer.engine.results import NodeResult
+from designer.graph import project
 from designer.graph.model import DESIGN_SIGNALS, ModelGraph
 from designer.graph.validation import Diagnostic
 from designer.ui.document import Document
@@ -442,6 +443,15 @@ def host_environment() -> QProcessEnvironment:
 
 
 # -------------------------------------------------------------------- syncing
+def analysis_data(document: Document) -> dict[str, Any]:
+    """What the engine's "analyze" needs of a design: the graph, its custom-layer files and the
+    specs its import made; not the training settings nor the keys this designer does not know
+    (a file may carry megabytes of them, and every edit sends this)."""
+    extra = document.sections.get("extra") or {}
+    specs = {IMPORTED_SPECS_KEY: extra[IMPORTED_SPECS_KEY]} if IMPORTED_SPECS_KEY in extra else {}
+    return project.to_dict(document.graph, custom_layers=document.sections.get("custom_layers"), extra=specs)
+
+
 GRAPH_SIGNALS = DESIGN_SIGNALS  # groups too: their rules are part of the analysis
 
 
@@ -475,7 +485,7 @@ class EngineSync(QObject):
 
     def analyze_now(self) -> None:
         self._timer.stop()
-        self._serial = self.client.analyze(self.document.to_project().to_dict())
+        self._serial = self.client.analyze(analysis_data(self.document))
 
     def close(self) -> None:
         """Stop following the document and the client."""

@@ -5,13 +5,16 @@ adds layers, the inspector's edits are checked by the engine, the diagnostics
 list selects nodes. It owns the file workflow (New, Open, Save, recent files,
 the prompt before unsaved changes are lost, code export) and the recovery
 file: while there are unsaved changes the design is written to a recovery
-folder every 30 s, and a session that did not close cleanly is offered back at
-the next start. Dialogs go through small methods (`confirm_discard`,
+folder two seconds after the edits pause (at least every 30 s while they go on),
+and a session that did not close cleanly is offered back at the next start. A
+recovery folder that cannot be written turns the autosave off, said in the
+status bar; opening and saving go on. Dialogs go through small methods (`confirm_discard`,
 `offer_recovery`, `ask_open_path`...) that tests replace.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -70,7 +73,8 @@ from designer.ui.window_layout import DockLayout
 
 APP_NAME = "Keras Designer"
 ORGANISATION = "keras-designer"
-AUTOSAVE_MS = 30_000
+AUTOSAVE_MS = 30_000  # the longest edits wait for the autosave while editing goes on
+AUTOSAVE_IDLE_MS = 2_000  # the autosave follows this long after the last edit
 RECENT_LIMIT = 10
 MESSAGE_MS = 8000
 PROJECT_FILTER = "Keras designs (*.json);;All files (*)"
@@ -87,7 +91,8 @@ def recovery_folder() -> Path:
 
 
 def autosave_interval() -> int:
-    """$DESIGNER_AUTOSAVE_MS milliseconds, else 30 s."""
+    """$DESIGNER_AUTOSAVE_MS milliseconds, else 30 s: the longest unsaved edits wait for an
+    autosave (it comes sooner, AUTOSAVE_IDLE_MS after the edits stop)."""
     try:
         return max(50, int(os.environ.get("DESIGNER_AUTOSAVE_MS", AUTOSAVE_MS)))
     except ValueError:
@@ -131,19 +136,27 @@ class Orphan:
     source: Path | None  # the file the design came from, if any
 
     def remove(self) -> None:
-        self.data.unlink(missing_ok=True)
-        self.lock.unlink(missing_ok=True)
+        _remove(self.data)
+        _remove(self.lock)
 
 
 class RecoveryFiles:
-    """This session's lock (pid) file and autosave file, and the orphans of sessions that died."""
+    """This session's lock (pid) file and autosave file, and the orphans of sessions that died.
+
+    A folder that cannot be written (full, read-only, a file in the way) costs the autosave
+    only: `problem` says why, and every write tries again.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         stem = f"session-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.data = self.folder / f"{stem}.json"
         self.lock = self.folder / f"{stem}.lock"
-        self._write_lock(None)
+        self.problem: str | None = None
+        try:
+            self._write_lock(None)
+        except OSError as error:
+            self.problem = f"cannot write to {self.folder}: {error.strerror or error}"
 
     def _write_lock(self, source: Path | None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -153,14 +166,15 @@ class RecoveryFiles:
     def write(self, data: dict[str, Any], source: Path | None) -> None:
         self._write_lock(source)
         project.save(self.data, data)
+        self.problem = None
 
     def discard(self) -> None:
-        self.data.unlink(missing_ok=True)
+        _remove(self.data)
 
     def release(self) -> None:
         """A clean end: nothing left to recover."""
         self.discard()
-        self.lock.unlink(missing_ok=True)
+        _remove(self.lock)
 
     def orphans(self) -> list[Orphan]:
         """Recovery files whose session's process is no longer alive, newest first."""
@@ -175,8 +189,14 @@ class RecoveryFiles:
             if data.exists():
                 found.append(Orphan(data, lock, source))
             else:
-                lock.unlink(missing_ok=True)
+                _remove(lock)
         return found
+
+
+def _remove(path: Path) -> None:
+    """Delete `path` if it is there and may be deleted: a recovery file left behind costs nothing."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _read_lock(lock: Path) -> tuple[int, Path | None]:
@@ -235,6 +255,10 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
         self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
         self.autosave_timer.start()
+        self.idle_autosave_timer = QTimer(self, singleShot=True, timeout=self.autosave)
+        self.idle_autosave_timer.setInterval(min(AUTOSAVE_IDLE_MS, autosave_interval()))
+        if self.recovery.problem:
+            self.show_message(f"Autosave is off: {self.recovery.problem}. Open and Save still work.")
         self._update_title()
         self._arrange_docks()
 
@@ -820,8 +844,10 @@ class MainWindow(QMainWindow):
         self.show_message("Recovered the unsaved design")
         return True
 
-    def set_autosave_interval(self, milliseconds: int) -> None:
+    def set_autosave_interval(self, milliseconds: int, idle_milliseconds: int = AUTOSAVE_IDLE_MS) -> None:
+        """Autosave `idle_milliseconds` after the last edit, and at least every `milliseconds`."""
         self.autosave_timer.setInterval(milliseconds)
+        self.idle_autosave_timer.setInterval(min(idle_milliseconds, milliseconds))
 
     def autosave(self, force: bool = False) -> None:
         """Write the recovery file when there are changes no save or autosave holds yet."""
@@ -836,6 +862,7 @@ class MainWindow(QMainWindow):
 
     def _index_changed(self, _index: int) -> None:
         self._changed_since_autosave = True
+        self.idle_autosave_timer.start()  # restarts: the autosave waits for a pause in the edits
 
     def _clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -849,6 +876,7 @@ class MainWindow(QMainWindow):
         if self.training_client.running:
             self.training_client.shutdown()  # a run in progress ends with the window
         self.autosave_timer.stop()
+        self.idle_autosave_timer.stop()
         self.recovery.release()
         self.dock_layout.save()
         event.accept()

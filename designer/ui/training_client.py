@@ -39,10 +39,12 @@ from designer.training.config import ConfigError, TrainingConfig
 from designer.training.data import DataError, DataProblem, check_data, model_output_shapes
 from designer.training.launcher import prepare_run, worker_command, worker_environment
 from designer.training.runs import (
+    MINIMUM_FREE_BYTES,
     TERMINAL_EVENTS,
     EventTail,
     RunFolder,
     default_runs_root,
+    disk_shortage,
     tail_lines,
     untitled_runs_root,
     user_runs_folder,
@@ -258,12 +260,17 @@ class TrainingClient(QObject):
         if not run.completed_epochs():
             self.refused.emit([f"{run.name} has no checkpoint to resume from."], [])
             return False
+        if shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES):
+            self.refused.emit([f"Cannot resume {run.name}: {shortage}."], [])
+            return False
         self._launch(run, resume=True, epochs=epochs)
         return True
 
     def _launch(self, run: RunFolder, *, resume: bool, epochs: int | None = None) -> None:
         run.clear_stop()
         self.run, self._final = run, None
+        if resume:  # records of epochs the resume trains again go, before the tail starts at the end
+            run.forget_epochs_from(run.completed_epochs())
         self._tail = EventTail(run.events_file, offset=run.events_file.stat().st_size)
         self.process = self._worker_process(run, resume, epochs)
         self.started.emit(run)

@@ -65,10 +65,14 @@ def test_summary_matches_keras_totals() -> None:
         ("{not json", "$: not JSON"),
         ('{"format_version": 99}', "$.format_version: unsupported format_version 99"),
         (None, "$.nodes[1].type: unknown layer type 'Dens'"),
+        ("[" * 100_000 + "]" * 100_000, "$: not JSON this designer reads: nested more than 100 levels"),
+        ('{"nodes": [{"params": {"units": 1' + "0" * 400 + "}}]}", "$.nodes[0].params.units: an integer"),
+        ('{"imported_specs": [{"key": "a", "class_name": "A", "module": "m", "category": "c"}]}', "params"),
     ],
 )
+@pytest.mark.parametrize("command", ["validate", "summary"])
 def test_bad_project_files_print_one_line_and_exit_two(
-    tmp_path: Path, text: str | None, expected: str
+    tmp_path: Path, text: str | None, expected: str, command: str
 ) -> None:
     path = tmp_path / "broken.json"
     if text is None:
@@ -76,9 +80,19 @@ def test_bad_project_files_print_one_line_and_exit_two(
         data["nodes"][1]["type"] = "Dens"
         text = json.dumps(data)
     path.write_text(text)
-    code, out, err = run("validate", str(path))
+    code, out, err = run(command, str(path))
     assert code == 2 and out == ""
     assert err.startswith("error: ") and expected in err and "Traceback" not in err
+    assert str(path) in err and err.count("\n") == 1
+
+
+def test_custom_layers_that_is_not_a_list_exits_two(tmp_path: Path) -> None:
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["custom_layers"] = 7
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    code, _, err = run("validate", str(path))
+    assert (code, err) == (2, f"error: {path}: $.custom_layers: expected a list, got int\n")
 
 
 def test_missing_file_is_reported_without_a_traceback(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def test_extra_keys_must_not_overwrite_project_keys() -> None:
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(-project.LARGEST_INTEGER, project.LARGEST_INTEGER)  # a file holds int64 at most
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
     lambda children: (
@@ -424,3 +424,26 @@ def test_save_keeps_the_file_mode(saved: Path) -> None:
     save(saved, ModelGraph("other"))
     assert stat.S_IMODE(saved.stat().st_mode) == 0o640
     assert load(saved, ports_of).graph == ModelGraph("other")
+
+
+def _left_by_a_killed_save(target: Path, age_seconds: float) -> Path:
+    temporary = target.with_name(f".{target.name}.{os.urandom(16).hex()}.tmp")
+    temporary.write_text("{half a proj", encoding="utf-8")
+    old = temporary.stat().st_mtime - age_seconds
+    os.utime(temporary, (old, old))
+    return temporary
+
+
+@pytest.mark.parametrize("action", ["save", "load"])
+def test_stale_temporary_files_of_a_killed_save_are_removed(tmp_path: Path, action: str) -> None:
+    target = tmp_path / "design.json"
+    save(target, sample_graph())
+    stale = _left_by_a_killed_save(target, age_seconds=3600)
+    recent = _left_by_a_killed_save(target, age_seconds=0)  # may be another save under way
+    other = _left_by_a_killed_save(tmp_path / "other.json", age_seconds=3600)
+    if action == "save":
+        save(target, sample_graph())
+    else:
+        load(target, ports_of)
+    assert not stale.exists()
+    assert recent.exists() and other.exists()

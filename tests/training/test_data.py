@@ -394,3 +394,60 @@ def test_data_from_the_command_line(tmp_path: Path) -> None:
     }
     with pytest.raises(DataError, match="expected JSON, sklearn:NAME"):
         source_from_text("data.parquet", graph, tmp_path)
+
+
+# ------------------------------------------------- damaged values and empty data
+def digits_npz(tmp_path: Path, labels: np.ndarray, features: np.ndarray | None = None) -> dict:
+    count = len(labels)
+    features = features if features is not None else np.zeros((count, 64), dtype="float32")
+    np.savez(tmp_path / "digits.npz", x=features, y=labels)
+    return {"kind": "npz", "path": str(tmp_path / "digits.npz")}
+
+
+def sparse_problems(source: dict) -> list[str]:
+    graph = load_example("digits_mlp").graph
+    return [p.message for p in check_against_model(describe(source), graph, None, DIGIT_OUTPUT, SPARSE)]
+
+
+def test_a_negative_label_is_named_as_such_not_as_too_few_units(tmp_path: Path) -> None:
+    labels = np.array([-1, 0, 3, 9], dtype="int64")
+    assert sparse_problems(digits_npz(tmp_path, labels)) == [
+        "output 'digit' expects class indices from 0 to 9, but the labels go down to -1: "
+        "relabel or drop the negative ones."
+    ]
+
+
+def test_labels_that_are_not_whole_numbers_say_so(tmp_path: Path) -> None:
+    labels = np.array([0.0, 0.5, 3.0], dtype="float32")
+    assert sparse_problems(digits_npz(tmp_path, labels)) == [
+        "output 'digit' uses sparse_categorical_crossentropy, which expects whole class indices, "
+        "but the labels are not whole numbers (they go from 0 to 3)."
+    ]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_infinite_labels_are_named(tmp_path: Path, bad: float) -> None:
+    labels = np.array([0.0, bad, 3.0], dtype="float32")
+    assert sparse_problems(digits_npz(tmp_path, labels)) == [
+        "the targets of output 'digit' hold NaN or infinite values; the losses would be NaN."
+    ]
+
+
+def test_empty_arrays_say_there_are_no_samples(tmp_path: Path) -> None:
+    source = digits_npz(tmp_path, np.zeros((0,), dtype="int64"), np.zeros((0, 64), dtype="float32"))
+    assert sparse_problems(source) == ["the npz source has no samples."]
+
+
+def test_a_csv_with_a_header_only_says_it_has_no_rows(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "animals.csv", [])
+    source = {"kind": "csv", "path": str(path), "features": ["age", "height"], "targets": {"out": "species"}}
+    with pytest.raises(DataError, match=r"animals\.csv has no rows of data under its header\.$"):
+        describe(source)
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "-Infinity"])
+def test_a_nan_or_infinite_feature_cell_names_its_row_and_column(tmp_path: Path, cell: str) -> None:
+    path = write_csv(tmp_path / "animals.csv", ["1,2.5,cat", f"3,{cell},dog"])
+    source = {"kind": "csv", "path": str(path), "features": ["age", "height"], "targets": {"out": "species"}}
+    with pytest.raises(DataError, match=rf"row 3, column 'height': '{cell}' is not a finite number"):
+        describe(source)

@@ -491,6 +491,24 @@ def test_custom_layer_paths_stay_right_after_save_as_elsewhere_undo_redo_and_a_f
     assert window.custom_layers.paths() == [layers]  # read relative to the file, held absolute
 
 
+def test_a_trust_store_that_cannot_be_written_is_said_and_saving_goes_on(
+    offline: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(blocker / "config"))  # no one can make it
+    window, layers = offline, write(tmp_path / "layers.py", GOOD_LAYERS)
+    errors: list[str] = []
+    window.report_error = lambda title, text: errors.append(f"{title}: {text}")  # type: ignore[method-assign]
+    window.custom_layers.add_paths([layers])
+    assert [error.split("\n")[0] for error in errors] == [
+        f"Cannot remember that you trust this code: {blocker / 'config'}: Not a directory"
+    ]
+    assert "will not run until the trust store can be written" in errors[0]
+    window.ask_save_path = lambda: tmp_path / "model.json"  # type: ignore[method-assign]
+    assert window.save_as() and (tmp_path / "model.json").exists()
+
+
 def two_designs(tmp_path: Path) -> tuple[Path, Path]:
     write(tmp_path / "p_layers.py", GOOD_LAYERS)
     write(tmp_path / "q_layers.py", GOOD_LAYERS)

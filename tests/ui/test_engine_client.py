@@ -3,6 +3,7 @@ a killed or hung host."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -15,13 +16,14 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEventLoop
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from test_canvas import small_catalog
 
-from designer.catalog.spec import Catalog
+from designer.catalog.spec import IMPORTED_SPECS_KEY, Catalog
 from designer.graph import project
 from designer.graph.model import Edge, ModelGraph, Node
 from designer.ui import engine_client
 from designer.ui.document import Document
-from designer.ui.engine_client import EngineClient, EngineSync, cached_catalog
+from designer.ui.engine_client import EngineClient, EngineSync, analysis_data, cached_catalog
 
 START_TIMEOUT_MS = 120_000  # importing TensorFlow on a small, busy machine
 REPLY_TIMEOUT_MS = 30_000
@@ -243,3 +245,21 @@ def test_a_hung_engine_is_killed_restarted_and_reported(
     with qtbot.waitSignal(engine.started, timeout=START_TIMEOUT_MS):
         pass
     assert "Dense" in fetch_catalog(qtbot, engine)  # the request that hung is not sent again
+
+
+def test_the_analysis_sends_the_graph_and_imported_specs_but_not_unknown_keys() -> None:
+    catalog = small_catalog()
+    imported = [{**catalog["Dense"].to_dict(), "key": "ops.dense_copy"}]
+    loaded = project.Project(
+        small_graph(catalog),
+        training={"epochs": 3},
+        custom_layers=["layers.py"],
+        extra={"notes": "x" * 5_000_000, IMPORTED_SPECS_KEY: imported},
+    )
+    document = Document(catalog)
+    document.replace(loaded, None)
+    data = analysis_data(document)
+    assert "notes" not in data and data["training"] is None
+    assert data[IMPORTED_SPECS_KEY] == imported and data["custom_layers"] == ["layers.py"]
+    assert project.from_dict(data, catalog.with_project_specs(data).ports_of).graph == document.graph
+    assert len(json.dumps(data)) < 100_000

@@ -103,6 +103,39 @@ def test_opening_a_bad_file_reports_it_and_keeps_the_design(window: MainWindow, 
     assert len(window.document.graph) == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "$: not JSON this designer reads: nested more than 100 levels"),
+        ('{"format_version": 1, "imported_specs": [{"key": "k"}]}', "$.imported_specs[0].class_name"),
+        ('{"format_version": 1, "x": ' + "9" * 5000 + "}", "$: not JSON this designer reads"),
+    ],
+)
+def test_a_damaged_file_is_a_dialog_not_an_empty_canvas(
+    window: MainWindow, tmp_path: Path, text: str, where: str
+) -> None:
+    window.add_layer_at_centre("Dense")
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(text, encoding="utf-8")
+    reports: list[str] = []
+    window.report_error = lambda title, text: reports.append(f"{title}: {text}")  # type: ignore[method-assign]
+    assert not window.open_path(damaged)
+    [report] = reports
+    assert report.startswith(f"Cannot open the design: {damaged}: ") and where in report
+    assert "\n" not in report and len(window.document.graph) == 1
+
+
+def test_custom_layers_that_is_not_a_list_is_a_dialog(window: MainWindow, tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["custom_layers"] = 7
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(data), encoding="utf-8")
+    reports: list[str] = []
+    window.report_error = lambda title, text: reports.append(text)  # type: ignore[method-assign]
+    assert not window.open_path(damaged)
+    assert reports == [f"{damaged}: $.custom_layers: expected a list, got int"]
+
+
 def test_open_remembers_recent_files(window: MainWindow, tmp_path: Path) -> None:
     design = tmp_path / "digits_cnn.json"
     design.write_bytes(EXAMPLE.read_bytes())
@@ -187,6 +220,20 @@ def test_autosave_writes_a_recovery_file_until_the_design_is_saved(
     window.ask_save_path = lambda: tmp_path / "saved.json"  # type: ignore[method-assign]
     window.save()
     assert not window.recovery.data.exists()
+
+
+def test_autosave_follows_shortly_after_the_edits_stop(qtbot: object, window: MainWindow) -> None:
+    window.set_autosave_interval(600_000, idle_milliseconds=50)  # the periodic one is far off
+    window.add_layer_at_centre("Dense")
+    qtbot.waitUntil(window.recovery.data.exists, timeout=5000)  # type: ignore[attr-defined]
+
+
+def test_autosave_comes_within_the_longest_interval_while_edits_go_on(
+    qtbot: object, window: MainWindow
+) -> None:
+    window.set_autosave_interval(50, idle_milliseconds=600_000)  # no pause ever long enough
+    window.add_layer_at_centre("Dense")
+    qtbot.waitUntil(window.recovery.data.exists, timeout=5000)  # type: ignore[attr-defined]
 
 
 def test_recovery_of_a_dead_session_is_offered_and_marks_the_design_unsaved(

@@ -70,6 +70,10 @@ def test_parse_value(spec: ParamSpec, text: str, value: Any) -> None:
         (RATE, "nan", "Expected a finite number"),
         (RANGE, "relu", "quote text"),
         (CELL, '{"units": 4}', 'Expected a layer as {"class_name"'),
+        (SHAPE, "1" + "0" * 400, "Expected a smaller value: an integer of about 401 digits is too large"),
+        (KERNEL, "3, 12345678901234567890", "an integer of about 20 digits is too large"),
+        (RANGE, "[" * 5000 + "]" * 5000, "Expected a JSON value"),
+        (RANGE, "[" * 150 + "]" * 150, "Expected a smaller value: nested more than 100 levels deep"),
     ],
 )
 def test_parse_value_says_what_was_expected(spec: ParamSpec, text: str, message: str) -> None:

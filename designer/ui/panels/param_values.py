@@ -14,6 +14,8 @@ import json
 from typing import Any
 
 from designer.catalog.spec import ParamSpec
+from designer.graph import project
+from designer.graph.errors import ProjectError
 
 NONE_TEXT = "None"
 DTYPES = (
@@ -44,8 +46,16 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
     stripped = text.strip()
     if stripped in ("", NONE_TEXT) and spec.kind != "str":
         return _empty_value(spec, stripped)
-    parser = _PARSERS.get(spec.kind, _parse_json)
-    return parser(spec, stripped)
+    value = _PARSERS.get(spec.kind, _parse_json)(spec, stripped)
+    try:
+        project.check_limits(value)  # what a project file may hold, so that the design reopens
+    except ProjectError as error:
+        raise ValueError(f"Expected a smaller value: {error.problem}; received {_shortened(text)}.") from None
+    return value
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} characters)"
 
 
 def _empty_value(spec: ParamSpec, text: str) -> Any:
@@ -129,7 +139,7 @@ def _parse_json(spec: ParamSpec, text: str) -> Any:
     """A JSON value, or a Python literal (tuples become lists, True/None are accepted)."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         value = _python_literal(text)
     value = _as_json(value)
     if spec.kind == "layer":
