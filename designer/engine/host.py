@@ -1,6 +1,6 @@
 """The engine process of the GUI: serves the engine functions over JSON lines.
 
-`python -m designer.engine.host --cache-dir DIR` reads one request per line on
+`python -P -m designer.engine.host --cache-dir DIR` reads one request per line on
 stdin, `{"id": int, "op": str, ...}`, and writes one reply per line,
 `{"id": int, "ok": true, "result": ...}` or `{"id": int, "ok": false, "error": str}`.
 Its first line, written once Keras is imported, is `{"id": 0, "ok": true, "result": "ready"}`.
@@ -29,7 +29,9 @@ The protocol owns private duplicates of the original stdin and stdout. File
 descriptors 0 and 1 are pointed at /dev/null and stderr before Keras is
 imported, so neither a print() nor an input() in user layer code, nor TensorFlow
 writing to fd 1, can corrupt the protocol. A failing request gets an error reply
-and the host goes on serving; end of input ends the process.
+and the host goes on serving; end of input ends the process, and so does the
+end of the process that started it (designer.processes.die_with_parent), even
+while user code keeps the host busy.
 
 Test hook: when DESIGNER_ENGINE_TEST_HANG_OP names an op, the host sleeps forever
 on that op, so that the GUI's supervision of a hung engine can be tested.
@@ -50,6 +52,7 @@ from typing import IO, TYPE_CHECKING, Any
 from designer.catalog.spec import Catalog
 from designer.graph import project
 from designer.graph.model import ModelGraph
+from designer.processes import die_with_parent
 
 if TYPE_CHECKING:
     from designer.engine.custom_ops import CustomLayers
@@ -369,6 +372,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    die_with_parent()  # a busy host of a killed GUI must not spin on
     requests, replies = claim_protocol_streams()
     importlib.import_module("designer.engine.inference")  # Keras: seconds, and it may print
     replies.write(reply_line(READY_ID, "ready") + "\n")
