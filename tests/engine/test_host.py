@@ -412,6 +412,41 @@ def test_a_reload_keeps_the_last_good_version_of_a_layer_it_breaks(
     assert [p["default"] for p in reply["specs"][0]["params"] if p["name"] == "units"] == [6]
 
 
+HELPED_LAYERS = """
+import keras
+from helped_helper import scale
+
+
+class Scaled(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * scale()
+"""
+
+
+def test_a_changed_helper_of_a_trusted_file_does_not_run_until_trusted_again(
+    trust_store: TrustStore, tmp_path: Path
+) -> None:
+    marker = tmp_path / "the new helper ran"
+    layer = tmp_path / "design" / "helped_layers.py"
+    layer.parent.mkdir()
+    layer.write_text(HELPED_LAYERS)
+    helper = layer.parent / "helped_helper.py"
+    helper.write_text("def scale():\n    return 2.0\n")
+    trust_store.trust([layer])
+    engine = EngineHost()
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
+    assert [spec["key"] for spec in reply["specs"]] == ["helped_layers.Scaled"] and reply["problems"] == []
+
+    helper.write_text(f"open({str(marker)!r}, 'w').close()\ndef scale():\n    return 3.0\n")
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
+    assert "the last trusted version stays in use" in reply["problems"][0]["message"]
+    assert not marker.exists()
+
+    trust_store.trust([layer])
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
+    assert reply["problems"] == [] and marker.exists()  # the new helper, not the one imported before
+
+
 def test_check_layer_reports_shapes_and_weights_or_the_error_line(trust_store: TrustStore) -> None:
     engine = EngineHost()
     source = CUSTOM_LAYERS.replace("    def call(self, inputs)\n", "    def call(self, inputs):\n")
