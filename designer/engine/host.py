@@ -13,8 +13,10 @@ Operations:
   [Diagnostic], "totals": [trainable, non_trainable]}. The host keeps the last
   design and re-infers only what the difference to it can change.
 - "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
-- "import" {"source", "weights_dir"} -> {"project", "specs", "messages"}: a Keras model as a
-  design (designer.engine.importer), its weights written into weights_dir.
+- "import" {"source", "weights_dir", "code"} -> {"project", "specs", "messages"}: a Keras model
+  as a design (designer.engine.importer), its weights written into weights_dir. `source` is a
+  file's path, whatever its name; only with "code": true (the person agreed to run it) may it
+  be `module:function`, which imports and calls Python code.
 - "design_weights" {"project", "weights", "path"} -> {"path", "loaded", "fresh"}: an imported
   model's weights written for the design as it is now, by layer name: what a run starts from.
 - "load_custom_layers" {"paths": [files or folders], "guard": path} -> {"specs", "problems":
@@ -163,7 +165,9 @@ class EngineHost:
 
         weights_dir = Path(_field(request, "weights_dir", str))
         weights_dir.mkdir(parents=True, exist_ok=True)
-        result = import_source(_field(request, "source", str), self._current_catalog(), weights_dir)
+        code = request.get("code") is True
+        source, catalog = _field(request, "source", str), self._current_catalog()
+        result = import_source(source, catalog, weights_dir, run_code=code, as_file=not code)
         if result.extra_specs:
             self._catalog = self._current_catalog().merged(result.extra_specs)
             self._inference = None

@@ -247,8 +247,9 @@ class EngineClient(QObject):
         return self._submit(_Request(next(self._ids), "check_params", fields, self.request_timeout_s))
 
     def import_source(self, source: str, weights_dir: str) -> int:
-        """Import a Keras model in the engine; `imported` brings {"project", "specs", "messages"}."""
-        fields = {"source": source, "weights_dir": weights_dir}
+        """Import the Keras model in the file `source` (a path, whatever its name: the host runs
+        no module:function for it) in the engine; `imported` brings {"project", "specs", "messages"}."""
+        fields = {"source": source, "weights_dir": weights_dir, "code": False}
         return self._submit(_Request(next(self._ids), "import", fields, self.request_timeout_s))
 
     def request(self, op: str, fields: dict[str, Any] | None = None, timeout_s: float | None = None) -> int:

@@ -163,6 +163,34 @@ def test_custom_layer_code_runs_only_with_trust(tmp_path: Path, monkeypatch: pyt
     assert code == 0 and "hidden_2 (my_layers.Doubling)" in out
 
 
+BUILDER = """
+import keras
+
+open({marker!r}, "w").close()
+
+
+def build():
+    inputs = keras.Input((2,), name="x")
+    return keras.Model(inputs, keras.layers.Dense(1, name="y")(inputs))
+"""
+
+
+def test_import_runs_module_function_code_only_with_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "builder ran"
+    (tmp_path / "model.py").write_text(BUILDER.format(marker=str(marker)))
+    (tmp_path / "model.py:build").write_text("not a model")  # a file, whatever its name
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("import", "model.py:build", "-o", "picked.json")
+    assert code == 2 and "expected a .keras or .h5 model file" in err and not marker.exists()
+    (tmp_path / "model.py").rename(tmp_path / "builder.py")
+    code, _, err = run("import", f"{tmp_path / 'builder.py'}:build", "-o", "refused.json")
+    assert code == 2 and "Pass --trust" in err and not marker.exists()
+    code, _, _ = run("import", "--trust", f"{tmp_path / 'builder.py'}:build", "-o", "built.json")
+    assert code == 0 and marker.exists() and (tmp_path / "built.json").exists()
+
+
 def test_training_starts_from_the_imported_weights(tmp_path: Path) -> None:
     """A frozen layer keeps the imported model's weights through training; a layer added after
     the import starts fresh; --fresh ignores the imported weights."""

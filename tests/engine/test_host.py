@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import pytest
 
-from designer.engine.host import EngineHost, changed_nodes
+from designer.engine.host import EngineHost, answer, changed_nodes
 from designer.graph.project import PROJECT_FORMAT_VERSION
 from designer.trust import TrustStore
 
@@ -445,6 +445,25 @@ def test_a_changed_helper_of_a_trusted_file_does_not_run_until_trusted_again(
     trust_store.trust([layer])
     reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
     assert reply["problems"] == [] and marker.exists()  # the new helper, not the one imported before
+
+
+def test_the_import_op_reads_a_file_and_runs_module_function_only_when_asked(tmp_path: Path) -> None:
+    marker = tmp_path / "model.py ran"
+    (tmp_path / "model.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef build():\n    pass\n")
+    (tmp_path / "model.py:build").write_text("not a model")
+    engine = EngineHost()
+    weights = str(tmp_path / "weights")
+    picked = {"id": 1, "op": "import", "source": str(tmp_path / "model.py:build"), "weights_dir": weights}
+    reply = answer(engine, json.dumps(picked))
+    assert "expected a .keras or .h5 model file" in json.loads(reply)["error"]
+    assert not marker.exists()
+    (tmp_path / "model.py").rename(tmp_path / "builder.py")
+    request = {"id": 2, "op": "import", "source": f"{tmp_path / 'builder.py'}:build", "weights_dir": weights}
+    reply = answer(engine, json.dumps(request))
+    assert "expected a .keras or .h5 model file" in json.loads(reply)["error"]  # a file unless code
+    assert not marker.exists()
+    reply = answer(engine, json.dumps({**request, "code": True}))
+    assert "returned a NoneType, not a keras.Model" in json.loads(reply)["error"] and marker.exists()
 
 
 def test_check_layer_reports_shapes_and_weights_or_the_error_line(trust_store: TrustStore) -> None:
