@@ -162,6 +162,12 @@ def test_custom_layer_code_runs_only_with_trust(tmp_path: Path, monkeypatch: pyt
     code, out, _ = run("summary", str(path))  # trusted now: remembered by file hash
     assert code == 0 and "hidden_2 (my_layers.Doubling)" in out
 
+    (tmp_path / "my_helper.py").write_text("FACTOR = 2\n")
+    layers = tmp_path / "my_layers.py"
+    layers.write_text("from my_helper import FACTOR\n" + layers.read_text())
+    code, _, err = run("validate", str(path))  # it imports a module of its folder now: asked again
+    assert code == 2 and f"my_layers.py (importing {(tmp_path / 'my_helper.py').resolve()})" in err
+
 
 BUILDER = """
 import keras
