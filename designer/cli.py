@@ -140,6 +140,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         default_catalog(),
         args.weights_dir,
         on_message=lambda message: out.write(f"note: {message}\n"),
+        run_code=args.trust,
     )
     out.write(f"{output}: imported {args.source}\n")
     return EXIT_OK
@@ -174,7 +175,10 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "summary": ("Print the layer table (like model.summary()) with parameter totals.", cmd_summary),
     "export": ("Write the model as Python code (and a training script).", cmd_export),
     "train": ("Train the model on its configured data; a line per epoch, a run folder.", cmd_train),
-    "import": ("Import a Keras model (.keras, JSON config, module:function) as a project.", cmd_import),
+    "import": (
+        "Import a Keras model (.keras, JSON config, or module:function with --trust) as a project.",
+        cmd_import,
+    ),
 }
 _SOURCE_COMMANDS = {"import"}  # take a SOURCE, not a project file
 
@@ -210,9 +214,10 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--with-training", action="store_true", help="also write train.py (OUT is a folder)")
     export.add_argument("-o", "--output", type=Path, required=True, help="output .py file, or folder")
     source = sub.choices["import"]
-    source.add_argument("source", help="a .keras file, a model JSON config, or module:function")
+    source.add_argument("source", help="a .keras file, a model JSON config, or module:function (--trust)")
     source.add_argument("-o", "--output", type=Path, required=True, help="the project file to write")
     source.add_argument("--weights-dir", type=Path, default=None, help="where the imported weights go")
+    source.add_argument("--trust", action="store_true", help="run the code a module:function source names")
     train = sub.choices["train"]
     train.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
     train.add_argument("--data", default=None, help="data source, e.g. sklearn:digits or data.npz")

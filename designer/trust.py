@@ -1,7 +1,12 @@
 """Consent to run custom-layer code: which files (by content hash) the user trusted.
 
 A project may reference or embed Python files. Nothing of them runs until the
-user agrees, once per file content: an edited file must be trusted again. The
+user agrees, once per file content: an edited file must be trusted again. What
+a file imports from its own folder runs with it (`from helper_mod import scale`
+finds helper_mod.py there), so consent covers those modules too:
+`local_imports` finds them statically (ast, recursively, nothing run) and
+`trust_digest` hashes them with the file; a change to any of them asks again.
+Imports made by other means (importlib, __import__, exec) are not seen. The
 store is a small JSON file in the user's configuration folder, written
 atomically. Both processes ask it: the GUI before it offers a file to the
 engine, the engine again before it runs one. A layer whose file did not run
@@ -11,6 +16,7 @@ No Qt, no Keras.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -33,6 +39,84 @@ def file_hash(path: Path) -> str:
 
 def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def trust_digest(file: Path, content: bytes | None = None) -> str:
+    """The hash consent is given to: the file's content (`content`, when read already) alone when it
+    imports nothing from its folder, else that and each local import's path and content."""
+    file = Path(file)
+    content = file.read_bytes() if content is None else content
+    imports = local_imports(file, content)
+    if not imports:
+        return content_hash(content)
+    parts = [content_hash(content)]
+    for module in imports:
+        relative = module.relative_to(file.parent.resolve()).as_posix()
+        parts.append(f"{relative}:{file_hash(module)}")
+    return content_hash("\n".join(parts).encode("utf-8"))
+
+
+def local_imports(file: Path, content: bytes | None = None) -> list[Path]:
+    """The files of the modules and packages that `file` imports from its own folder, and theirs
+    in turn, found by reading the code (never running it); sorted, `file` itself left out."""
+    root = Path(file).resolve().parent
+    found: set[Path] = set()
+    pending = [(Path(file).resolve(), content)]
+    while pending:
+        current, text = pending.pop()
+        for module in _imported_files(current, text, root):
+            if module not in found and module != Path(file).resolve():
+                found.add(module)
+                pending.append((module, None))
+    return sorted(found)
+
+
+def _imported_files(file: Path, content: bytes | None, root: Path) -> set[Path]:
+    try:
+        tree = ast.parse(file.read_bytes() if content is None else content, str(file))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    files: set[Path] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                files |= _module_files(root, alias.name.split("."))
+        elif isinstance(node, ast.ImportFrom):
+            base = _relative_base(file, root, node.level)
+            parts = (node.module or "").split(".") if node.module else []
+            for alias in node.names:  # a name may be a submodule: `from package import module`
+                files |= _module_files(base, [*parts, alias.name])
+    return {path for path in files if path.is_relative_to(root)}
+
+
+def _relative_base(file: Path, root: Path, level: int) -> Path:
+    """The folder a `from` import starts in: the root for an absolute one, else the file's package."""
+    if level == 0:
+        return root
+    base = file.parent
+    for _ in range(level - 1):
+        base = base.parent
+    return base
+
+
+def _module_files(base: Path, parts: list[str]) -> set[Path]:
+    """The files that importing `parts` (a dotted name split) from `base` runs: each package's
+    __init__.py on the way and the module's own file; those that exist."""
+    files: set[Path] = set()
+    folder = base
+    for part in parts:
+        if not part or part == "*":
+            break
+        module, package = folder / f"{part}.py", folder / part
+        if (package / "__init__.py").is_file():
+            files.add((package / "__init__.py").resolve())
+        elif module.is_file():
+            files.add(module.resolve())
+            break
+        elif not package.is_dir():
+            break
+        folder = package
+    return files
 
 
 def layer_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -62,26 +146,29 @@ class TrustStore:
         self._entries: dict[str, dict[str, object]] = self._read()
 
     def is_trusted(self, file: Path) -> bool:
+        """Whether the file and its local imports, as they are now, were trusted."""
         try:
-            return file_hash(file) in self._entries
+            return trust_digest(file) in self._entries
         except OSError:
             return False
 
     def trusts(self, digest: str) -> bool:
-        """Whether content with this hash (`content_hash`) was trusted."""
+        """Whether content with this hash (`trust_digest`) was trusted."""
         return digest in self._entries
 
     def untrusted(self, files: list[Path]) -> list[Path]:
         return [Path(f) for f in files if not self.is_trusted(Path(f))]
 
     def trust(self, files: list[Path]) -> None:
+        """Trust the files as they are now, with their local imports."""
         for file in map(Path, files):
-            self._entries[file_hash(file)] = {"file": str(file.resolve()), "trusted_at": time.time()}
+            self._entries[trust_digest(file)] = _entry(file, local_imports(file))
         self._write()
 
     def trust_content(self, file: Path, content: bytes) -> None:
-        """Trust `content` about to be written to `file` (the app's own layer editor saves it)."""
-        self._entries[content_hash(content)] = {"file": str(Path(file).resolve()), "trusted_at": time.time()}
+        """Trust `content` about to be written to `file` (the app's own layer editor saves it),
+        with the local imports it has now."""
+        self._entries[trust_digest(file, content)] = _entry(file, local_imports(file, content))
         self._write()
 
     def _read(self) -> dict[str, dict[str, object]]:
@@ -99,6 +186,13 @@ class TrustStore:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, self.path)
+
+
+def _entry(file: Path, imports: list[Path]) -> dict[str, object]:
+    entry: dict[str, object] = {"file": str(Path(file).resolve()), "trusted_at": time.time()}
+    if imports:
+        entry["imports"] = [str(path) for path in imports]
+    return entry
 
 
 # ---------------------------------------------------------------- stand-ins

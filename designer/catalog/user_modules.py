@@ -8,7 +8,9 @@ fails to import is reported with its path and line (`ModuleProblem`); a file
 with a syntax error still gives the layers of its good blocks, and a reload
 that fails keeps the last good version of each layer it lost (`with_last_good`).
 A file whose name is no module name, or clashes with a module already there
-(`layers.py`, `math.py`), is refused before any of it runs.
+(`layers.py`, `math.py`), is refused before any of it runs. The modules it
+imports from its own folder (covered by its consent, `designer.trust`) are
+imported afresh each time it loads.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import keras
 
 from designer.catalog.keras_layers import spec_from_class
 from designer.catalog.spec import LayerSpec
-from designer.trust import layer_files
+from designer.trust import layer_files, local_imports
 
 LIBRARY_PACKAGE = "layers"
 USER_CATEGORY = "custom"
@@ -125,6 +127,7 @@ def load_module(path: Path, source: str | None = None) -> UserModule:
     refused = module_name_problem(path)
     if refused is not None:
         return UserModule(path, None, problems=[refused])
+    _forget_local_modules(path, source)
     module = _fresh_module(path)
     try:
         code = compile(source, str(path), "exec")
@@ -188,6 +191,16 @@ def with_last_good(loaded: UserModule, previous: UserModule | None) -> UserModul
         setattr(module, spec.class_name, getattr(previous.module, spec.class_name))
     specs = sorted([*loaded.specs, *kept], key=lambda spec: spec.class_name)
     return UserModule(loaded.path, module, specs, loaded.problems)
+
+
+def _forget_local_modules(path: Path, source: str) -> None:
+    """Drop the modules of the file's folder that it imports from sys.modules, so that a helper
+    changed (and trusted again, `designer.trust.trust_digest`) runs anew with the file."""
+    files = set(local_imports(path, source.encode("utf-8")))
+    for name, module in list(sys.modules.items()):
+        location = getattr(module, "__file__", None)
+        if location and Path(location).resolve() in files:
+            del sys.modules[name]
 
 
 def _fresh_module(path: Path) -> types.ModuleType:

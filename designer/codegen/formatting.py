@@ -109,7 +109,7 @@ def ruff_command() -> tuple[str, ...] | None:
     if found:
         return (found,)
     if importlib.util.find_spec("ruff") is not None:
-        return (sys.executable, "-m", "ruff")
+        return (sys.executable, "-P", "-m", "ruff")  # -P: nothing of the working folder runs
     return None
 
 

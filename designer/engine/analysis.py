@@ -27,7 +27,7 @@ from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic, validate
-from designer.trust import TrustStore
+from designer.trust import TrustStore, local_imports
 
 _CATALOG: Catalog | None = None
 
@@ -109,13 +109,19 @@ def custom_layer_files(path: str | Path, data: object) -> list[Path]:
     return [folder / entry for entry in entries if isinstance(entry, str)]
 
 
+def _named_with_imports(file: Path) -> str:
+    """The file, with the modules of its folder that it imports (they run with it)."""
+    imports = local_imports(file)
+    return f"{file} (importing {', '.join(str(module) for module in imports)})" if imports else str(file)
+
+
 def _trusted_layers(path: str | Path, files: list[Path], trust: bool) -> LoadedModules:
     store = TrustStore()
     untrusted = [
         f for f in expand_paths(files) if f.exists() and not store.is_trusted(f)
     ]  # missing: a warning
     if untrusted and not trust:
-        names = ", ".join(str(f) for f in untrusted)
+        names = ", ".join(_named_with_imports(f) for f in untrusted)
         raise ProjectError(
             f"the project runs custom layer code from {names}: pass --trust to allow it",
             "$.custom_layers",

@@ -50,7 +50,7 @@ from designer.engine.inference import ShapeInference, call_layer
 from designer.engine.results import NodeResult
 from designer.graph.model import ModelGraph, Node, PortLayout
 from designer.graph.validation import Diagnostic
-from designer.trust import TrustStore, content_hash, layer_files, stand_in_specs
+from designer.trust import TrustStore, content_hash, layer_files, stand_in_specs, trust_digest
 
 EDITOR_FILENAME = "<layer editor>"
 CHECK_MODULE = "_designer_layer_check"
@@ -181,7 +181,7 @@ class CustomLayers:
         except OSError as error:
             note = f"cannot read the file: {error.strerror or error}"
             return CustomFile(path, "unreadable", problems=[ModuleProblem(str(path), None, note)], **kept)
-        digest = content_hash(content)
+        digest = trust_digest(path, content)  # the file and what it imports from its folder
         if previous is not None and previous.seen == digest and previous.status != "not trusted":
             return previous
         if not store.trusts(digest):

@@ -1,6 +1,6 @@
 """The engine process of the GUI: serves the engine functions over JSON lines.
 
-`python -m designer.engine.host --cache-dir DIR` reads one request per line on
+`python -P -m designer.engine.host --cache-dir DIR` reads one request per line on
 stdin, `{"id": int, "op": str, ...}`, and writes one reply per line,
 `{"id": int, "ok": true, "result": ...}` or `{"id": int, "ok": false, "error": str}`.
 Its first line, written once Keras is imported, is `{"id": 0, "ok": true, "result": "ready"}`.
@@ -13,8 +13,10 @@ Operations:
   [Diagnostic], "totals": [trainable, non_trainable]}. The host keeps the last
   design and re-infers only what the difference to it can change.
 - "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
-- "import" {"source", "weights_dir"} -> {"project", "specs", "messages"}: a Keras model as a
-  design (designer.engine.importer), its weights written into weights_dir.
+- "import" {"source", "weights_dir", "code"} -> {"project", "specs", "messages"}: a Keras model
+  as a design (designer.engine.importer), its weights written into weights_dir. `source` is a
+  file's path, whatever its name; only with "code": true (the person agreed to run it) may it
+  be `module:function`, which imports and calls Python code.
 - "design_weights" {"project", "weights", "path"} -> {"path", "loaded", "fresh"}: an imported
   model's weights written for the design as it is now, by layer name: what a run starts from.
 - "load_custom_layers" {"paths": [files or folders], "guard": path} -> {"specs", "problems":
@@ -29,7 +31,9 @@ The protocol owns private duplicates of the original stdin and stdout. File
 descriptors 0 and 1 are pointed at /dev/null and stderr before Keras is
 imported, so neither a print() nor an input() in user layer code, nor TensorFlow
 writing to fd 1, can corrupt the protocol. A failing request gets an error reply
-and the host goes on serving; end of input ends the process.
+and the host goes on serving; end of input ends the process, and so does the
+end of the process that started it (designer.processes.die_with_parent), even
+while user code keeps the host busy.
 
 Test hook: when DESIGNER_ENGINE_TEST_HANG_OP names an op, the host sleeps forever
 on that op, so that the GUI's supervision of a hung engine can be tested.
@@ -50,6 +54,7 @@ from typing import IO, TYPE_CHECKING, Any
 from designer.catalog.spec import Catalog
 from designer.graph import project
 from designer.graph.model import ModelGraph
+from designer.processes import die_with_parent
 
 if TYPE_CHECKING:
     from designer.engine.custom_ops import CustomLayers
@@ -160,7 +165,9 @@ class EngineHost:
 
         weights_dir = Path(_field(request, "weights_dir", str))
         weights_dir.mkdir(parents=True, exist_ok=True)
-        result = import_source(_field(request, "source", str), self._current_catalog(), weights_dir)
+        code = request.get("code") is True
+        source, catalog = _field(request, "source", str), self._current_catalog()
+        result = import_source(source, catalog, weights_dir, run_code=code, as_file=not code)
         if result.extra_specs:
             self._catalog = self._current_catalog().merged(result.extra_specs)
             self._inference = None
@@ -369,6 +376,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    die_with_parent()  # a busy host of a killed GUI must not spin on
     requests, replies = claim_protocol_streams()
     importlib.import_module("designer.engine.inference")  # Keras: seconds, and it may print
     replies.write(reply_line(READY_ID, "ready") + "\n")

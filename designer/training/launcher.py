@@ -1,8 +1,10 @@
 """Starting training workers, and `designer train` on the command line.
 
-`start_run` starts `python -m designer.training.worker RUN_DIR` with
+`start_run` starts `python -P -m designer.training.worker RUN_DIR` with
 subprocess in a session of its own (a fresh interpreter, never a fork of this
 process; Ctrl-C in the terminal reaches the CLI, which asks the worker to stop).
+designer.processes keeps the working folder off the worker's path and ends the
+worker when the process that started it dies.
 The GUI starts the same `worker_command` with QProcess. `RunProcess` stops,
 kills and waits for the worker; when it ends without a final event (a crash,
 Kill, an out-of-memory kill) `finish()` logs the exit status and the last lines
@@ -31,6 +33,7 @@ from designer.codegen.errors import CodegenError
 from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.model import ModelGraph
+from designer.processes import child_environment, python_command
 from designer.training.config import ConfigError, TrainingConfig
 from designer.training.data import (
     DataError,
@@ -70,7 +73,7 @@ def worker_command(
     python: str = sys.executable,
 ) -> list[str]:
     """The worker's command line (the GUI gives it to QProcess)."""
-    command = [python, "-m", "designer.training.worker", str(run_dir)]
+    command = python_command("designer.training.worker", [str(run_dir)], python)
     if batch_interval is not None:
         command += ["--batch-interval", str(batch_interval)]
     if resume:
@@ -86,15 +89,13 @@ def worker_command(
 
 def worker_environment(backend: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process' environment for the worker: KERAS_BACKEND when given (else whatever is set,
-    TensorFlow by default), TensorFlow's C++ chatter down to warnings, the designer importable."""
-    environment = dict(os.environ if base is None else base)
+    TensorFlow by default), TensorFlow's C++ chatter down to warnings, the designer importable,
+    this process named as the parent the worker dies with (designer.processes)."""
+    environment = child_environment(base)
     if backend:
         environment["KERAS_BACKEND"] = backend
     environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     environment["PYTHONUNBUFFERED"] = "1"
-    package_root = str(Path(__file__).resolve().parents[2])
-    paths = [path for path in environment.get("PYTHONPATH", "").split(os.pathsep) if path]
-    environment["PYTHONPATH"] = os.pathsep.join([package_root, *(p for p in paths if p != package_root)])
     return environment
 
 

@@ -5,10 +5,14 @@ the design and config, `config.json`, `graph.json` and `run.json` (the graph
 hash, the export options, the sample count), `events.jsonl` (the worker's JSON
 lines), `checkpoints/` (`last.keras` and `epoch_NNN.weights.h5` after every
 epoch, plus what the config asks for), `logs/` (TensorBoard), `history.csv`, and the worker's
-`stdout.log` / `stderr.log`. A `stop` file asks the worker to stop after the
-current batch. Before a resume, `forget_epochs_from` drops the records of the
-epochs the checkpoint does not hold (a kill outran it), so no epoch is recorded
-twice; `disk_shortage` is the free-space check before and during a run.
+`stdout.log` / `stderr.log`, and `worker.json` (the pid of the worker that
+trains it now or trained it last). A `stop` file asks the worker to stop after
+the current batch. A run whose log says it is training while no worker of it is
+alive (the designer was killed, the machine restarted) is "interrupted": it can
+resume from its last checkpoint. Before a resume, `forget_epochs_from` drops the
+records of the epochs the checkpoint does not hold (a kill outran it), so no
+epoch is recorded twice; `disk_shortage` is the free-space check before and
+during a run.
 
 The pure functions the UI needs live here too: `per_batch_values` turns Keras'
 per-batch running means back into each batch's value, `smooth` is
@@ -18,6 +22,7 @@ TensorBoard's smoothing, and `EventTail` reads the event log as it grows.
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import errno
 import hashlib
@@ -40,6 +45,7 @@ from designer.catalog.spec import LayerSpec
 from designer.codegen import MODEL_FILE, TRAINING_FILE, export
 from designer.graph import project
 from designer.graph.model import ModelGraph
+from designer.processes import command_line, pid_alive
 from designer.training.config import TrainingConfig
 
 CONFIG_FILE = "config.json"
@@ -48,6 +54,8 @@ RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 HISTORY_FILE = "history.csv"
 STOP_FILE = "stop"
+WORKER_FILE = "worker.json"
+WORKER_MODULE = "designer.training.worker"
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
 CHECKPOINTS = "checkpoints"
@@ -56,6 +64,7 @@ LAST_CHECKPOINT = "last.keras"  # in checkpoints/: the model after the last epoc
 INITIAL_WEIGHTS_FILE = "initial.weights.h5"  # the weights a run starts from, when it does not start fresh
 LAST_STATE = "last.json"  # in checkpoints/: {"epoch": epochs done, "partial": stopped inside it}
 TERMINAL_EVENTS = ("finished", "stopped", "error")
+INTERRUPTED_REASON = "its worker is gone (the designer was closed or killed while it trained)"
 RUN_NAME = re.compile(r"run_(\d+)$")
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # in checkpoints/: the weights after each epoch (1-based)
 EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.(weights\.h5|keras)$")  # those, and the config's epoch_NNN.keras
@@ -243,7 +252,7 @@ class RunSummary:
 
     path: Path
     name: str
-    status: str  # created, running, finished, stopped or error
+    status: str  # created, running, interrupted, finished, stopped or error
     reason: str  # why it stopped or failed ("nan", "stop requested", the error message)
     config: dict[str, Any]
     graph_hash: str
@@ -427,6 +436,31 @@ class RunFolder:
     def stop_file(self) -> Path:
         return self.path / STOP_FILE
 
+    # ----------------------------------------------------------- worker
+    def record_worker(self, pid: int) -> None:
+        """Note the pid of the worker training this run (the worker does, as it starts)."""
+        _write_json(self.path / WORKER_FILE, {"pid": pid, "time": time.time()})
+
+    def worker_pid(self) -> int | None:
+        """The pid of this run's worker while it is alive; None when it is gone (or never started)."""
+        try:
+            pid = int(json.loads((self.path / WORKER_FILE).read_text(encoding="utf-8"))["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        arguments = command_line(pid) if pid_alive(pid) else []
+        if arguments is None:  # no /proc: alive is all that can be told
+            return pid
+        return pid if WORKER_MODULE in arguments else None
+
+    def kill_worker(self) -> bool:
+        """Kill this run's worker, wherever it was started from; False when none is alive."""
+        pid = self.worker_pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        return True
+
     def request_stop(self) -> None:
         """Ask the worker to stop after the current batch (it keeps a checkpoint)."""
         self.stop_file.touch()
@@ -517,6 +551,8 @@ def _summarize(run: RunFolder, events: list[dict[str, Any]]) -> RunSummary:
         status = "running"
     if terminal is not None and (not starts or events.index(terminal) > events.index(starts[-1])):
         status, reason = terminal["type"], str(terminal.get("reason") or terminal.get("message") or "")
+    elif status == "running" and run.worker_pid() is None:
+        status, reason = "interrupted", INTERRUPTED_REASON
     return RunSummary(
         path=run.path,
         name=run.name,

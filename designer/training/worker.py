@@ -1,6 +1,6 @@
 """The training worker: one process per run, training with the run folder's own train.py.
 
-    python -m designer.training.worker RUN_DIR [--events-fd N] [--events-file PATH]
+    python -P -m designer.training.worker RUN_DIR [--events-fd N] [--events-file PATH]
                                        [--resume] [--epochs N] [--batch-interval SECONDS]
 
 It imports RUN_DIR/train.py, the script Export writes, and calls its
@@ -60,6 +60,7 @@ import keras
 import numpy as np
 
 from designer.engine import inspection
+from designer.processes import die_with_parent
 from designer.training.runs import (
     EPOCH_WEIGHTS,
     HISTORY_FILE,
@@ -589,7 +590,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    die_with_parent()  # the run is interrupted, and resumable, when the designer dies
     run = RunFolder(arguments.run_dir.resolve())
+    run.record_worker(os.getpid())
     events_file = arguments.events_file.resolve() if arguments.events_file else None
     events = EventWriter.open(run, arguments.events_fd, events_file)
     stop = StopRequest(run)

@@ -14,8 +14,9 @@ Editor dock, all run by one `CustomLayerFiles`:
   stand-ins for the layers whose code did not run, join the document's catalog:
   the palette's Custom group.
 - No file runs before the person trusts its content: `confirm_trust` (a method
-  tests replace) names the files; designer.trust remembers the answer per file
-  hash, and the engine asks it again before it runs a file. A declined file is
+  tests replace) names the files and the modules each imports from its folder;
+  designer.trust remembers the answer per hash of a file with those modules,
+  and the engine asks it again before it runs a file. A declined file is
   not run; its layers stay in the design as stand-ins that say why.
 - A QFileSystemWatcher follows the files and their folders (an editor that
   saves by rename replaces the file). A change reloads them (a changed file is
@@ -46,7 +47,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMenu, QMe
 from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
-from designer.trust import TrustStore, file_hash, layer_files, stand_in_specs
+from designer.trust import TrustStore, layer_files, local_imports, stand_in_specs, trust_digest
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineSync
 from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
@@ -63,10 +64,27 @@ LAYER_FILTER = "Python files (*.py);;All files (*)"
 
 
 def _hash_or_none(path: Path) -> str | None:
+    """The file's consent hash (its local imports included); None when it cannot be read."""
     try:
-        return file_hash(path)
+        return trust_digest(path)
     except OSError:
         return None
+
+
+def consent_text(files: list[Path]) -> str:
+    """The files whose code would run, each with the modules it imports from its folder."""
+    lines = []
+    for file in files:
+        lines.append(f"    {file}")
+        lines += [f"        imports {module}" for module in _local_imports_or_none(file)]
+    return "The design uses Python code from:\n\n" + "\n".join(lines)
+
+
+def _local_imports_or_none(file: Path) -> list[Path]:
+    try:
+        return local_imports(file)
+    except OSError:
+        return []
 
 
 def _normal(path: Path) -> Path:
@@ -248,10 +266,11 @@ class CustomLayerFiles(QObject):
         box = QMessageBox(self.window)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Run custom layer code?")
-        box.setText("The design uses Python code from:\n\n" + "\n".join(f"    {f}" for f in files))
+        box.setText(consent_text(files))
         box.setInformativeText(
-            "Loading runs this code with your permissions. Trust it only if you know where it comes from; "
-            "the answer is remembered until the file changes."
+            "Loading runs this code, and the modules it imports from its folder, with your permissions. "
+            "Trust it only if you know where it comes from; the answer is remembered until one of "
+            "these files changes."
         )
         trust = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Don't load", QMessageBox.ButtonRole.RejectRole)
@@ -485,8 +504,10 @@ class CustomLayerFiles(QObject):
 
     # --------------------------------------------------------------- watching
     def _watch(self, paths: list[Path]) -> None:
-        """Watch the files, their folders (a save by rename replaces a file) and the folders named."""
+        """Watch the files, their local imports, their folders (a save by rename replaces a file)
+        and the folders named."""
         files = layer_files(paths)
+        files += [module for file in files for module in _local_imports_or_none(file)]
         wanted = (
             {str(f) for f in files} | {str(f.parent) for f in files} | {str(p) for p in paths if p.is_dir()}
         )

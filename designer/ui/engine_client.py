@@ -1,8 +1,9 @@
 """The GUI's side of the engine process: start it, talk JSON lines to it, supervise it.
 
 The GUI never imports Keras (see ARCHITECTURE.md, "Why the Keras side runs out
-of process in the GUI"). `EngineClient` runs `python -m designer.engine.host` in
-a QProcess, sends requests without ever waiting on the GUI thread, turns the
+of process in the GUI"). `EngineClient` runs `python -P -m designer.engine.host`
+(designer.processes: the working folder is never on its path, and it dies with
+the GUI) in a QProcess, sends requests without ever waiting on the GUI thread, turns the
 replies back into `Catalog`, `NodeResult` and `Diagnostic` objects, and
 restarts the host when it crashes or stops answering. `EngineSync` keeps one
 `Document`'s results in step with its graph. `cached_catalog` reads the catalog
@@ -15,8 +16,6 @@ import gzip
 import importlib.resources
 import itertools
 import json
-import os
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from designer.engine.results import NodeResult
 from designer.graph import project
 from designer.graph.model import DESIGN_SIGNALS, ModelGraph
 from designer.graph.validation import Diagnostic
+from designer.processes import PACKAGE_ROOT, child_environment, python_command
 from designer.ui.document import Document
 
 HOST_MODULE = "designer.engine.host"
@@ -40,7 +40,6 @@ CATALOG_CACHE_FORMAT = 1
 STDERR_LINES = 50
 WATCHDOG_INTERVAL_MS = 250
 RESTART_WINDOW_S = 60.0
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the designer package
 
 
 # ------------------------------------------------------------------ the cache
@@ -210,8 +209,9 @@ class EngineClient(QObject):
 
     def _launch(self) -> None:
         process = QProcess(self)
-        process.setProgram(sys.executable)
-        process.setArguments(["-m", HOST_MODULE, "--cache-dir", str(self.cache_dir)])
+        program, *arguments = python_command(HOST_MODULE, ["--cache-dir", str(self.cache_dir)])
+        process.setProgram(program)
+        process.setArguments(arguments)
         process.setProcessEnvironment(host_environment())
         process.readyReadStandardOutput.connect(lambda: self._read_replies(process))
         process.readyReadStandardError.connect(lambda: self._read_errors(process))
@@ -248,8 +248,9 @@ class EngineClient(QObject):
         return self._submit(_Request(next(self._ids), "check_params", fields, self.request_timeout_s))
 
     def import_source(self, source: str, weights_dir: str) -> int:
-        """Import a Keras model in the engine; `imported` brings {"project", "specs", "messages"}."""
-        fields = {"source": source, "weights_dir": weights_dir}
+        """Import the Keras model in the file `source` (a path, whatever its name: the host runs
+        no module:function for it) in the engine; `imported` brings {"project", "specs", "messages"}."""
+        fields = {"source": source, "weights_dir": weights_dir, "code": False}
         return self._submit(_Request(next(self._ids), "import", fields, self.request_timeout_s))
 
     def request(self, op: str, fields: dict[str, Any] | None = None, timeout_s: float | None = None) -> int:
@@ -433,12 +434,13 @@ class EngineClient(QObject):
 
 
 def host_environment() -> QProcessEnvironment:
-    """The GUI's environment, with TensorFlow quiet, output unbuffered, and this designer importable."""
-    environment = QProcessEnvironment.systemEnvironment()
+    """The GUI's environment, with TensorFlow quiet, output unbuffered, this designer importable
+    (and nothing relative on PYTHONPATH), and the GUI named as the parent the host dies with."""
+    environment = QProcessEnvironment()
+    for name, value in child_environment().items():
+        environment.insert(name, value)
     environment.insert("TF_CPP_MIN_LOG_LEVEL", "3")
     environment.insert("PYTHONUNBUFFERED", "1")
-    paths = [str(PACKAGE_ROOT), *filter(None, environment.value("PYTHONPATH", "").split(os.pathsep))]
-    environment.insert("PYTHONPATH", os.pathsep.join(dict.fromkeys(paths)))
     return environment
 
 

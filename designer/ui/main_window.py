@@ -595,7 +595,8 @@ class MainWindow(QMainWindow):
             self.import_path(path)
 
     def import_path(self, path: Path) -> bool:
-        """Ask the engine to import a Keras model; the design is replaced when it answers."""
+        """Ask the engine to import the Keras model in the file `path` (always a file, whatever its
+        name: never module:function); the design is replaced when it answers."""
         if self.client is None or not hasattr(self.client, "import_source"):
             self.report_error("Cannot import", "The Keras engine is not running.")
             return False

@@ -176,6 +176,40 @@ def test_custom_layer_code_runs_only_with_trust(tmp_path: Path, monkeypatch: pyt
     code, out, _ = run("summary", str(path))  # trusted now: remembered by file hash
     assert code == 0 and "hidden_2 (my_layers.Doubling)" in out
 
+    (tmp_path / "my_helper.py").write_text("FACTOR = 2\n")
+    layers = tmp_path / "my_layers.py"
+    layers.write_text("from my_helper import FACTOR\n" + layers.read_text())
+    code, _, err = run("validate", str(path))  # it imports a module of its folder now: asked again
+    assert code == 2 and f"my_layers.py (importing {(tmp_path / 'my_helper.py').resolve()})" in err
+
+
+BUILDER = """
+import keras
+
+open({marker!r}, "w").close()
+
+
+def build():
+    inputs = keras.Input((2,), name="x")
+    return keras.Model(inputs, keras.layers.Dense(1, name="y")(inputs))
+"""
+
+
+def test_import_runs_module_function_code_only_with_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "builder ran"
+    (tmp_path / "model.py").write_text(BUILDER.format(marker=str(marker)))
+    (tmp_path / "model.py:build").write_text("not a model")  # a file, whatever its name
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("import", "model.py:build", "-o", "picked.json")
+    assert code == 2 and "expected a .keras or .h5 model file" in err and not marker.exists()
+    (tmp_path / "model.py").rename(tmp_path / "builder.py")
+    code, _, err = run("import", f"{tmp_path / 'builder.py'}:build", "-o", "refused.json")
+    assert code == 2 and "Pass --trust" in err and not marker.exists()
+    code, _, _ = run("import", "--trust", f"{tmp_path / 'builder.py'}:build", "-o", "built.json")
+    assert code == 0 and marker.exists() and (tmp_path / "built.json").exists()
+
 
 def test_training_starts_from_the_imported_weights(tmp_path: Path) -> None:
     """A frozen layer keeps the imported model's weights through training; a layer added after

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import pytest
 
-from designer.engine.host import EngineHost, changed_nodes
+from designer.engine.host import EngineHost, answer, changed_nodes
 from designer.graph.project import PROJECT_FORMAT_VERSION
 from designer.trust import TrustStore
 
@@ -410,6 +410,60 @@ def test_a_reload_keeps_the_last_good_version_of_a_layer_it_breaks(
     reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})
     assert "the last trusted version stays in use" in reply["problems"][0]["message"]
     assert [p["default"] for p in reply["specs"][0]["params"] if p["name"] == "units"] == [6]
+
+
+HELPED_LAYERS = """
+import keras
+from helped_helper import scale
+
+
+class Scaled(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * scale()
+"""
+
+
+def test_a_changed_helper_of_a_trusted_file_does_not_run_until_trusted_again(
+    trust_store: TrustStore, tmp_path: Path
+) -> None:
+    marker = tmp_path / "the new helper ran"
+    layer = tmp_path / "design" / "helped_layers.py"
+    layer.parent.mkdir()
+    layer.write_text(HELPED_LAYERS)
+    helper = layer.parent / "helped_helper.py"
+    helper.write_text("def scale():\n    return 2.0\n")
+    trust_store.trust([layer])
+    engine = EngineHost()
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
+    assert [spec["key"] for spec in reply["specs"]] == ["helped_layers.Scaled"] and reply["problems"] == []
+
+    helper.write_text(f"open({str(marker)!r}, 'w').close()\ndef scale():\n    return 3.0\n")
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
+    assert "the last trusted version stays in use" in reply["problems"][0]["message"]
+    assert not marker.exists()
+
+    trust_store.trust([layer])
+    reply = engine.handle({"op": "load_custom_layers", "paths": [str(layer)]})
+    assert reply["problems"] == [] and marker.exists()  # the new helper, not the one imported before
+
+
+def test_the_import_op_reads_a_file_and_runs_module_function_only_when_asked(tmp_path: Path) -> None:
+    marker = tmp_path / "model.py ran"
+    (tmp_path / "model.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef build():\n    pass\n")
+    (tmp_path / "model.py:build").write_text("not a model")
+    engine = EngineHost()
+    weights = str(tmp_path / "weights")
+    picked = {"id": 1, "op": "import", "source": str(tmp_path / "model.py:build"), "weights_dir": weights}
+    reply = answer(engine, json.dumps(picked))
+    assert "expected a .keras or .h5 model file" in json.loads(reply)["error"]
+    assert not marker.exists()
+    (tmp_path / "model.py").rename(tmp_path / "builder.py")
+    request = {"id": 2, "op": "import", "source": f"{tmp_path / 'builder.py'}:build", "weights_dir": weights}
+    reply = answer(engine, json.dumps(request))
+    assert "expected a .keras or .h5 model file" in json.loads(reply)["error"]  # a file unless code
+    assert not marker.exists()
+    reply = answer(engine, json.dumps({**request, "code": True}))
+    assert "returned a NoneType, not a keras.Model" in json.loads(reply)["error"] and marker.exists()
 
 
 def test_check_layer_reports_shapes_and_weights_or_the_error_line(trust_store: TrustStore) -> None:

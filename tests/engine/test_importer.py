@@ -513,7 +513,7 @@ def test_json_config_sources(catalog: Catalog, tmp_path: Path) -> None:
 
 
 def test_module_function_sources(catalog: Catalog, tmp_path: Path) -> None:
-    result = import_source(f"{small_model.__module__}:small_model", catalog)
+    result = import_source(f"{small_model.__module__}:small_model", catalog, run_code=True)
     assert [n.name for n in result.graph.nodes.values()] == ["x", "y"]
     script = tmp_path / "builder.py"
     script.write_text(
@@ -521,7 +521,43 @@ def test_module_function_sources(catalog: Catalog, tmp_path: Path) -> None:
         "    return keras.Model(x, keras.layers.Dense(1, name='z')(x))\n",
         encoding="utf-8",
     )
-    assert [n.name for n in import_source(f"{script}:make", catalog).graph.nodes.values()] == ["x", "z"]
+    imported = import_source(f"{script}:make", catalog, run_code=True)
+    assert [n.name for n in imported.graph.nodes.values()] == ["x", "z"]
+
+
+def builder_beside_a_file_named_like_it(folder: Path) -> tuple[Path, Path]:
+    """model.py, which leaves a marker when it runs, and a data file literally named model.py:build."""
+    marker = folder / "model.py ran"
+    (folder / "model.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n\n\ndef build():\n    raise SystemExit('ran')\n",
+        encoding="utf-8",
+    )
+    picked = folder / "model.py:build"
+    picked.write_text("not a model", encoding="utf-8")
+    return picked, marker
+
+
+def test_a_file_named_like_module_function_is_a_file_and_runs_nothing(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picked, marker = builder_beside_a_file_named_like_it(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for source, options in ((str(picked), {"as_file": True}), ("model.py:build", {}), (str(picked), {})):
+        with pytest.raises(ImportRefused, match=r"expected a \.keras or \.h5 model file"):
+            import_source(source, catalog, **options)  # type: ignore[arg-type]
+    assert not marker.exists()
+
+
+def test_module_function_runs_code_only_when_allowed(catalog: Catalog, tmp_path: Path) -> None:
+    marker = tmp_path / "builder ran"
+    script = tmp_path / "builder_with_marker.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n\n\ndef make():\n    pass\n", encoding="utf-8")
+    with pytest.raises(ImportRefused, match=r"is Python code to run .*Pass --trust"):
+        import_source(f"{script}:make", catalog)
+    assert not marker.exists()
+    with pytest.raises(ImportRefused, match=r"\.keras or \.h5 model file"):
+        import_source(f"{script}:make", catalog, run_code=True, as_file=True)
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize(
@@ -536,7 +572,7 @@ def test_module_function_sources(catalog: Catalog, tmp_path: Path) -> None:
 )
 def test_bad_sources_are_refused(catalog: Catalog, source: str, message: str) -> None:
     with pytest.raises(ImportRefused, match=message.replace(".", r"\.").replace("(", r"\(")):
-        import_source(source, catalog)
+        import_source(source, catalog, run_code=True)
 
 
 def test_a_text_file_named_keras_is_refused(catalog: Catalog, tmp_path: Path) -> None:

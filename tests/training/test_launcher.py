@@ -51,8 +51,8 @@ def train(path: Path, catalog: Catalog, **options: object) -> tuple[int, str, st
 
 def test_the_worker_command_line() -> None:
     command = worker_command("runs/run_0001", resume=True, epochs=7, events_fd=5, python="python3")
-    assert command[:4] == ["python3", "-m", "designer.training.worker", "runs/run_0001"]
-    assert command[4:] == ["--resume", "--epochs", "7", "--events-fd", "5"]
+    assert command[:5] == ["python3", "-P", "-m", "designer.training.worker", "runs/run_0001"]
+    assert command[5:] == ["--resume", "--epochs", "7", "--events-fd", "5"]
 
 
 def test_the_worker_environment_names_the_backend() -> None:

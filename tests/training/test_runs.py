@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +124,21 @@ def write_events(run: RunFolder, *events: dict) -> None:
     run.events_file.write_text("".join(json.dumps(event) + "\n" for event in events))
 
 
-def test_the_run_list_gives_status_final_metrics_and_duration(tmp_path: Path, catalog: Catalog) -> None:
+@pytest.fixture
+def worker_like() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process whose command line names the worker module, as a worker's does."""
+    command = [sys.executable, "-c", "import time; time.sleep(120)", "designer.training.worker"]
+    process = subprocess.Popen(command)
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_the_run_list_gives_status_final_metrics_and_duration(
+    tmp_path: Path, catalog: Catalog, worker_like: subprocess.Popen[bytes]
+) -> None:
     finished, stopped, running, created = (example_run(tmp_path, catalog) for _ in range(4))
+    running.record_worker(worker_like.pid)
     start = {"type": "start", "time": 100.0, "device": "CPU (tensorflow)"}
     epoch = {"type": "epoch", "epoch": 0, "time": 105.0, "logs": {"loss": 0.5, "val_loss": 0.6}}
     write_events(finished, start, epoch, {"type": "finished", "time": 106.0, "epochs": 1})
@@ -157,6 +174,28 @@ def test_the_run_list_gives_status_final_metrics_and_duration(tmp_path: Path, ca
     assert summaries[running.name].status == "running"
     assert summaries[created.name].status == "created"
     assert list_runs(tmp_path / "nothing") == []
+
+
+def test_a_run_whose_worker_is_gone_is_interrupted(
+    tmp_path: Path, catalog: Catalog, worker_like: subprocess.Popen[bytes]
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    unrecorded, dead, not_a_worker, alive = (example_run(tmp_path, catalog) for _ in range(4))
+    dead.record_worker(gone.pid)
+    not_a_worker.record_worker(os.getpid())  # this test: alive, but no worker
+    alive.record_worker(worker_like.pid)
+    start = {"type": "start", "time": 100.0}
+    for run in (unrecorded, dead, not_a_worker, alive):
+        write_events(run, start, {"type": "epoch", "epoch": 0, "time": 105.0, "logs": {"loss": 0.5}})
+    statuses = {summary.name: summary.status for summary in list_runs(tmp_path)}
+    assert [statuses[run.name] for run in (unrecorded, dead, not_a_worker)] == ["interrupted"] * 3
+    assert "worker is gone" in dead.summary().reason
+    assert statuses[alive.name] == "running" and alive.worker_pid() == worker_like.pid
+
+    assert alive.kill_worker()  # a worker that outlived its designer can still be killed
+    assert worker_like.wait(timeout=10) == -signal.SIGKILL
+    assert alive.summary().status == "interrupted" and not alive.kill_worker()
 
 
 def test_an_exit_without_a_final_event_is_logged_with_stderr(tmp_path: Path, catalog: Catalog) -> None:

@@ -21,6 +21,7 @@ from designer.catalog.keras_layers import build_catalog
 from designer.catalog.spec import Catalog
 from designer.graph.model import INPUT_TYPE, Edge
 from designer.trust import TrustStore
+from designer.ui.custom_layers import consent_text
 from designer.ui.engine_client import EngineClient, EngineSync
 from designer.ui.main_window import MainWindow
 from designer.ui.panels.palette import KEY_ROLE, CatalogModel
@@ -262,6 +263,37 @@ def test_consent_is_asked_once_per_file_content_and_declined_code_does_not_run(
     assert window.open_path(project)
     qtbot.waitUntil(lambda: output_shape(window, "n2") == (None, 3), timeout=ENGINE_MS)
     assert len(consent.asked) == 2  # remembered by its hash
+
+
+HELPED_LAYERS = """
+import keras
+from ui_helper import factor
+
+
+class Scaled(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * factor()
+"""
+
+
+def test_the_modules_a_layer_file_imports_are_named_and_a_change_to_them_asked_about(
+    qtbot: QtBot, window: MainWindow, consent: Consent, tmp_path: Path
+) -> None:
+    marker = tmp_path / "the new helper ran"
+    helper = write(tmp_path / "ui_helper.py", "def factor():\n    return 2.0\n")
+    path = write(tmp_path / "helped_ui_layers.py", HELPED_LAYERS)
+    assert consent_text([path]).splitlines()[2:] == [f"    {path}", f"        imports {helper.resolve()}"]
+    assert window.custom_layers.add_paths([path])
+    qtbot.waitUntil(lambda: "helped_ui_layers.Scaled" in window.document.catalog, timeout=ENGINE_MS)
+    assert consent.asked == [[path]]
+
+    consent.answers = [False]
+    save_by_rename(helper, f"open({str(marker)!r}, 'w').close()\ndef factor():\n    return 3.0\n")
+    qtbot.waitUntil(lambda: len(consent.asked) == 2, timeout=ENGINE_MS)  # the helper changed: asked again
+    assert consent.asked[1] == [path]
+    qtbot.waitUntil(lambda: bool(messages(window, "custom-layer-file")), timeout=ENGINE_MS)
+    assert "the last trusted version stays in use" in messages(window, "custom-layer-file")[0]
+    assert not marker.exists()
 
 
 def test_a_declined_file_keeps_its_layers_in_the_design_as_not_loaded(

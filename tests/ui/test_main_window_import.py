@@ -90,6 +90,20 @@ def test_a_file_that_is_not_a_model_is_reported(qtbot: object, window: MainWindo
     assert "notes.keras" in errors[0] and len(window.document.graph) == 0
 
 
+def test_a_picked_file_named_like_module_function_is_a_file_and_runs_nothing(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    errors: list[str] = []
+    window.report_error = lambda title, text: errors.append(text)  # type: ignore[method-assign]
+    marker = tmp_path / "model.py ran"
+    (tmp_path / "model.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef build():\n    pass\n")
+    picked = tmp_path / "model.py:build"
+    picked.write_text("not a model")
+    window.import_path(picked)
+    qtbot.waitUntil(lambda: bool(errors), timeout=180_000)  # type: ignore[attr-defined]
+    assert "expected a .keras or .h5 model file" in errors[0] and not marker.exists()
+
+
 def imported_for_training(qtbot: object, window: MainWindow, tmp_path: Path) -> keras.Model:
     """An imported design with a frozen layer, saved, set up for a one-epoch run from its weights."""
     inputs = keras.Input(shape=(6,), name="features")

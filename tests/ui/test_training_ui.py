@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -260,6 +262,47 @@ def test_selected_runs_overlay_their_epoch_curves(view: TrainingView, document: 
     view.run_table.clearSelection()
     assert not view.plots.plots["loss"].overlays
     assert not view.resume_button.isEnabled()
+
+
+def orphaned_run(root: Path, name: str, worker_pid: int) -> RunFolder:
+    """A run folder whose log says it trains (one epoch of five, checkpointed) with `worker_pid`."""
+    fake_run(root, name, [1.0])
+    run = RunFolder(root / name)
+    events = run.events_file.read_text().splitlines(keepends=True)
+    run.events_file.write_text("".join(events[:-1]))  # no final event: it was still training
+    (run.checkpoints / "last.keras").write_bytes(b"")
+    (run.checkpoints / "last.json").write_text(json.dumps({"epoch": 1}))
+    (run.path / "config.json").write_text(json.dumps(TrainingConfig(epochs=5).to_dict()))
+    run.record_worker(worker_pid)
+    return run
+
+
+def test_a_worker_that_outlived_its_designer_can_be_stopped_killed_and_then_resumed(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
+    # A live process with the worker module on its command line, as an orphaned worker has.
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "designer.training.worker"]
+    )
+    try:
+        run = orphaned_run(runs_root(document), "run_0001", stand_in.pid)
+        view.refresh_runs()
+        view.run_table.selectRow(0)
+        assert view.run_model.data(view.run_model.index(0, 1)) == "running"
+        assert view.stop_button.isEnabled() and view.kill_button.isEnabled()
+        assert not view.resume_button.isEnabled()
+
+        click(qtbot, view.stop_button)
+        assert run.stop_file.exists()  # the worker's own stop request, as if this panel had started it
+        click(qtbot, view.kill_button)
+        assert stand_in.wait(timeout=10) == -signal.SIGKILL
+        status = view.run_model.index(0, 1)
+        qtbot.waitUntil(lambda: str(view.run_model.data(status)).startswith("interrupted"), timeout=5000)
+        assert view.resume_button.isEnabled()
+        assert not view.kill_button.isEnabled() and not view.stop_button.isEnabled()
+    finally:
+        stand_in.kill()
+        stand_in.wait()
 
 
 def test_the_smoothed_line_is_runs_smooth() -> None:

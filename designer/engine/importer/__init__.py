@@ -41,7 +41,7 @@ from designer.engine.importer.base import (
     ImportRefused,
 )
 from designer.engine.importer.params import json_value, layer_params
-from designer.engine.importer.sources import load_source, model_from_config_data
+from designer.engine.importer.sources import load_file, load_source, model_from_config_data
 from designer.engine.importer.walk import ImportResult, identifier, import_model, layer_type_keys
 from designer.engine.importer.weights import (
     DesignWeights,
@@ -72,6 +72,7 @@ __all__ = [
     "layer_params",
     "layer_type_keys",
     "layers_by_path",
+    "load_file",
     "load_imported_project",
     "load_source",
     "load_weights_by_name",
@@ -82,10 +83,18 @@ __all__ = [
 ]
 
 
-def import_source(source: str, catalog: Catalog, weights_dir: Path | None = None) -> ImportResult:
-    """Import a .keras (or legacy .h5) file, a .json model config, or `module:function`
-    (`path/to/file.py:function` too); weights go to `weights_dir` when given."""
-    model = load_source(source)
+def import_source(
+    source: str,
+    catalog: Catalog,
+    weights_dir: Path | None = None,
+    *,
+    run_code: bool = False,
+    as_file: bool = False,
+) -> ImportResult:
+    """Import a .keras (or legacy .h5) file, a .json model config, or, with `run_code` (it runs
+    the code), `module:function` (`path/to/file.py:function` too); weights go to `weights_dir`
+    when given. `as_file`: `source` is a file's path, whatever its name."""
+    model = load_file(Path(source)) if as_file else load_source(source, run_code=run_code)
     return import_model(model, catalog, weights_dir=weights_dir)
 
 
@@ -96,12 +105,15 @@ def import_to_project(
     catalog: Catalog,
     weights_dir: Path | None = None,
     on_message: Callable[[str], None] | None = None,
+    *,
+    run_code: bool = False,
 ) -> Path:
     """Import `source` and save it as the project file `output`; the weights go to
-    `weights_dir` (by default next to the project) and the project refers to them."""
+    `weights_dir` (by default next to the project) and the project refers to them.
+    `module:function` only with `run_code` (see `import_source`)."""
     output = Path(output)
     folder = Path(weights_dir) if weights_dir is not None else output.parent
-    result = import_source(source, catalog, folder)
+    result = import_source(source, catalog, folder, run_code=run_code)
     for message in result.messages if on_message is not None else ():
         on_message(message)
     project.save(output, result.project(output.parent))

@@ -1,4 +1,11 @@
-"""Where a Keras model to import comes from: a .keras or .h5 file, a JSON config, `module:function`."""
+"""Where a Keras model to import comes from: a .keras or .h5 file, a JSON config, `module:function`.
+
+A file is read as data (`load_file`: Keras' safe mode, no code of the file runs).
+`module:function` (or `file.py:function`) imports and calls Python code, so
+`load_source` takes it only with `run_code` (the CLI's --trust, the GUI's consent);
+a name that is an existing file is always that file, never `module:function`
+(a picked file literally named `model.py:build` does not run `model.py`).
+"""
 
 from __future__ import annotations
 
@@ -16,18 +23,38 @@ import keras
 from designer.engine.importer.base import _REGISTER_HINT, MODEL_FILE_SUFFIXES, ImportRefused, first_line
 
 
-def load_source(source: str) -> keras.Model:
-    """The Keras model a source names, or an ImportRefused saying what is wrong with it."""
-    suffix = Path(source).suffix.lower()
+def load_source(source: str, *, run_code: bool = False) -> keras.Model:
+    """The Keras model a source names, or an ImportRefused saying what is wrong with it.
+
+    `module:function` runs code: refused unless `run_code`. A source that is a file, or has a
+    model file's suffix, is a file (`load_file`)."""
+    path = Path(source)
+    if path.is_file() or path.suffix.lower() in (*MODEL_FILE_SUFFIXES, ".json"):
+        return load_file(path)
+    if ":" not in source:
+        raise ImportRefused(
+            f"Cannot import {source!r}: expected a .keras file, a .json model config "
+            "(model.to_json() or model.get_config()), or module:function."
+        )
+    if not run_code:
+        raise ImportRefused(
+            f"{source} is Python code to run (module:function): importing it runs that code with your "
+            "permissions. Pass --trust if you trust it."
+        )
+    return _load_attribute(source)
+
+
+def load_file(path: Path) -> keras.Model:
+    """The Keras model in a .keras or .h5 file or a .json config; any other file is refused (a
+    picked file is read, never run: Python code is imported only as module:function)."""
+    suffix = path.suffix.lower()
     if suffix in MODEL_FILE_SUFFIXES:
-        return _load_model_file(Path(source))
+        return _load_model_file(path)
     if suffix == ".json":
-        return _load_json(Path(source))
-    if ":" in source:
-        return _load_attribute(source)
+        return _load_json(path)
     raise ImportRefused(
-        f"Cannot import {source!r}: expected a .keras file, a .json model config "
-        "(model.to_json() or model.get_config()), or module:function."
+        f"Cannot import {path}: expected a .keras or .h5 model file or a .json model config "
+        "(model.to_json() or model.get_config())."
     )
 
 

@@ -9,14 +9,16 @@ with `setData` at most ten times a second (pyqtgraph's scrollingPlots habit:
 curves made once, downsampled, clipped to the view), never once per event.
 
 Start, Stop (after the current batch, keeping a checkpoint), Kill (at once) and
-Resume (a stopped run, from its checkpoint) drive the `TrainingClient`. Start
-shows "Starting a run…" at once (`wants_attention` brings the panel forward,
-`message` tells the status bar) while the client prepares the run off the GUI
-thread. The run list shows the project's runs with their status, final metrics,
-duration and config, the followed run's row as the header and the progress line
-say it; selecting runs overlays their epoch curves on the plots. Opening another
-design resets the panel: no curve, status or run of the last design stays (a run
-of it still training is asked to stop, keeping its checkpoint).
+Resume (a stopped or interrupted run, from its checkpoint) drive the
+`TrainingClient`; with a run selected whose worker outlived an earlier designer,
+Stop and Kill reach that worker. Start shows "Starting a run…" at once
+(`wants_attention` brings the panel forward, `message` tells the status bar)
+while the client prepares the run off the GUI thread. The run list shows the
+project's runs with their status, final metrics, duration and config, the
+followed run's row as the header and the progress line say it; selecting runs
+overlays their epoch curves on the plots. Opening another design resets the
+panel: no curve, status or run of the last design stays (a run of it still
+training is asked to stop, keeping its checkpoint).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from designer.ui.training_client import TrainingClient, project_folder, runs_roo
 ModelIndex = QModelIndex | QPersistentModelIndex
 REDRAW_MS = 100  # buffered points reach the plots at most 10 times a second
 WEIGHTS_TIMEOUT_S = 600.0  # writing a large imported model's weights for the design
+STRAY_REFRESH_MS = 500  # the run list again after killing a stray worker: it shows "interrupted"
 SMOOTHING = 0.6  # TensorBoard's default weight
 PLOT_COLUMNS = 2
 TRAIN_COLOUR, VALIDATION_COLOUR, BATCH_COLOUR, NAN_COLOUR = "#1f77b4", "#ff7f0e", "#9ecae1", "#d62728"
@@ -519,8 +522,9 @@ def run_cells(
 
 
 def resumable(run: RunSummary) -> bool:
-    """A run stopped or killed before its last epoch, with a checkpoint, not ended by a NaN."""
-    if run.status not in ("stopped", "error") or run.reason == "nan":
+    """A run stopped, killed or interrupted before its last epoch, with a checkpoint, not ended by
+    a NaN."""
+    if run.status not in ("stopped", "error", "interrupted") or run.reason == "nan":
         return False
     completed = RunFolder(run.path).completed_epochs()
     return 0 < completed < int(run.config.get("epochs") or 0)
@@ -614,7 +618,7 @@ class TrainingView(QWidget):
     def _connect(self) -> None:
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
-        self.kill_button.clicked.connect(self.client.kill)
+        self.kill_button.clicked.connect(self.kill)
         self.resume_button.clicked.connect(self.resume)
         self.client.starting.connect(self._starting)
         self.client.started.connect(self._started)
@@ -710,11 +714,24 @@ class TrainingView(QWidget):
             self.progress_label.clear()
             self._update_buttons()
             return
+        if not self.client.running and (stray := self.stray_run()) is not None:
+            RunFolder(stray.path).request_stop()
+            self.status_label.setText(f"Asked {stray.name}'s worker to stop after this batch.")
+            return
         self._stopping = True
         self.client.stop()
         self.status_label.setText("Stopping after this batch…")
         self._show_live("stopping")
         self._update_buttons()
+
+    def kill(self) -> None:
+        """Kill this panel's worker, else the worker of the selected run that another designer
+        started (one that outlived it)."""
+        if self.client.running:
+            self.client.kill()
+        elif (stray := self.stray_run()) is not None and RunFolder(stray.path).kill_worker():
+            self.status_label.setText(f"Killed {stray.name}'s worker; the run can resume.")
+            QTimer.singleShot(STRAY_REFRESH_MS, self.refresh_runs)
 
     def resume(self) -> bool:
         """Resume the selected run (or the last one) from its checkpoint."""
@@ -888,6 +905,14 @@ class TrainingView(QWidget):
         run = next((run for run in self.run_model.runs if run.path == path), None)
         return run if run is not None and resumable(run) else None
 
+    def stray_run(self) -> RunSummary | None:
+        """The selected run when its worker is alive but not this panel's (it outlived a designer)."""
+        selected = self.selected_runs()
+        own = self.run.path if self.client.running and self.run is not None else None
+        if len(selected) != 1 or selected[0].status != "running" or selected[0].path == own:
+            return None
+        return selected[0]
+
     def _selection_changed(self, *_: object) -> None:
         self._show_overlays()
         self._update_buttons()
@@ -914,8 +939,9 @@ class TrainingView(QWidget):
         running = self.client.running
         waiting = self._weights_request is not None or self.client.preparing
         self.start_button.setEnabled(not running and not waiting)
-        self.stop_button.setEnabled((running and not self._stopping) or waiting)
-        self.kill_button.setEnabled(running)
+        stray = not running and not waiting and self.stray_run() is not None
+        self.stop_button.setEnabled((running and not self._stopping) or waiting or stray)
+        self.kill_button.setEnabled(running or stray)
         self.resume_button.setEnabled(not running and not waiting and self.resumable_run() is not None)
 
 
