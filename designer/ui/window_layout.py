@@ -2,9 +2,10 @@
 
 The canvas gets most of the window. The default puts the palette (and the
 block library) on the left, the Inspector and Training Setup at the top right,
-the Code, Summary, Problems and History tabs below them, and the large
-panels that matter during and after a run (Training, Weights, Activations, the
-Layer Editor) along the bottom, hidden until they are asked for. Whatever a
+the Code and History tabs below them, and the wide panels (Problems and
+Summary, whose tables need the width, and those that matter during and after a
+run: Training, Weights, Activations, the Layer Editor) along the bottom, hidden
+until they are asked for (the status bar's problem count opens Problems). Whatever a
 person makes of it is saved with the window geometry when the window closes
 and restored at the next start; View > Reset Layout brings the default back.
 Dock names are the keys of `MainWindow.docks`.
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 
 LEFT = ("palette", "blocks")
 RIGHT_TOP = ("inspector", "training_config")
-RIGHT_BOTTOM = ("code", "summary", "diagnostics", "history")
-BOTTOM = ("training", "weights", "activations", "layer_editor")
+RIGHT_BOTTOM = ("code", "history")
+BOTTOM = ("diagnostics", "summary", "training", "weights", "activations", "layer_editor")  # wide tables
 SHOWN_FIRST = ("palette", "inspector", "code")  # the tab in front in each group
 HIDDEN_AT_FIRST = frozenset(BOTTOM)
 LEFT_WIDTH, RIGHT_WIDTH = 0.16, 0.25  # of the window's width

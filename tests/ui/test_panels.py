@@ -542,7 +542,13 @@ def test_sequential_is_disabled_for_two_inputs(qtbot: QtBot, document: Document)
     assert "layers.Concatenate" in view.text()
 
 
+def test_an_empty_design_gets_an_invitation_not_an_error(qtbot: QtBot, document: Document) -> None:
+    view = code_view_on(qtbot, document)
+    assert view.text() == "# Drag layers onto the canvas: the model's code appears here as you draw.\n"
+
+
 def test_code_view_explains_when_there_is_no_code(qtbot: QtBot, document: Document) -> None:
+    add(document, "Dense", units=4)
     document.set_results({}, [Diagnostic("error", "The model has no Input node.", "Add one.")])
     view = code_view_on(qtbot, document)
     assert view.text().startswith("# The code cannot be generated yet.")

@@ -56,15 +56,20 @@ def test_every_dock_can_be_closed_moved_and_made_small(qtbot: object, tmp_path: 
     features = window.docks["diagnostics"].features()
     for dock in window.docks.values():
         assert dock.features() & features.DockWidgetClosable and dock.features() & features.DockWidgetMovable
-    problems, above = window.docks["diagnostics"], window.docks["inspector"]
+    code, above = window.docks["code"], window.docks["inspector"]
+    total = code.height() + above.height()
+    window.resizeDocks([above, code], [total - 100, 100], Qt.Orientation.Vertical)  # the splitter dragged
+    QApplication.processEvents()
+    assert code.height() <= 120  # down: smaller
+    window.resizeDocks([above, code], [total - 500, 500], Qt.Orientation.Vertical)
+    QApplication.processEvents()
+    assert code.height() >= 480  # up: larger
+    problems = window.docks["diagnostics"]
     window.bring_forward("diagnostics")
-    total = problems.height() + above.height()
-    window.resizeDocks([above, problems], [total - 100, 100], Qt.Orientation.Vertical)  # the splitter dragged
-    QApplication.processEvents()
-    assert problems.height() <= 120  # down: smaller
-    window.resizeDocks([above, problems], [total - 500, 500], Qt.Orientation.Vertical)
-    QApplication.processEvents()
-    assert problems.height() >= 480  # up: larger
+    for height in (100, 450):  # the bottom panels too, against the canvas
+        window.resizeDocks([problems], [height], Qt.Orientation.Vertical)
+        QApplication.processEvents()
+        assert abs(problems.height() - height) <= 30
 
 
 def test_the_layout_persists_and_reset_brings_the_default_back(qtbot: object, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from designer.ui.panels.subscription import Debouncer, GraphSubscription
 FUNCTIONAL, SUBCLASSED, SEQUENTIAL = "functional", "subclassed", "sequential"
 STYLE_LABELS = {FUNCTIONAL: "Functional", SUBCLASSED: "Subclassed", SEQUENTIAL: "Sequential"}
 REGENERATE_DELAY_MS = 300
+EMPTY_DESIGN_CODE = "# Drag layers onto the canvas: the model's code appears here as you draw.\n"
 CODE_SIGNALS = DESIGN_SIGNALS  # groups become block classes in the code
 
 
@@ -50,6 +51,8 @@ def generated_code(
     graph: ModelGraph, catalog: Mapping[str, LayerSpec], style: str, errors: list[Diagnostic]
 ) -> str:
     """The model module in `style`, or comments saying why there is none. Never raises."""
+    if len(graph) == 0:
+        return EMPTY_DESIGN_CODE
     try:
         return generate_model(graph, catalog, style)
     except CodegenError as error:
