@@ -379,14 +379,14 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addActions([self.actions[name] for name in ("select_all", "toggle_output", "quick_add")])
         training_menu = bar.addMenu("&Training")
-        for text, slot in (
-            ("&Start", self.training.start),
-            ("S&top (end of the batch)", self.training.stop),
-            ("&Kill", self.training_client.kill),
-            ("&Resume", self.training.resume),
-            ("Check &Data", self.training_config.check_data),
+        for text, slot, shortcut in (
+            ("&Start", self.training.start, "F5"),
+            ("S&top (end of the batch)", self.training.stop, "Shift+F5"),
+            ("&Kill", self.training.kill, None),
+            ("&Resume", self.training.resume, None),
+            ("Check &Data", self.training_config.check_data, None),
         ):
-            training_menu.addAction(text, slot)
+            training_menu.addAction(self._action(text, slot, shortcut))
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.actions[name] for name in ("fit", "zoom_in", "zoom_out", "layout")])
         view_menu.addSeparator()

@@ -119,6 +119,7 @@ def test_help_lists_the_shortcuts_and_says_the_version(qtbot: object, tmp_path: 
     assert [a.text() for a in help_menu.actions()] == ["&Keyboard Shortcuts…", "&About Keras Designer"]
     rows = {(menu, command): keys for menu, command, keys in shortcut_rows(window)}
     assert "Ctrl+Y" in rows[("Edit", "Redo")] and rows[("File", "Save")] == "Ctrl+S"
+    assert rows[("Training", "Start")] == "F5" and rows[("Training", "Stop (end of the batch)")] == "Shift+F5"
     dialog = ShortcutsDialog(window)
     qtbot.addWidget(dialog)  # type: ignore[attr-defined]
     texts = {dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
