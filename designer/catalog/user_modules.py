@@ -302,3 +302,26 @@ def error_line(error: BaseException, path: Path | str) -> int | None:
         if Path(frame.filename) == Path(path)
     ]
     return lines[-1] if lines else None
+
+
+def located_error(error: BaseException, path: Path | str) -> str | None:
+    """`my_layers.py:12: ZeroDivisionError: division by zero`: the error as the user's file raised
+    it (the innermost exception of the chain whose traceback passes through the file, at its last
+    line there); None when the file is not in any traceback of the chain."""
+    found = [(link, line) for link in _exception_chain(error) if (line := error_line(link, path))]
+    if not found:
+        return None
+    link, line = found[-1]
+    text = " ".join(str(link).split())
+    described = f"{type(link).__name__}: {text}" if text else type(link).__name__
+    return f"{Path(path).name}:{line}: {described}"
+
+
+def _exception_chain(error: BaseException) -> list[BaseException]:
+    """The error, then what caused it (or what it was raised while handling), outermost first."""
+    chain: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and all(link is not seen for seen in chain):
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    return chain

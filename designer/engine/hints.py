@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from designer.catalog.spec import LayerSpec
 from designer.engine.results import TensorSpec
@@ -27,6 +28,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _CALLING = re.compile(r"Exception encountered when calling [\w.]+\(\)\.\s*")
 _KERAS_NAMES = re.compile(r"with name '[^']*' |of layer '[^']*' ")
 _KERAS_LAYER = re.compile(r"\blayer '[^']*'")
+_USER_LOCATION = re.compile(r"([^:\s]+\.py):(\d+): ")
 _SPATIAL = {3: "1D", 4: "2D", 5: "3D"}
 _LAYOUTS = {
     2: "(batch, features)",
@@ -76,6 +78,7 @@ class Explanation:
 def explain(problem: Problem) -> Explanation:
     """The most specific explanation of `problem`; at least Keras' message, cleaned of its names."""
     rules: tuple[Callable[[Problem], Explanation | None], ...] = (
+        _user_code_rule,
         _rank_rule,
         _merge_rule,
         _empty_output_rule,
@@ -96,6 +99,20 @@ def keras_text(message: str) -> str:
     text = _CALLING.sub("", _ANSI.sub("", message))
     text = _KERAS_LAYER.sub("the layer", _KERAS_NAMES.sub("", text))
     return " ".join(text.split())
+
+
+# ------------------------------------------------------------- user code
+def _user_code_rule(problem: Problem) -> Explanation | None:
+    """A custom layer's own code raised: the message says where (`my_layers.py:12: ...`)."""
+    file = problem.spec.file if problem.spec.source == "user" else None
+    where = _USER_LOCATION.match(problem.keras_message) if file else None
+    if file is None or where is None or where.group(1) != PurePath(file).name:
+        return None
+    return Explanation(
+        f"{problem.who}: {keras_text(problem.keras_message)}",
+        f"Fix line {where.group(2)} of {file} (the layer's build or call raised there), "
+        f"or check the input of {problem.node.name} ({problem.all_fed()}).",
+    )
 
 
 # ------------------------------------------------------------------ rank

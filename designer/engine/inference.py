@@ -25,6 +25,7 @@ from keras.src.backend.common import global_state
 
 from designer.catalog.keras_layers import construct
 from designer.catalog.spec import Catalog, LayerSpec
+from designer.catalog.user_modules import located_error
 from designer.engine.hints import Explanation, Problem, explain
 from designer.engine.results import BLOCKED, NodeResult, Shape, TensorSpec, format_shape
 from designer.graph.model import Edge, ModelGraph, Node
@@ -189,7 +190,7 @@ def _call_symbolically(spec: LayerSpec, params: dict[str, Any], inputs: list[Ten
             outputs = call_layer(layer, spec, [keras.KerasTensor(i.shape, dtype=i.dtype) for i in inputs])
         result = _Computed(_tensor_specs(outputs), _weight_shapes(layer))
     except Exception as error:  # Keras raises many types; the message is what counts
-        result = _Computed((), (), error=_clean_message(error))
+        result = _Computed((), (), error=_error_message(spec, error))
     finally:
         global_state.set_global_attribute("uninitialized_variables", [])
     return result
@@ -224,6 +225,12 @@ def _weight_shapes(layer: keras.layers.Layer) -> tuple[tuple[str, Shape, bool], 
     # keras.ops operations (imported functional graphs) have no weights at all.
     trainable = {id(v) for v in getattr(layer, "trainable_weights", ())}
     return tuple((v.path, tuple(v.shape), id(v) in trainable) for v in getattr(layer, "weights", ()))
+
+
+def _error_message(spec: LayerSpec, error: Exception) -> str:
+    """What went wrong; for a custom layer whose own code raised, where in its file."""
+    located = located_error(error, spec.file) if spec.source == "user" and spec.file else None
+    return located or _clean_message(error)
 
 
 def _clean_message(error: Exception) -> str:

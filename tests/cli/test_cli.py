@@ -247,3 +247,27 @@ def test_training_starts_from_the_imported_weights(tmp_path: Path) -> None:
     assert "imported weights" not in out
     fresh = keras.saving.load_model(tmp_path / "fresh" / "model.keras")
     assert not np.allclose(fresh.get_layer("frozen").get_weights()[0], frozen_kernel)
+
+
+def _design_with_custom_layer(tmp_path: Path, layer_source: str, class_name: str) -> Path:
+    """digits_mlp with hidden_2 replaced by `class_name` of my_layers.py (written from `layer_source`)."""
+    (tmp_path / "my_layers.py").write_text(layer_source)
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["custom_layers"] = ["my_layers.py"]
+    hidden = next(n for n in data["nodes"] if n["name"] == "hidden_2")
+    hidden.update(type=f"my_layers.{class_name}", params={})
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_an_error_in_a_custom_layer_names_its_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    source = "import keras\n\n\nclass Dividing(keras.layers.Layer):\n    def call(self, inputs):\n"
+    path = _design_with_custom_layer(tmp_path, source + "        return inputs * (1 / 0)\n", "Dividing")
+    code, out, _ = run("validate", "--trust", str(path))
+    assert code == 1
+    expected = "hidden_2 (my_layers.Dividing): my_layers.py:6: ZeroDivisionError: division by zero"
+    assert f"error [hidden_2]: {expected}" in out
