@@ -3,6 +3,9 @@
 `designer [FILE]` opens the editor; `designer validate|summary|export ...` work
 without a display. Errors a person can fix (a bad project file, a graph with
 errors) are printed as one clear message and a non-zero exit, never a traceback.
+A design with custom layers is analysed in a child process under `--timeout`
+(`designer.supervised`), so that their code can neither hang the command nor end
+it without a word.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.model import ModelGraph
+from designer.supervised import ChildReport, failure_message, run_supervised
 
 if TYPE_CHECKING:
     from designer.engine.analysis import OpenedProject
@@ -181,6 +186,8 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     ),
 }
 _SOURCE_COMMANDS = {"import"}  # take a SOURCE, not a project file
+SUPERVISED_COMMANDS = {"validate", "summary", "export"}  # custom-layer code runs in a child
+DEFAULT_TIMEOUT_S = 60.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,8 +209,27 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="PATH",
                 help="also load the custom layers of this .py file or folder (repeatable)",
             )
+        if name in SUPERVISED_COMMANDS:
+            command.add_argument(
+                "--timeout",
+                type=_seconds,
+                default=DEFAULT_TIMEOUT_S,
+                metavar="SECONDS",
+                help=f"how long custom layer code may run (default {DEFAULT_TIMEOUT_S:g})",
+            )
     _add_extra_arguments(sub)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds, for --timeout."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
@@ -229,9 +255,24 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one subcommand; one whose design runs custom-layer code runs in a supervised child."""
+    args = build_parser().parse_args(argv)
     _quiet_tensorflow()
+    report = ChildReport.from_environment()
+    files = custom_layer_names(args) if report is None and args.command in SUPERVISED_COMMANDS else []
+    if files:
+        return _run_in_child(argv, args.timeout, files, out, err)
+    if report is not None:
+        import designer.engine.analysis  # noqa: F401  Keras' import comes before the time limit
+
+        report.running()
+    status = _handle(args, out, err)
+    if report is not None:
+        report.ended(status)
+    return status
+
+
+def _handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         return COMMANDS[args.command][1](args, out)
     except GraphError as error:
@@ -240,6 +281,30 @@ def run_command(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys
     except OSError as error:
         err.write(f"error: {error.filename or ''}: {error.strerror or error}\n")
         return EXIT_USAGE
+
+
+def custom_layer_names(args: argparse.Namespace) -> list[str]:
+    """The names of the custom-layer files and folders the command's design would run (its
+    project's and those of --layers); a project file that cannot be read names none (the
+    command itself reports it)."""
+    try:
+        data = project.read_data(args.file)
+    except GraphError:
+        data = None
+    entries = data.get("custom_layers") if isinstance(data, dict) else None
+    named = [entry for entry in entries if isinstance(entry, str)] if isinstance(entries, list) else []
+    return [Path(entry).name for entry in [*named, *map(str, args.layers)]]
+
+
+def _run_in_child(argv: Sequence[str], timeout: float, files: list[str], out: TextIO, err: TextIO) -> int:
+    """The command, run by a child under a time limit; what it printed, and why it did not finish."""
+    outcome = run_supervised(argv, timeout)
+    out.write(outcome.out)
+    err.write(outcome.err)
+    if outcome.status is not None:
+        return outcome.status
+    err.write(f"error: {failure_message(outcome, files, timeout)}\n")
+    return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -271,3 +271,52 @@ def test_an_error_in_a_custom_layer_names_its_file_and_line(
     assert code == 1
     expected = "hidden_2 (my_layers.Dividing): my_layers.py:6: ZeroDivisionError: division by zero"
     assert f"error [hidden_2]: {expected}" in out
+
+
+LOOPING_LAYER = """import keras
+
+
+class Looping(keras.layers.Layer):
+    def call(self, inputs):
+        while True:
+            pass
+"""
+
+EXITING_LAYER = """import os
+
+import keras
+
+
+class Exiting(keras.layers.Layer):
+    def call(self, inputs):
+        os._exit(3)
+"""
+
+
+def test_a_custom_layer_that_never_returns_is_stopped_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    path = _design_with_custom_layer(tmp_path, LOOPING_LAYER, "Looping")
+    code, _, err = run("validate", "--trust", "--timeout", "2", str(path))
+    assert code == 2
+    assert "error: the custom layers in my_layers.py did not answer within 2 s" in err
+
+
+def test_a_custom_layer_that_ends_the_process_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGNER_CONFIG_DIR", str(tmp_path / "config"))
+    path = _design_with_custom_layer(tmp_path, EXITING_LAYER, "Exiting")
+    code, _, err = run("validate", "--trust", str(path))
+    assert code == 2
+    assert "error: the custom layers in my_layers.py ended the process (exit code 3)" in err
+
+
+def test_a_design_without_custom_layers_is_analysed_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_child(argv: object, timeout: float) -> None:
+        raise AssertionError("no child process for a design without custom layers")
+
+    monkeypatch.setattr("designer.cli.run_supervised", no_child)
+    code, out, _ = run("validate", str(EXAMPLES / "digits_cnn.json"))
+    assert code == 0, out
