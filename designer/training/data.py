@@ -5,8 +5,10 @@
 Keras, and says the shape of every array it gives, exactly as the generated
 `load_data()` will give it (digits scaled to images, columns to features,
 "reshape" applied). Large arrays are not loaded: .npy/.npz headers give their
-shapes; only targets are read, to see their labels. Image folders are listed,
-not decoded; keras.datasets are looked up in the Keras cache.
+shapes, only targets are read (to see their labels), and float arrays are
+streamed a chunk at a time to count their NaN and infinite values ("features
+has 3 NaN values (first at [12, 5])"). Image folders are listed, not decoded;
+keras.datasets are looked up in the Keras cache.
 
 `check_against_model(...)` compares a description with the model's inputs and
 outputs and names every misfit ("input 'image' expects (None, 8, 8, 1); the
@@ -37,6 +39,7 @@ Shape = tuple[int | None, ...]
 UNNAMED = ""  # the key of a source's one array, which feeds the model's only input (or output)
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+SCAN_CHUNK_VALUES = 1 << 20  # values read at a time when looking for NaN and infinity
 SEQUENCE_LENGTH = 200  # what generated code pads keras.datasets sequences to without an input length
 CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
 ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge")
@@ -58,6 +61,7 @@ class ArrayInfo:
     maximum: float | None = None
     one_hot: bool = False  # every row zeros and a single one
     finite: bool = True  # no NaN or infinity among the values
+    non_finite: str = ""  # "features has 3 NaN values (first at [12, 5])"; empty when none or not read
 
     @property
     def samples(self) -> int | None:
@@ -197,13 +201,34 @@ def _describe_synthetic(source: Mapping[str, Any], context: _Context) -> DataDes
 def _describe_npz(source: Mapping[str, Any], context: _Context) -> DataDescription:
     path = context.path(source.get("path"))
     arrays = npz_headers(path)
-    inputs = {name: _npz_array(arrays, path, key) for name, key in _mapping(source, "inputs", "x").items()}
+    inputs = {
+        name: replace(_npz_array(arrays, path, key), non_finite=_npz_non_finite(path, key))
+        for name, key in _mapping(source, "inputs", "x").items()
+    }
     targets = {}
     with np.load(path, allow_pickle=False) as loaded:
         for name, key in _mapping(source, "targets", "y").items():
             _npz_array(arrays, path, key)
-            targets[name] = target_info(loaded[key])
+            targets[name] = replace(target_info(loaded[key]), non_finite=_npz_non_finite(path, key))
     return DataDescription("npz", inputs, targets, arrays=arrays)
+
+
+def _npz_non_finite(path: Path, key: str) -> str:
+    """What `non_finite_text` says of one array of an .npz file, read from the archive in chunks."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as stream:
+            return non_finite_text(stream, key)
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise DataError(f"{path}: cannot read array {key!r} ({error}).") from None
+
+
+def _npy_non_finite(path: Path) -> str:
+    """What `non_finite_text` says of an .npy file, read in chunks."""
+    try:
+        with path.open("rb") as stream:
+            return non_finite_text(stream, path.name)
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path}: cannot read the array ({error}).") from None
 
 
 def npz_headers(path: Path) -> dict[str, ArrayInfo]:
@@ -221,12 +246,71 @@ def npz_headers(path: Path) -> dict[str, ArrayInfo]:
 
 def _npy_header(stream: Any) -> ArrayInfo:
     with stream:
-        version = np.lib.format.read_magic(stream)
-        reader = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, _, dtype = reader(stream)
+        shape, _, dtype = _read_header(stream)
     return ArrayInfo(tuple(int(d) for d in shape), str(dtype))
+
+
+def _read_header(stream: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) of an .npy stream, which is left at the array's first value."""
+    version = np.lib.format.read_magic(stream)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return reader(stream)
+
+
+def non_finite_text(stream: Any, name: str) -> str:
+    """`features has 3 NaN values (first at [12, 5])` (and its infinite values) for the .npy data
+    in `stream`, read a chunk at a time; empty when every value is finite or none can be NaN."""
+    shape, fortran, dtype = _read_header(stream)
+    if dtype.kind not in "fc" or dtype.hasobject:
+        return ""
+    count, offset = _NonFiniteCount(shape, "F" if fortran else "C"), 0
+    while chunk := stream.read(SCAN_CHUNK_VALUES * dtype.itemsize):
+        values = np.frombuffer(chunk, dtype=dtype)
+        count.add(values, offset)
+        offset += values.size
+    return count.text(name)
+
+
+@dataclass
+class _NonFiniteCount:
+    """NaN and infinite values seen so far, and the first of each in row-major order (samples
+    first, whatever order the file stores them in)."""
+
+    shape: tuple[int, ...]
+    order: str  # how the file stores the values: "C" or "F"
+    nan: int = 0
+    infinite: int = 0
+    first_nan: tuple[int, ...] | None = None
+    first_infinite: tuple[int, ...] | None = None
+
+    def add(self, values: np.ndarray, offset: int) -> None:
+        nan, infinite = np.flatnonzero(np.isnan(values)), np.flatnonzero(np.isinf(values))
+        self.nan += int(nan.size)
+        self.infinite += int(infinite.size)
+        self.first_nan = self._earliest(self.first_nan, nan + offset)
+        self.first_infinite = self._earliest(self.first_infinite, infinite + offset)
+
+    def _earliest(self, known: tuple[int, ...] | None, stored: np.ndarray) -> tuple[int, ...] | None:
+        """The earlier of `known` and the positions of the values stored at these flat indices."""
+        if not stored.size:
+            return known
+        if not self.shape:
+            return ()
+        positions = np.unravel_index(stored, self.shape, order=self.order)
+        first = np.unravel_index(int(np.ravel_multi_index(positions, self.shape).min()), self.shape)
+        found = tuple(int(axis) for axis in first)
+        return found if known is None else min(known, found)
+
+    def text(self, name: str) -> str:
+        found = [
+            f"{count} {what} value{'s' if count > 1 else ''} (first at [{', '.join(map(str, first))}])"
+            for count, what, first in (
+                (self.nan, "NaN", self.first_nan),
+                (self.infinite, "infinite", self.first_infinite),
+            )
+            if count and first is not None
+        ]
+        return f"{name} has {' and '.join(found)}" if found else ""
 
 
 def _npz_array(arrays: Mapping[str, ArrayInfo], path: Path, key: str) -> ArrayInfo:
@@ -250,10 +334,15 @@ def _mapping(source: Mapping[str, Any], key: str, default: str | None) -> dict[s
 def _describe_npy(source: Mapping[str, Any], context: _Context) -> DataDescription:
     inputs = {}
     for name, value in _mapping(source, "inputs", None).items():
-        array = np.load(context.path(value), mmap_mode="r", allow_pickle=False)
-        inputs[name] = ArrayInfo(tuple(int(d) for d in array.shape), str(array.dtype))
+        path = context.path(value)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        shape = tuple(int(d) for d in array.shape)
+        inputs[name] = ArrayInfo(shape, str(array.dtype), non_finite=_npy_non_finite(path))
     targets = {
-        name: target_info(np.load(context.path(value), allow_pickle=False))
+        name: replace(
+            target_info(np.load(context.path(value), allow_pickle=False)),
+            non_finite=_npy_non_finite(context.path(value)),
+        )
         for name, value in _mapping(source, "targets", None).items()
     }
     return DataDescription("npy", inputs, targets)
@@ -449,7 +538,7 @@ def _reshaped(description: DataDescription, reshape: Mapping[str, Any]) -> DataD
                 f"The data for input {name!r} is {format_shape(info.shape)}: {_size(info.shape[1:])} "
                 f"values per sample do not reshape to {format_shape(tuple(dims))}."
             )
-        inputs[key] = ArrayInfo((info.shape[0], *(int(d) for d in dims)), info.dtype)
+        inputs[key] = replace(info, shape=(info.shape[0], *(int(d) for d in dims)))
     return replace(description, inputs=inputs)
 
 
@@ -488,6 +577,7 @@ def check_against_model(
         return [*problems, DataProblem("data", "", f"the {description.kind} source has no samples.")]
     for name, info in inputs.items():
         problems += _input_problems(name, input_shapes.get(name), info)
+        problems += _input_value_problems(name, info)
     for name, info in targets.items():
         shape = (output_shapes or {}).get(name)
         problems += _target_problems(name, info, shape, (losses or {}).get(name), description.kind)
@@ -549,11 +639,23 @@ def _input_problems(name: str, expected: Shape | None, info: ArrayInfo) -> list[
     return [DataProblem("input", name, f"{message}.", expected, info.shape)]
 
 
+def _input_value_problems(name: str, info: ArrayInfo) -> list[DataProblem]:
+    if not info.non_finite:
+        return []
+    message = (
+        f"input {name!r}: {info.non_finite}; the losses would be NaN. Fill in or drop the missing values."
+    )
+    return [DataProblem("input", name, message, None, info.shape)]
+
+
 def _target_problems(
     name: str, info: ArrayInfo, shape: Shape | None, loss: str | None, kind: str
 ) -> list[DataProblem]:
     if not info.finite:
-        message = f"the targets of output {name!r} hold NaN or infinite values; the losses would be NaN."
+        which = f": {info.non_finite}" if info.non_finite else ""
+        message = (
+            f"the targets of output {name!r} hold NaN or infinite values{which}; the losses would be NaN."
+        )
         return [DataProblem("output", name, message, shape, info.shape)]
     if shape is None:
         return []

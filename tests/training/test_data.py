@@ -428,8 +428,44 @@ def test_labels_that_are_not_whole_numbers_say_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_nan_or_infinite_labels_are_named(tmp_path: Path, bad: float) -> None:
     labels = np.array([0.0, bad, 3.0], dtype="float32")
+    what = "NaN" if np.isnan(bad) else "infinite"
     assert sparse_problems(digits_npz(tmp_path, labels)) == [
-        "the targets of output 'digit' hold NaN or infinite values; the losses would be NaN."
+        f"the targets of output 'digit' hold NaN or infinite values: y has 1 {what} value (first at [1]); "
+        "the losses would be NaN."
+    ]
+
+
+def test_nan_and_infinite_npz_features_are_counted_with_the_first_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("designer.training.data.SCAN_CHUNK_VALUES", 7)  # positions across chunks
+    features = np.zeros((20, 64), dtype="float32")
+    features[12, 5] = features[12, 6] = features[15, 0] = np.nan
+    features[3, 2] = -np.inf
+    labels = np.zeros((20,), dtype="int64")
+    assert sparse_problems(digits_npz(tmp_path, labels, features)) == [
+        "input 'pixels': x has 3 NaN values (first at [12, 5]) and 1 infinite value (first at [3, 2]); "
+        "the losses would be NaN. Fill in or drop the missing values."
+    ]
+
+
+def test_nan_in_npy_arrays_is_found_in_fortran_order_too(tmp_path: Path) -> None:
+    features = np.asfortranarray(np.zeros((20, 64), dtype="float64"))
+    features[12, 5] = features[0, 9] = np.nan
+    labels = np.zeros((20,), dtype="float32")
+    labels[[4, 7]] = np.inf
+    np.save(tmp_path / "features.npy", features)
+    np.save(tmp_path / "labels.npy", labels)
+    source = {
+        "kind": "npy",
+        "inputs": {"pixels": str(tmp_path / "features.npy")},
+        "targets": {"digit": str(tmp_path / "labels.npy")},
+    }
+    assert sparse_problems(source) == [
+        "input 'pixels': features.npy has 2 NaN values (first at [0, 9]); the losses would be NaN. "
+        "Fill in or drop the missing values.",
+        "the targets of output 'digit' hold NaN or infinite values: labels.npy has 2 infinite values "
+        "(first at [4]); the losses would be NaN.",
     ]
 
 
