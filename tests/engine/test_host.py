@@ -382,6 +382,29 @@ def test_custom_layer_files_run_only_once_trusted_and_join_catalog_and_analysis(
     assert warnings == [f"host_layers.py:{BROKEN_LINE}: SyntaxError: expected ':'"]
 
 
+RAISING_LAYER = """import keras
+
+
+class Raising(keras.layers.Layer):
+    def build(self, input_shape):
+        self.scale = 1 / 0
+"""
+
+
+def test_an_error_in_a_custom_layers_build_names_its_file_and_line_in_the_nodes_diagnostic(
+    trust_store: TrustStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "raising_layers.py"
+    path.write_text(RAISING_LAYER)
+    trust_store.trust([path])
+    engine = EngineHost()
+    assert engine.handle({"op": "load_custom_layers", "paths": [str(path)]})["problems"] == []
+    analysis = engine.handle({"op": "analyze", "project": custom_project("raising_layers.Raising")})
+    assert node_messages(analysis, "n2") == [
+        "layer_2 (raising_layers.Raising): raising_layers.py:6: ZeroDivisionError: division by zero"
+    ]
+
+
 def test_a_reload_keeps_the_last_good_version_of_a_layer_it_breaks(
     trust_store: TrustStore, layer_file: Path
 ) -> None:
