@@ -51,6 +51,7 @@ from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
+from designer.processes import pid_alive
 from designer.ui.canvas import CanvasEditor, GraphScene, GraphView
 from designer.ui.custom_layers import install_custom_layers
 from designer.ui.document import Document
@@ -97,34 +98,6 @@ def autosave_interval() -> int:
         return max(50, int(os.environ.get("DESIGNER_AUTOSAVE_MS", AUTOSAVE_MS)))
     except ValueError:
         return AUTOSAVE_MS
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id runs (it may not be ours: pid files are a best effort)."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        return _windows_process_alive(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _windows_process_alive(pid: int) -> bool:
-    import ctypes
-
-    kernel = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return False
-    code = ctypes.c_ulong()
-    kernel.GetExitCodeProcess(handle, ctypes.byref(code))
-    kernel.CloseHandle(handle)
-    return code.value == 259  # STILL_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -183,7 +156,7 @@ class RecoveryFiles:
             if lock == self.lock:
                 continue
             pid, source = _read_lock(lock)
-            if process_alive(pid):
+            if pid_alive(pid):  # it may not be ours: pid files are a best effort
                 continue
             data = lock.with_suffix(".json")
             if data.exists():

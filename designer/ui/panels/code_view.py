@@ -14,13 +14,11 @@ the same synchronously for scripts and tests.
 
 from __future__ import annotations
 
-import contextlib
 import traceback
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -36,6 +34,7 @@ from designer.codegen import CodegenError, ExportRefused, can_be_sequential, gen
 from designer.graph.model import DESIGN_SIGNALS, ModelGraph
 from designer.graph.project import atomic_write_text
 from designer.graph.validation import Diagnostic
+from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document
 from designer.ui.panels.python_highlighter import PythonHighlighter
 from designer.ui.panels.subscription import Debouncer, GraphSubscription
@@ -74,40 +73,10 @@ def failure_comment(reason: str, errors: list[Diagnostic]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class _Delivery(QObject):
-    """Carries generated code from the worker thread to the GUI thread (a queued signal)."""
-
-    ready = Signal(int, str)  # generation number, code
-    exported = Signal(str, str)  # the file, and "" or why it could not be written
-
-
-def _generate_in_background(
-    delivery: _Delivery,
-    generation: int,
-    graph: ModelGraph,
-    catalog: Mapping[str, LayerSpec],
-    style: str,
-    errors: list[Diagnostic],
-) -> None:
-    """Runs on the worker thread: touches no widget, only emits the result."""
-    code = generated_code(graph, catalog, style, errors)
-    with contextlib.suppress(RuntimeError):  # the view was closed meanwhile
-        delivery.ready.emit(generation, code)
-
-
-def _export_in_background(
-    delivery: _Delivery, graph: ModelGraph, catalog: Mapping[str, LayerSpec], style: str, path: Path
-) -> None:
-    """Runs on the worker thread: generates (ruff included) and writes the file atomically."""
-    try:
-        atomic_write_text(path, generate_model(graph, catalog, style))
-        problem = ""
-    except (CodegenError, OSError) as error:
-        problem = str(error)
-    except Exception:  # a generator bug is reported, not lost on a worker thread
-        problem = "Code generation failed unexpectedly:\n" + traceback.format_exc()
-    with contextlib.suppress(RuntimeError):
-        delivery.exported.emit(str(path), problem)
+def _write_module(graph: ModelGraph, catalog: Mapping[str, LayerSpec], style: str, path: Path) -> Path:
+    """On the worker thread: generate (ruff included) and write the file atomically."""
+    atomic_write_text(path, generate_model(graph, catalog, style))
+    return path
 
 
 class CodeView(QWidget):
@@ -124,10 +93,7 @@ class CodeView(QWidget):
         self.code_style = FUNCTIONAL
         self._generation = 0
         self._stale = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codegen")
-        self._delivery = _Delivery(self)
-        self._delivery.ready.connect(self._show)
-        self._delivery.exported.connect(self._exported)
+        self._jobs = BackgroundJobs("codegen", self)
         self.editor = _code_editor()
         self.highlighter = PythonHighlighter(self.editor.document())
         self.style_buttons = QButtonGroup(self)
@@ -144,8 +110,6 @@ class CodeView(QWidget):
         )
         document.results_changed.connect(self._debouncer.schedule)
         document.catalog_changed.connect(self._debouncer.schedule)
-        executor = self._executor
-        self.destroyed.connect(lambda *_: executor.shutdown(wait=False, cancel_futures=True))
         self.regenerate()
 
     def _toolbar(self) -> QHBoxLayout:
@@ -220,9 +184,16 @@ class CodeView(QWidget):
             self.code_style = FUNCTIONAL
             self.style_button(FUNCTIONAL).setChecked(True)
         self._generation += 1
-        snapshot, errors = graph.copy(), [d for d in self.document.diagnostics if d.is_error]
-        job = (self._generation, snapshot, self.document.catalog, self.code_style, errors)
-        self._executor.submit(_generate_in_background, self._delivery, *job)
+        generation, errors = self._generation, [d for d in self.document.diagnostics if d.is_error]
+        self._jobs.submit(
+            generated_code,  # never raises: a failure becomes comments
+            graph.copy(),
+            self.document.catalog,
+            self.code_style,
+            errors,
+            done=lambda code: self._show(generation, code),
+            failed=lambda error: self._show(generation, failure_comment(str(error), errors)),
+        )
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -253,8 +224,16 @@ class CodeView(QWidget):
         if errors:
             self.export_failed.emit(str(ExportRefused(errors)))
             return False
-        job = (self.document.graph.copy(), self.document.catalog, self.code_style, Path(path))
-        self._executor.submit(_export_in_background, self._delivery, *job)
+        target = Path(path)
+        self._jobs.submit(
+            _write_module,
+            self.document.graph.copy(),
+            self.document.catalog,
+            self.code_style,
+            target,
+            done=lambda written: self.exported.emit(str(written)),
+            failed=lambda error: self.export_failed.emit(f"{target}: {error}"),
+        )
         return True
 
     def suggested_path(self) -> Path:
@@ -270,12 +249,6 @@ class CodeView(QWidget):
         self.editor.setPlainText(code)
         self.editor.verticalScrollBar().setValue(scroll)
         self.code_changed.emit(code)
-
-    def _exported(self, path: str, problem: str) -> None:
-        if problem:
-            self.export_failed.emit(f"{path}: {problem}")
-        else:
-            self.exported.emit(path)
 
 
 def _code_editor() -> QPlainTextEdit:
