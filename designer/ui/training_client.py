@@ -20,11 +20,9 @@ from its last checkpoint, epochs counting on.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +47,7 @@ from designer.training.runs import (
     untitled_runs_root,
     user_runs_folder,
 )
+from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document
 
 Shape = tuple[int | None, ...]
@@ -151,21 +150,13 @@ def prepare(request: StartRequest) -> Preparation:
     return Preparation(run)
 
 
-class _Delivery(QObject):
-    """Carries a preparation from the worker thread to the GUI thread (a queued signal)."""
+def _unprepared(error: Exception) -> Preparation:
+    """What went wrong while preparing a start, as its refusal: the panel never waits on it."""
+    return Preparation(None, [f"The run could not be prepared: {type(error).__name__}: {error}"])
 
-    ready = Signal(int, object)  # start number, Preparation
 
-
-def _prepare_in_background(delivery: _Delivery, generation: int, request: StartRequest) -> None:
-    """Runs on the worker thread: touches no widget, only emits the result. Whatever goes wrong
-    comes back as a refusal, so the panel never waits on a start that died here."""
-    try:
-        preparation = prepare(request)
-    except Exception as error:  # a thread boundary: reported, never lost
-        preparation = Preparation(None, [f"The run could not be prepared: {type(error).__name__}: {error}"])
-    with contextlib.suppress(RuntimeError):  # the client was deleted meanwhile
-        delivery.ready.emit(generation, preparation)
+def _ignore(_outcome: object) -> None:
+    """For background work whose outcome no one waits for."""
 
 
 class TrainingClient(QObject):
@@ -195,11 +186,7 @@ class TrainingClient(QObject):
         self._poll_timer.timeout.connect(self.poll)
         self._generation = 0
         self._preparing: int | None = None  # the start whose preparation is awaited
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-start")
-        self._delivery = _Delivery(self)
-        self._delivery.ready.connect(self._prepared)
-        executor = self._executor
-        self.destroyed.connect(lambda *_: executor.shutdown(wait=False, cancel_futures=True))
+        self._jobs = BackgroundJobs("training-start", self)
 
     # ------------------------------------------------------------------ state
     @property
@@ -227,8 +214,13 @@ class TrainingClient(QObject):
         self._generation += 1
         self._preparing = self._generation
         self.starting.emit()
-        request = start_request(document, config)
-        self._executor.submit(_prepare_in_background, self._delivery, self._generation, request)
+        generation = self._generation
+        self._jobs.submit(
+            prepare,
+            start_request(document, config),
+            done=lambda preparation: self._prepared(generation, preparation),
+            failed=lambda error: self._prepared(generation, _unprepared(error)),  # never lost
+        )
         return True
 
     @property
@@ -244,7 +236,7 @@ class TrainingClient(QObject):
         """Back on the GUI thread: start the worker of the prepared run, or say why not."""
         if generation != self._preparing:
             if preparation.run is not None:  # cancelled meanwhile: the folder never ran
-                self._executor.submit(shutil.rmtree, preparation.run.path, True)
+                self._jobs.submit(shutil.rmtree, preparation.run.path, True, done=_ignore, failed=_ignore)
             return
         self._preparing = None
         if preparation.run is None:
