@@ -88,8 +88,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1600x1000")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="designer-shots-"))
+    settings = work / "config" / "keras-designer" / "Keras Designer.conf"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(f"[General]\ntheme={options.theme}\n", encoding="utf-8")
     environment = dict(os.environ)
     environment.pop("QT_QPA_PLATFORM", None)
     environment.update(
