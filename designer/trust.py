@@ -161,8 +161,12 @@ class TrustStore:
 
     def trust(self, files: list[Path]) -> None:
         """Trust the files as they are now, with their local imports."""
-        for file in map(Path, files):
-            self._entries[trust_digest(file)] = _entry(file, local_imports(file))
+        self.trust_snapshot(consent_snapshot(files))
+
+    def trust_snapshot(self, snapshot: dict[str, dict[str, object]]) -> None:
+        """Trust exactly what a consent dialog showed (`consent_snapshot` taken before it opened):
+        a file changed while the dialog was open has another digest and is asked about again."""
+        self._entries.update(snapshot)
         self._write()
 
     def trust_content(self, file: Path, content: bytes) -> None:
@@ -186,6 +190,11 @@ class TrustStore:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, self.path)
+
+
+def consent_snapshot(files: list[Path]) -> dict[str, dict[str, object]]:
+    """The files as they are now, by trust digest (file and local imports): what a dialog shows."""
+    return {trust_digest(file): _entry(file, local_imports(file)) for file in map(Path, files)}
 
 
 def _entry(file: Path, imports: list[Path]) -> dict[str, object]:

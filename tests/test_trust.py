@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from designer.trust import TrustStore, content_hash, local_imports, trust_digest
+from designer.trust import TrustStore, consent_snapshot, content_hash, local_imports, trust_digest
 
 LAYER = """
 import os
@@ -101,3 +101,13 @@ def test_content_trusted_before_it_is_written_covers_its_imports(tmp_path: Path)
     assert store.is_trusted(layer)
     helper.write_text("def scale():\n    return 3.0\n")
     assert not store.is_trusted(layer)
+
+
+def test_consent_covers_what_the_dialog_showed_not_what_changed_while_it_was_open(tmp_path: Path) -> None:
+    layer = helped_folder(tmp_path / "design", tmp_path / "marker")
+    shown = consent_snapshot([layer])  # taken before the dialog opens
+    helper = layer.parent / "deeper.py"
+    helper.write_text(helper.read_text() + "\nprint('slipped in while the dialog was open')\n")
+    store = TrustStore(tmp_path / "trust.json")
+    store.trust_snapshot(shown)  # the person said yes to what they saw
+    assert not TrustStore(tmp_path / "trust.json").is_trusted(layer)

@@ -47,7 +47,14 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMenu, QMe
 from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
-from designer.trust import TrustStore, layer_files, local_imports, stand_in_specs, trust_digest
+from designer.trust import (
+    TrustStore,
+    consent_snapshot,
+    layer_files,
+    local_imports,
+    stand_in_specs,
+    trust_digest,
+)
 from designer.ui.document import Document
 from designer.ui.engine_client import EngineSync
 from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
@@ -241,11 +248,12 @@ class CustomLayerFiles(QObject):
             return False
         store = TrustStore()
         untrusted = store.untrusted(files)
+        shown = consent_snapshot(untrusted)  # what the dialog shows is what gets trusted
         if untrusted and not self.confirm_trust(untrusted):
             self.window.show_message(f"Not loaded: {', '.join(f.name for f in untrusted)}")
             return False
         if untrusted:
-            self._remember_trust(lambda: store.trust(untrusted))
+            self._remember_trust(lambda: store.trust_snapshot(shown))
             self.declined -= {digest for digest in map(_hash_or_none, untrusted) if digest}
         current = self.paths()
         new = [path for path in named if path not in current]
@@ -287,8 +295,9 @@ class CustomLayerFiles(QObject):
         ]
         if not untrusted:
             return
+        shown = consent_snapshot(untrusted)  # what the dialog shows is what gets trusted
         if self.confirm_trust(untrusted):
-            self._remember_trust(lambda: store.trust(untrusted))
+            self._remember_trust(lambda: store.trust_snapshot(shown))
         else:
             self.declined |= {digest for digest in map(_hash_or_none, untrusted) if digest}
             self.window.show_message(f"Not run: {', '.join(f.name for f in untrusted)} (not trusted)")

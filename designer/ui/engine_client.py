@@ -66,7 +66,8 @@ def cached_catalog(cache_dir: Path | None = None) -> Catalog | None:
 def bundled_catalog(version: str) -> Catalog | None:
     """The shipped snapshot (resources/catalog/) of the same Keras release (major.minor)."""
     release = ".".join(version.split(".")[:2])
-    for snapshot in sorted(_snapshot_folder().glob(f"catalog-keras-{release}.*.json.gz"), reverse=True):
+    snapshots = _snapshot_folder().glob(f"catalog-keras-{release}.*.json.gz")
+    for snapshot in sorted(snapshots, key=_snapshot_version, reverse=True):  # the newest patch first
         try:
             text = gzip.decompress(snapshot.read_bytes()).decode("utf-8")
             snapshot_version = snapshot.name.removeprefix("catalog-keras-").removesuffix(".json.gz")
@@ -74,6 +75,12 @@ def bundled_catalog(version: str) -> Catalog | None:
         except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
             continue
     return None
+
+
+def _snapshot_version(snapshot: Path) -> tuple[int, ...]:
+    """(3, 15, 10) for catalog-keras-3.15.10.json.gz: 3.15.10 sorts after 3.15.9."""
+    version = snapshot.name.removeprefix("catalog-keras-").removesuffix(".json.gz")
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
 def _catalog_from_text(text: str, versions: set[str]) -> Catalog:

@@ -785,7 +785,7 @@ def test_exports_go_through_the_engine(
 def test_the_summary_shows_keras_trainable_split(
     qtbot: QtBot, window: MainWindow, engine: RecordingEngine
 ) -> None:
-    window.docks["summary"].raise_()  # shown: Keras' summary is asked for
+    window.bring_forward("summary")  # shown (View > Summary): Keras' summary is asked for
     asked = len(engine.of("model_summary"))
     assert asked
     rows = [

@@ -23,6 +23,8 @@ from pytestqt.qtbot import QtBot
 
 from designer.catalog.keras_layers import build_catalog
 from designer.catalog.spec import Catalog
+from designer.graph import project
+from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic
 from designer.training import runs
 from designer.training.config import TrainingConfig
@@ -559,3 +561,16 @@ def test_a_start_that_fails_in_the_background_is_refused_not_lost(
         click(qtbot, view.start_button)
     assert view.status_label.text() == "Not started: fix these first."
     assert view.problems.messages and view.start_button.isEnabled() and not view.client.preparing
+
+
+def test_a_check_data_answer_about_the_last_design_never_reaches_the_next(
+    qtbot: QtBot, config_view: TrainingConfigView, document: Document
+) -> None:
+    answers: list[list[Any]] = []
+    config_view.data_checked.connect(answers.append)
+    config_view.check_data()  # the answer is read on a worker thread...
+    document.replace(project.Project(ModelGraph("other")), None)  # ...while another design opens
+    assert config_view.data.problems.messages == []
+    qtbot.wait(3000)
+    assert answers == [] and config_view.data.problems.messages == []
+    assert checked_data(config_view) is not None  # a check of the design shown still answers

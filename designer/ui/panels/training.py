@@ -633,7 +633,10 @@ class TrainingView(QWidget):
     # ------------------------------------------------------------ actions
     def start(self) -> None:
         """Start a run of the design with the document's training config; the run shows at once as
-        starting, and as training once its worker logs (the client prepares it in the background)."""
+        starting, and as training once its worker logs (the client prepares it in the background).
+        Nothing while Start is disabled (a run in progress: F5 must not talk over it)."""
+        if not self.start_button.isEnabled():
+            return
         self.problems.clear()
         self._weights_note = ""
         self.wants_attention.emit()
@@ -703,6 +706,9 @@ class TrainingView(QWidget):
             self._refused([f"The imported weights cannot be loaded into the design: {message}"], [])
 
     def stop(self) -> None:
+        """Stop what is under way (Shift+F5 too): nothing while Stop is disabled."""
+        if not self.stop_button.isEnabled():
+            return
         if self._weights_request is not None and not self.client.running:
             self._weights_request = None  # its answer, when it comes, starts nothing
             self.status_label.setText("Not started: stopped while the imported weights were loading.")

@@ -996,6 +996,9 @@ class DataSection(ConfigSection):
 GRAPH_SIGNALS = ("outputs_changed", "node_added", "node_removed", "node_renamed")
 
 
+CHECKING_TEXT = "Checking the data…"
+
+
 class TrainingConfigView(QWidget):
     """The training config form of the open design."""
 
@@ -1025,6 +1028,7 @@ class TrainingConfigView(QWidget):
         )
         document.undo_stack.indexChanged.connect(self._stack_changed)
         document.results_changed.connect(self._results_changed)
+        document.graph_replaced.connect(self._forget_check)
         self.refresh()
 
     def _lay_out(self) -> None:
@@ -1051,6 +1055,7 @@ class TrainingConfigView(QWidget):
         change(new)
         if new == self.shown:
             return
+        self._forget_check()
         self.document.undo_stack.push(SetTrainingConfig(self.document, new, text, merge_key))
         self.refresh()
 
@@ -1075,8 +1080,8 @@ class TrainingConfigView(QWidget):
             self._data_checked(number, [DataProblem("data", "", str(error))], str(error))
             return
         shapes = model_output_shapes(document.graph, document.results)
-        self.data.problems.show_fine("Checking the data…")
-        self.message.emit("Checking the data…")
+        self.data.problems.show_fine(CHECKING_TEXT)
+        self.message.emit(CHECKING_TEXT)
         self._jobs.submit(
             functools.partial(check_data, base_dir=project_folder(document)),
             config,
@@ -1088,9 +1093,16 @@ class TrainingConfigView(QWidget):
             ),
         )
 
+    def _forget_check(self) -> None:
+        """The design or its data changed: an answer still on its way is about what was, so it is
+        dropped (its fixes would write into what is now) and "Checking the data…" goes."""
+        if self.data.problems.messages == [CHECKING_TEXT]:
+            self.data.problems.clear()
+        self._check_number += 1
+
     def _data_checked(self, number: int, problems: list[DataProblem], failure: str = "") -> None:
         if number != self._check_number:
-            return  # a newer check is under way
+            return  # about an older design or config: a newer check, or none, is wanted
         if failure:
             self.data.problems.show_problems([failure], [])
             self._show_check_answer(f"Check data: {failure.splitlines()[0]}")
