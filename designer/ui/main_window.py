@@ -409,6 +409,7 @@ class MainWindow(QMainWindow):
         self.inspector.params_edited.connect(self.check_params)
         self.diagnostics.node_activated.connect(self.show_node)
         self.summary.node_activated.connect(self.show_node)
+        self.diagnostics.place_fix = self.inspector.place_fix = self.editor.room_for  # fixes make room
         self.code.export_requested.connect(self.export_code)
         self.code.exported.connect(self._exported)
         self.code.export_failed.connect(self._export_failed)

@@ -13,7 +13,7 @@ from test_canvas import small_catalog
 from test_main_window import FakeClient, make_window
 
 from designer.catalog.spec import Catalog
-from designer.graph.validation import Diagnostic
+from designer.graph.validation import Diagnostic, Fix
 from designer.ui.document import Document
 from designer.ui.engine_client import bundled_catalog, cached_catalog
 from designer.ui.help import ShortcutsDialog, about_text, shortcut_rows, version
@@ -185,3 +185,23 @@ def test_the_code_panel_buttons_are_never_cut_short(
     for button in buttons:
         assert button.width() >= button.sizeHint().width(), button.text()
         assert code.rect().contains(button.geometry())
+
+
+def test_a_one_click_fix_makes_room_like_a_drop_on_the_edge(qtbot: object, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    example = Path(__file__).resolve().parents[2] / "resources" / "examples" / "digits_cnn.json"
+    assert window.open_path(example)
+    graph = window.document.graph
+    edge = next(e for e in graph.edges if graph.node(e.source).name == "conv_2")
+    fix = Fix("Flatten", edge)
+    window.document.set_results(
+        {}, [Diagnostic("error", "pool_2 needs a flat input", "Insert Flatten.", edge.target, fix=fix)]
+    )
+    window.bring_forward("diagnostics")
+    before = {n: tuple(graph.node(n).position) for n in graph.nodes}
+    window.diagnostics.fix_button(0).click()
+    rects = [item.sceneBoundingRect() for item in window.scene.node_items.values()]
+    assert len(rects) == 7
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+    window.document.undo_stack.undo()  # one step takes the layer and the moves back
+    assert {n: tuple(graph.node(n).position) for n in graph.nodes} == before

@@ -125,7 +125,7 @@ class CanvasEditor(QObject):
         if not node.ports.inputs or not node.ports.outputs:
             self.message.emit(f"{key} cannot be inserted into a connection: it needs an input and an output.")
             return None
-        node, moves = self._room_for(node, edge)
+        node, moves = self.room_for(node, edge)
         try:
             commands.insert_on_edge(
                 self.document.undo_stack, self.graph, node, edge, self.inside_group, moves
@@ -136,7 +136,7 @@ class CanvasEditor(QObject):
         self.document.set_selection([node.id])
         return node.id
 
-    def _room_for(self, node: Node, edge: Edge) -> tuple[Node, dict[str, tuple[float, float]]]:
+    def room_for(self, node: Node, edge: Edge) -> tuple[Node, dict[str, tuple[float, float]]]:
         """Where an inserted node goes and which nodes move for it: where it was dropped when that
         is clear of every layer on view; else in the place of the edge's target, with everything
         on view from there rightwards moved one column on."""

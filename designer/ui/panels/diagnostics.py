@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from designer.graph.errors import GraphError
 from designer.graph.validation import ERROR, WARNING, Diagnostic, Fix
 from designer.ui.document import Document
-from designer.ui.panels.fixes import apply_fix, can_apply, fix_text, fix_tooltip
+from designer.ui.panels.fixes import Placement, apply_fix, can_apply, fix_text, fix_tooltip
 from designer.ui.panels.subscription import GraphSubscription
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -178,6 +178,7 @@ class DiagnosticsView(QWidget):
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.place_fix: Placement | None = None  # where a fix's layer goes (the window's canvas says)
         self.counts = QLabel()
         self.table = QTableView()
         self.diagnostics_model = DiagnosticsModel(document, self.style(), self)
@@ -226,7 +227,7 @@ class DiagnosticsView(QWidget):
     def apply(self, fix: Fix) -> None:
         """Insert the fix's layer (one undo step), or say why it cannot be done."""
         try:
-            apply_fix(self.document, fix)
+            apply_fix(self.document, fix, self.place_fix)
         except GraphError as error:
             self.fix_error.setText(str(error))
             self.fix_error.show()

@@ -4,17 +4,23 @@ A diagnostic carries its fix as data (`designer.graph.validation.Fix`: a layer
 type, its params and the edge to splice it into); the Problems list and the
 Inspector show it as a "Fix: insert Flatten" button, and both apply it here
 through the same command a drop on an edge pushes (`commands.insert_on_edge`).
+Where the new layer goes is the canvas editor's business (`CanvasEditor.room_for`:
+where there is room, else in the target's place with what lies downstream moved
+on); the window hands it to both panels as their `place_fix`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from designer.graph.errors import GraphError
-from designer.graph.model import ModelGraph, Node
+from designer.graph.model import Edge, ModelGraph, Node
 from designer.graph.validation import Fix
 from designer.ui import commands
 from designer.ui.document import Document
 
 NODE_OFFSET = (0.0, -30.0)  # the new node sits between its neighbours, a little above the line
+Placement = Callable[[Node, Edge], tuple[Node, dict[str, tuple[float, float]]]]  # node, moves
 
 
 def fix_text(fix: Fix) -> str:
@@ -36,14 +42,18 @@ def can_apply(document: Document, fix: Fix) -> bool:
     return here and document.catalog.get(fix.insert) is not None
 
 
-def apply_fix(document: Document, fix: Fix) -> str:
-    """Insert the fix's layer into its edge as one undo step and select it; its node id.
+def apply_fix(document: Document, fix: Fix, place: Placement | None = None) -> str:
+    """Insert the fix's layer into its edge as one undo step and select it; its node id. `place`
+    says where it goes and what moves aside for it (between the ends of the edge without one).
     Raises GraphError, changing nothing, when the design no longer allows it."""
     if not can_apply(document, fix):
         raise GraphError(f"The connection this fix would insert {fix.insert} into is gone.")
     graph = document.graph
-    node = _new_node(document, fix)
-    commands.insert_on_edge(document.undo_stack, graph, node, fix.edge, _shared_group(graph, fix))
+    node, moves = _new_node(document, fix), {}
+    if place is not None:
+        node, moves = place(node, fix.edge)
+    group = _shared_group(graph, fix)
+    commands.insert_on_edge(document.undo_stack, graph, node, fix.edge, group, moves)
     document.set_selection([node.id])
     return node.id
 

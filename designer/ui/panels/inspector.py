@@ -29,7 +29,7 @@ from designer.graph.validation import Fix
 from designer.ui.canvas.labels import block_count_text
 from designer.ui.commands import SetParams, rename_group
 from designer.ui.document import Document
-from designer.ui.panels.fixes import apply_fix, can_apply
+from designer.ui.panels.fixes import Placement, apply_fix, can_apply
 from designer.ui.panels.inspector_sections import (
     NameSection,
     OutputSection,
@@ -184,6 +184,7 @@ class InspectorView(QWidget):
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.place_fix: Placement | None = None  # where a fix's layer goes (the window's canvas says)
         self.node_id: str | None = None
         self.form: NodeForm | None = None
         self.block_form: BlockForm | None = None
@@ -290,7 +291,7 @@ class InspectorView(QWidget):
     def _apply_fix(self, fix: Fix) -> None:
         """Insert the layer a diagnostic suggests (one undo step); the selection moves to it."""
         try:
-            apply_fix(self.document, fix)
+            apply_fix(self.document, fix, self.place_fix)
         except GraphError as error:
             if self.form is not None:
                 show_message(self.form.result_section.fix_error, str(error))
