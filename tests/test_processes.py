@@ -49,7 +49,8 @@ client.started.connect(client.request_catalog)  # the host never answers it: it 
 client.start()
 
 def report_when_ready() -> None:
-    if client.is_ready and any(event["type"] == "epoch" for event in run.events()):
+    # ready once an epoch's checkpoint is written (the epoch's event comes a moment before it)
+    if client.is_ready and run.completed_epochs() >= 1:
         print(json.dumps({"host": client.process_id, "worker": worker.pid}), flush=True)
         timer.stop()
 
