@@ -1,6 +1,19 @@
-"""Typed errors of the design model: each message says what went wrong and where."""
+"""Typed errors of the design model: each message says what went wrong and where; and what a
+valid name is, the rule behind `NameError_`."""
 
 from __future__ import annotations
+
+import keyword
+
+
+def is_valid_name(name: str) -> bool:
+    """A node, block or model name must be usable as a Python identifier in generated code."""
+    return (
+        isinstance(name, str)
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")  # TensorFlow refuses such layer names as name scopes
+    )
 
 
 class GraphError(Exception):

@@ -3,12 +3,29 @@
 `ModelGraph` is the single source of truth of a design. It knows nothing of Qt or
 Keras. Every change goes through one mutator, which validates, applies and then
 emits one past-tense psygnal signal, and emits only when something really
-changed (the orange-canvas habit). Views subscribe to the signals; they never
-mutate nodes directly.
+changed (the orange-canvas habit). Each mutator has a check that raises the
+same `GraphError` and changes nothing (`check_node`, `check_connect(edge,
+replacing=...)`, `check_group`, `check_update_group`, `check_remove_groups`,
+`check_output`), so a gesture is validated without trying it on a copy.
+
+The signals are the `GraphEvents` group `graph.events`, the one way to
+subscribe: `graph.events.connect(callback)` gets every emission as an
+`EmissionInfo` (`info.signal.name`, `info.args`; `changes_design(info)` is False
+only for moves), `graph.events.node_added.connect(callback)` gets one signal's
+arguments. Views never mutate nodes directly.
+
+    node_added(node)                      node_removed(node)
+    edge_added(edge)                      edge_removed(edge)
+    params_changed(node_id, old, new)     node_renamed(node_id, old_name, new_name)
+    node_moved(node_id, position)         sharing_changed(node_id, owner_id or None)
+    outputs_changed(outputs)              name_changed(name)
+    group_added(group)                    group_removed(group)
+    group_changed(group)                  (the group as it is now, same id)
 
 A `Group` gathers nodes into a block (drawn as one node, written as one
 `keras.layers.Layer` subclass). The graph stays flat: a group only names its
-members, so shape inference and the engine's build see through blocks.
+members, so shape inference and the engine's build see through blocks. The
+rules of blocks live in `block_rules`.
 """
 
 from __future__ import annotations
@@ -18,13 +35,17 @@ import dataclasses
 import itertools
 import keyword
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import networkx as nx
-from psygnal import Signal
+from psygnal import EmissionInfo, Signal, SignalGroup
 
+from designer.graph import block_rules
+from designer.graph.block_rules import Boundary as Boundary  # re-exported: callers import them from here
+from designer.graph.block_rules import BoundaryInput as BoundaryInput
+from designer.graph.block_rules import BoundaryOutput as BoundaryOutput
 from designer.graph.errors import (
     CycleError,
     GraphError,
@@ -34,6 +55,9 @@ from designer.graph.errors import (
     PortOccupiedError,
     SharingError,
     UnknownNodeError,
+)
+from designer.graph.errors import (
+    is_valid_name as is_valid_name,
 )
 
 INPUT_TYPE = "Input"
@@ -165,34 +189,6 @@ class Group:
         return block_class_name(self.block)
 
 
-@dataclass(frozen=True)
-class BoundaryInput:
-    """One input port of a block: the member input ports it feeds, and what feeds them.
-
-    Member ports fed by the same outside tensor make one block input; a member
-    port that nothing feeds is a block input of its own (`source` None).
-    """
-
-    consumers: tuple[tuple[str, int], ...]  # (member id, input port), in block order
-    source: tuple[str, int] | None  # (node id, output port) outside the block, or None
-
-
-@dataclass(frozen=True)
-class BoundaryOutput:
-    """One output port of a block: output `port` of member `node`, and its edges leaving the block."""
-
-    node: str
-    port: int
-    edges: tuple[Edge, ...]
-
-
-class Boundary(NamedTuple):
-    """The ports of a block, in block order (member by member, port by port)."""
-
-    inputs: tuple[BoundaryInput, ...]
-    outputs: tuple[BoundaryOutput, ...]
-
-
 def block_class_name(block: str) -> str:
     """The class a block type becomes in generated code ("conv_block" -> "ConvBlock")."""
     words = [word for word in re.split(r"[^0-9A-Za-z]+", block) if word]
@@ -200,36 +196,8 @@ def block_class_name(block: str) -> str:
     return f"Block{name}" if name[0].isdigit() else name
 
 
-def is_valid_name(name: str) -> bool:
-    """A node name must be usable as a Python identifier in generated code."""
-    return (
-        isinstance(name, str)
-        and name.isidentifier()
-        and not keyword.iskeyword(name)
-        and not name.startswith("_")  # TensorFlow refuses such layer names as name scopes
-    )
-
-
-# The signals that change what the model is (every one but node_moved: a position
-# changes no shape and no line of code). Views that re-analyse or regenerate listen to these.
-DESIGN_SIGNALS = (
-    "node_added",
-    "node_removed",
-    "edge_added",
-    "edge_removed",
-    "params_changed",
-    "node_renamed",
-    "sharing_changed",
-    "outputs_changed",
-    "name_changed",
-    "group_added",
-    "group_removed",
-    "group_changed",
-)
-
-
-class ModelGraph:
-    """A directed graph of layer calls with ordered, indexed ports."""
+class GraphEvents(SignalGroup):
+    """The past-tense signals of one ModelGraph (see the module docstring)."""
 
     node_added = Signal(object)  # Node
     node_removed = Signal(object)  # Node
@@ -245,6 +213,17 @@ class ModelGraph:
     group_removed = Signal(object)  # Group
     group_changed = Signal(object)  # the Group as it is now (same id)
 
+
+def changes_design(event: EmissionInfo) -> bool:
+    """Whether an emission of `graph.events` changes what the model is: every signal but
+    node_moved (a position changes no shape and no line of code). Views that re-analyse
+    or regenerate listen to these."""
+    return event.signal.name != "node_moved"
+
+
+class ModelGraph:
+    """A directed graph of layer calls with ordered, indexed ports; `events` announces its changes."""
+
     def __init__(self, name: str = "model") -> None:
         self._name = name
         self._nodes: dict[str, Node] = {}
@@ -257,6 +236,7 @@ class ModelGraph:
         self._groups: dict[str, Group] = {}
         self._group_of: dict[str, str] = {}  # member node id -> group id
         self._group_ids = itertools.count(1)
+        self.events = GraphEvents()
         self.structure_version = 0  # bumped by every change of nodes, edges, sharing or group members
 
     # ----------------------------------------------------------------- queries
@@ -355,6 +335,10 @@ class ModelGraph:
 
     def reaches(self, source: str, target: str) -> list[str] | None:
         """A path of node ids from source to target, or None."""
+        return self._path(source, target)
+
+    def _path(self, source: str, target: str, avoiding: Edge | None = None) -> list[str] | None:
+        """A path of node ids from source to target not along the edge `avoiding`, or None."""
         parents: dict[str, str | None] = {source: None}
         stack = [source]
         while stack:
@@ -365,7 +349,7 @@ class ModelGraph:
                     path.append(parents[path[-1]])  # type: ignore[arg-type]
                 return path[::-1]
             for edge in self._outgoing.get(node_id, ()):
-                if edge.target not in parents:
+                if edge.target not in parents and edge != avoiding:
                     parents[edge.target] = node_id
                     stack.append(edge.target)
         return None
@@ -391,49 +375,8 @@ class ModelGraph:
         return [group for group in self._groups.values() if group.shares == group_id]
 
     def boundary(self, group_id: str) -> Boundary:
-        """The ports of a block: its inputs (member input ports not fed from inside,
-        those fed by one outside tensor together) and its outputs (member outputs
-        used outside, marked as model outputs, or used nowhere inside)."""
-        group = self.group(group_id)
-        members = set(group.nodes)
-        return Boundary(self._boundary_inputs(group, members), self._boundary_outputs(group, members))
-
-    def _boundary_inputs(self, group: Group, members: set[str]) -> tuple[BoundaryInput, ...]:
-        inputs: list[tuple[tuple[str, int] | None, list[tuple[str, int]]]] = []
-        fed_by: dict[tuple[str, int], int] = {}  # outside tensor -> its index in inputs
-        for node_id in group.nodes:
-            for port in self._fed_ports(node_id):
-                edge = self.edge_into(node_id, port)
-                if edge is not None and edge.source in members:
-                    continue
-                source = None if edge is None else (edge.source, edge.source_port)
-                if source is not None and source in fed_by:
-                    inputs[fed_by[source]][1].append((node_id, port))
-                    continue
-                if source is not None:
-                    fed_by[source] = len(inputs)
-                inputs.append((source, [(node_id, port)]))
-        return tuple(BoundaryInput(tuple(consumers), source) for source, consumers in inputs)
-
-    def _fed_ports(self, node_id: str) -> list[int]:
-        """The input ports a block declares for a member: all fixed ones; for a
-        variadic member the connected ones and at least `min_inputs`."""
-        node = self._nodes[node_id]
-        if not node.ports.variadic:
-            return list(range(len(node.ports.inputs)))
-        used = set(self._incoming.get(node_id, {}))
-        return sorted(used | set(range(node.ports.min_inputs)))
-
-    def _boundary_outputs(self, group: Group, members: set[str]) -> tuple[BoundaryOutput, ...]:
-        found = []
-        for node_id in group.nodes:
-            marked = self.output_names(node_id)
-            for port in range(len(self._nodes[node_id].ports.outputs)):
-                edges = [e for e in self.output_edges(node_id) if e.source_port == port]
-                leaving = tuple(e for e in edges if e.target not in members)
-                if leaving or port in marked or not edges:
-                    found.append(BoundaryOutput(node_id, port, leaving))
-        return tuple(found)
+        """The ports of a block (`block_rules.boundary`)."""
+        return block_rules.boundary(self, self.group(group_id))
 
     def new_group_id(self) -> str:
         while True:
@@ -504,30 +447,38 @@ class ModelGraph:
         return len(self._nodes)
 
     # ------------------------------------------------------------------ checks
-    def check_node(self, node: Node) -> None:
-        if node.id in self._nodes:
+    def check_node(self, node: Node, added: Iterable[Node] = ()) -> None:
+        """Raise the GraphError `add_node(node)` would, changing nothing; `added` are new
+        nodes taken as added before it."""
+        before = {other.id: other for other in added}
+        if node.id in self._nodes or node.id in before:
             raise GraphError(f"A node with id '{node.id}' already exists.")
         if node.id in self._groups:
             raise GraphError(f"A group has the id '{node.id}'; give the node another id.")
-        self.check_name(node.name)
+        self.check_name(node.name, others=before.values())
         if node.shares is not None:
-            self._check_share(node, node.shares)
+            self._check_share(node, before.get(node.shares) or self.node(node.shares))
 
-    def check_name(self, name: str, node_id: str | None = None) -> None:
+    def check_name(self, name: str, node_id: str | None = None, others: Iterable[Node] = ()) -> None:
+        """Raise a NameError_ when node `node_id` (or a new node) cannot be called `name`;
+        `others` are new nodes whose names count as taken."""
         if not is_valid_name(name):
             raise NameError_(
                 f"'{name}' is not a valid name: use letters, digits and underscores, "
                 "not starting with a digit or an underscore, and not a Python keyword."
             )
-        other = self.node_by_name(name)
+        other = self.node_by_name(name) or next((n for n in others if n.name == name), None)
         if other is not None and other.id != node_id:
             raise NameError_(f"The name '{name}' is already used by another node.")
         group = next((g for g in self._groups.values() if g.name == name), None)
         if group is not None and group.id != node_id:
             raise NameError_(f"The name '{name}' is already used by the block '{name}'.")
 
-    def check_connect(self, edge: Edge) -> None:
-        """Raise a GraphError saying why `edge` cannot be added, else return."""
+    def check_connect(self, edge: Edge, replacing: Edge | None = None) -> None:
+        """Raise a GraphError saying why `edge` cannot be added, else return; with
+        `replacing`, as if that edge were disconnected first. Changes nothing."""
+        if replacing is not None and replacing not in self._edges:
+            raise GraphError(f"There is no edge {replacing}.")
         source, target = self.node(edge.source), self.node(edge.target)
         if not 0 <= edge.source_port < len(source.ports.outputs):
             raise PortError(
@@ -545,144 +496,57 @@ class ModelGraph:
                 f"Cannot connect '{source.name}' to itself: a layer cannot feed its own input.",
                 [edge.source],
             )
-        path = self.reaches(edge.target, edge.source)
+        path = self._path(edge.target, edge.source, avoiding=replacing)
         if path is not None:
             names = " -> ".join(self._nodes[n].name for n in [*path, edge.target])
             raise CycleError(
                 f"Connecting '{source.name}' to '{target.name}' would make a cycle: {names}.",
                 path,
             )
-        self._check_block_cycle(edge)
+        block_rules.check_block_cycle(self, edge, self._group_of, replacing)
         existing = self.edge_into(edge.target, edge.target_port)
-        if existing is not None:
+        if existing is not None and existing != replacing:
             raise PortOccupiedError(
                 f"Input {edge.target_port} of '{target.name}' is already fed by "
                 f"'{self._nodes[existing.source].name}'.",
                 existing,
             )
 
-    def _check_block_cycle(self, edge: Edge) -> None:
-        """Refuse an edge that would let a tensor leave a block and come back into it:
-        a block is called as one layer, so the graph of blocks must stay acyclic."""
-        source_group, target_group = self._group_of.get(edge.source), self._group_of.get(edge.target)
-        if not self._groups or (source_group is not None and source_group == target_group):
-            return
-        goal = set(self._unit(edge.source, self._groups, self._group_of))
-        path = self._unit_path([edge.target], goal, self._groups, self._group_of)
-        if path is not None:
-            blocks = sorted({self._groups[self._group_of[n]].name for n in path if n in self._group_of})
-            names = " -> ".join(self._nodes[n].name for n in [edge.source, *path])
-            raise CycleError(
-                f"Connecting '{self._nodes[edge.source].name}' to '{self._nodes[edge.target].name}' would "
-                f"make a cycle through the block '{blocks[0]}': {names}. A block is called as one layer, "
-                "so nothing may flow out of it and back in.",
-                [edge.source, *path],
-            )
-
-    @staticmethod
-    def _unit(node_id: str, groups: dict[str, Group], group_of: dict[str, str]) -> tuple[str, ...]:
-        """The node ids called together with `node_id`: its block's members, or itself."""
-        group_id = group_of.get(node_id)
-        return (node_id,) if group_id is None else groups[group_id].nodes
-
-    def _unit_path(
-        self, start: Iterable[str], goal: set[str], groups: dict[str, Group], group_of: dict[str, str]
-    ) -> list[str] | None:
-        """Node ids on a path from `start` to a node of `goal`, each block entered as a whole; or None."""
-        return _walk_units(
-            start,
-            goal,
-            lambda node_id: sorted(edge.target for edge in self._outgoing.get(node_id, ())),
-            lambda node_id: self._unit(node_id, groups, group_of),
+    def check_output(self, node_id: str, port: int = 0, name: str | None = None) -> str:
+        """Raise the GraphError `mark_output` would, changing nothing; else return the name the
+        mark gets (the node's name by default)."""
+        node = self.node(node_id)
+        if not 0 <= port < len(node.ports.outputs):
+            raise PortError(f"'{node.name}' has no output {port}.")
+        name = name or node.name
+        if not is_valid_name(name):
+            raise NameError_(f"'{name}' is not a valid output name: use a Python identifier.")
+        clash = next(
+            (o for o in self._outputs if o.name == name and (o.node, o.port) != (node_id, port)), None
         )
+        if clash is not None:
+            raise NameError_(f"Another model output is already called '{name}'.")
+        return name
 
     def check_group(self, group: Group, groups: dict[str, Group] | None = None) -> None:
         """Raise a GraphError saying why `group` cannot sit in the graph beside
         `groups` (by default the graph's own), else return."""
-        others = {k: g for k, g in (self._groups if groups is None else groups).items() if k != group.id}
-        self._check_group_names(group, others)
-        self._check_group_members(group, others)
-        self._check_group_sharing(group, others)
-        self._check_group_cycle(group, others)
+        block_rules.check_group(self, group, groups)
 
-    def _check_group_names(self, group: Group, others: dict[str, Group]) -> None:
-        if not group.id or group.id in self._nodes:
-            raise GroupError(f"'{group.id}' cannot be a group id: it is empty or a node's id.")
-        for text, what in ((group.name, "name"), (group.block, "block type")):
-            if not is_valid_name(text):
-                raise NameError_(
-                    f"'{text}' is not a valid block {what}: use letters, digits and underscores, "
-                    "not starting with a digit or an underscore, and not a Python keyword."
-                )
-        if self.node_by_name(group.name) is not None:
-            raise NameError_(
-                f"The name '{group.name}' is already used by a node; blocks and nodes need distinct names."
-            )
-        for other in others.values():
-            if other.name == group.name:
-                raise NameError_(f"The name '{group.name}' is already used by another block.")
-            if other.block != group.block and other.class_name == group.class_name:
-                raise NameError_(
-                    f"The block types '{group.block}' and '{other.block}' would both become the class "
-                    f"{group.class_name}; rename one of them."
-                )
+    def check_update_group(self, group: Group, adding: Iterable[Node] = ()) -> None:
+        """Raise the GraphError `update_group(group)` would, changing nothing; with `adding`,
+        as if those new nodes (without edges) were added first, as `add_node` checks them."""
+        added: list[Node] = []
+        for node in adding:
+            self.check_node(node, added)
+            added.append(node)
+        block_rules.check_update_group(self, group, added)
 
-    def _check_group_members(self, group: Group, others: dict[str, Group]) -> None:
-        if not group.nodes:
-            raise GroupError(f"The block '{group.name}' has no nodes; select at least one node to group.")
-        if len(set(group.nodes)) != len(group.nodes):
-            raise GroupError(f"The block '{group.name}' lists a node twice.")
-        taken = {node_id: other for other in others.values() for node_id in other.nodes}
-        for node_id in group.nodes:
-            node = self.node(node_id)
-            if node.is_input:
-                raise GroupError(
-                    f"'{node.name}' is an Input node; a block takes its inputs from outside, so leave "
-                    "Input nodes out of it."
-                )
-            if node_id in taken:
-                raise GroupError(
-                    f"'{node.name}' is already in the block '{taken[node_id].name}'; blocks cannot be "
-                    "nested or overlap. Ungroup it first."
-                )
+    def check_remove_groups(self, group_ids: Iterable[str]) -> None:
+        """Raise the GraphError removing these groups in this order would, changing nothing."""
+        block_rules.check_remove_groups(self, group_ids)
 
-    def _check_group_sharing(self, group: Group, others: dict[str, Group]) -> None:
-        if group.shares is None:
-            return
-        owner = others.get(group.shares)
-        if owner is None:
-            raise GroupError(
-                f"The block '{group.name}' shares the weights of group '{group.shares}', "
-                "which does not exist."
-            )
-        if owner.shares is not None:
-            raise GroupError(
-                f"The block '{owner.name}' itself shares weights; make '{group.name}' share "
-                f"'{owner.shares}' instead."
-            )
-        if owner.block != group.block or len(owner.nodes) != len(group.nodes):
-            raise GroupError(
-                f"The block '{group.name}' ({group.block}, {len(group.nodes)} nodes) cannot share the "
-                f"weights of '{owner.name}' ({owner.block}, {len(owner.nodes)} nodes): expected the same "
-                "block type and node count."
-            )
-
-    def _check_group_cycle(self, group: Group, others: dict[str, Group]) -> None:
-        groups = {**others, group.id: group}
-        group_of = {node_id: g.id for g in groups.values() for node_id in g.nodes}
-        members = set(group.nodes)
-        leaving = [e.target for m in group.nodes for e in self.output_edges(m) if e.target not in members]
-        path = self._unit_path(leaving, members, groups, group_of)
-        if path is not None:
-            outside = next(self._nodes[n].name for n in path if n not in members)
-            raise CycleError(
-                f"'{outside}' lies between nodes of the block '{group.name}': the block would feed "
-                "itself. Add it to the block, or leave out the nodes after it.",
-                path,
-            )
-
-    def _check_share(self, node: Node, owner_id: str) -> None:
-        owner = self.node(owner_id)
+    def _check_share(self, node: Node, owner: Node) -> None:
         if owner.shares is not None:
             raise SharingError(f"'{owner.name}' itself shares a layer; share '{owner.shares}' instead.")
         if owner.type != node.type or owner.is_input:
@@ -696,12 +560,12 @@ class ModelGraph:
             raise NameError_(f"'{name}' is not a valid model name: use a Python identifier.")
         if name != self._name:
             self._name = name
-            self.name_changed.emit(name)
+            self.events.name_changed.emit(name)
 
     def add_node(self, node: Node) -> Node:
         self.check_node(node)
         self._insert_node(node)
-        self.node_added.emit(node)
+        self.events.node_added.emit(node)
         return node
 
     def remove_node(self, node_id: str) -> Node:
@@ -723,13 +587,13 @@ class ModelGraph:
         self.structure_version += 1
         self._incoming.pop(node_id, None)
         self._outgoing.pop(node_id, None)
-        self.node_removed.emit(node)
+        self.events.node_removed.emit(node)
         return node
 
     def connect(self, edge: Edge) -> Edge:
         self.check_connect(edge)
         self._insert_edge(edge)
-        self.edge_added.emit(edge)
+        self.events.edge_added.emit(edge)
         return edge
 
     def disconnect(self, edge: Edge) -> None:
@@ -739,7 +603,7 @@ class ModelGraph:
         self.structure_version += 1
         del self._incoming[edge.target][edge.target_port]
         self._outgoing[edge.source].discard(edge)
-        self.edge_removed.emit(edge)
+        self.events.edge_removed.emit(edge)
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> None:
         node = self.node(node_id)
@@ -749,7 +613,7 @@ class ModelGraph:
         if params == node.params:
             return
         old, node.params = node.params, copy.deepcopy(params)
-        self.params_changed.emit(node_id, old, node.params)
+        self.events.params_changed.emit(node_id, old, node.params)
 
     def rename(self, node_id: str, name: str) -> None:
         node = self.node(node_id)
@@ -757,7 +621,7 @@ class ModelGraph:
             return
         self.check_name(name, node_id)
         old, node.name = node.name, name
-        self.node_renamed.emit(node_id, old, name)
+        self.events.node_renamed.emit(node_id, old, name)
 
     def move(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(node_id)
@@ -765,7 +629,7 @@ class ModelGraph:
         if position == node.position:
             return
         node.position = position
-        self.node_moved.emit(node_id, position)
+        self.events.node_moved.emit(node_id, position)
 
     def set_shares(self, node_id: str, owner_id: str | None) -> None:
         node = self.node(node_id)
@@ -774,26 +638,16 @@ class ModelGraph:
         if owner_id is not None:
             if self.sharers(node_id):
                 raise SharingError(f"Other nodes share the layer of '{node.name}'.")
-            self._check_share(node, owner_id)
+            self._check_share(node, self.node(owner_id))
             node.params = {}
         self._unlink_sharer(node)
         node.shares = owner_id
         self._link_sharer(node)
         self.structure_version += 1
-        self.sharing_changed.emit(node_id, owner_id)
+        self.events.sharing_changed.emit(node_id, owner_id)
 
     def mark_output(self, node_id: str, port: int = 0, name: str | None = None) -> ModelOutput:
-        node = self.node(node_id)
-        if not 0 <= port < len(node.ports.outputs):
-            raise PortError(f"'{node.name}' has no output {port}.")
-        name = name or node.name
-        if not is_valid_name(name):
-            raise NameError_(f"'{name}' is not a valid output name: use a Python identifier.")
-        clash = next(
-            (o for o in self._outputs if o.name == name and (o.node, o.port) != (node_id, port)), None
-        )
-        if clash is not None:
-            raise NameError_(f"Another model output is already called '{name}'.")
+        name = self.check_output(node_id, port, name)
         mark = ModelOutput(node_id, port, name)
         current = [o for o in self._outputs if (o.node, o.port) == (node_id, port)]
         if current == [mark]:
@@ -802,21 +656,21 @@ class ModelGraph:
             self._outputs[self._outputs.index(current[0])] = mark
         else:
             self._outputs.append(mark)
-        self.outputs_changed.emit(self.outputs)
+        self.events.outputs_changed.emit(self.outputs)
         return mark
 
     def unmark_output(self, node_id: str, port: int = 0) -> None:
         before = len(self._outputs)
         self._outputs = [o for o in self._outputs if (o.node, o.port) != (node_id, port)]
         if len(self._outputs) != before:
-            self.outputs_changed.emit(self.outputs)
+            self.events.outputs_changed.emit(self.outputs)
 
     def set_outputs(self, outputs: Iterable[ModelOutput]) -> None:
         """Replace every output mark at once (keeps their order); used by undo."""
         outputs = list(outputs)
         if outputs != self._outputs:
             self._outputs = outputs
-            self.outputs_changed.emit(self.outputs)
+            self.events.outputs_changed.emit(self.outputs)
 
     def add_group(self, group: Group) -> Group:
         """Group existing nodes into a block; the nodes, edges and params stay as they are."""
@@ -824,44 +678,28 @@ class ModelGraph:
             raise GroupError(f"A group with id '{group.id}' already exists.")
         self.check_group(group)
         self._insert_group(group)
-        self.group_added.emit(group)
+        self.events.group_added.emit(group)
         return group
 
     def remove_group(self, group_id: str) -> Group:
         """Ungroup: the members stay, as plain nodes."""
         group = self.group(group_id)
-        sharers = self.group_sharers(group_id)
-        if sharers:
-            raise GroupError(
-                f"The block '{sharers[0].name}' shares the weights of '{group.name}'; ungroup it first."
-            )
+        self.check_remove_groups([group_id])
         self._delete_group(group)
-        self.group_removed.emit(group)
+        self.events.group_removed.emit(group)
         return group
 
     def update_group(self, group: Group) -> None:
         """Replace the group with the same id (members, name, block type, sharing, collapsed)."""
-        old = self.group(group.id)
-        if group == old:
+        if group == self.group(group.id):
             return
-        self.check_group(group)
-        sharers = self.group_sharers(group.id)
-        if sharers and (
-            group.shares is not None or (group.block, len(group.nodes)) != (old.block, len(old.nodes))
-        ):
-            raise GroupError(
-                f"The block '{sharers[0].name}' shares the weights of '{old.name}': its block type, "
-                "node count and sharing cannot change."
-            )
+        self.check_update_group(group)
         self._replace_group(group)
-        self.group_changed.emit(group)
+        self.events.group_changed.emit(group)
 
     def rename_group(self, group_id: str, name: str) -> None:
         """Rename a block; its block type follows when it was the name and no other block has it."""
-        group = self.group(group_id)
-        alone = all(other.block != group.block for other in self._groups.values() if other.id != group_id)
-        block = name if alone and group.block == group.name else group.block
-        self.update_group(dataclasses.replace(group, name=name, block=block))
+        self.update_group(block_rules.renamed_group(self, group_id, name))
 
     def set_group_collapsed(self, group_id: str, collapsed: bool) -> None:
         self.update_group(dataclasses.replace(self.group(group_id), collapsed=bool(collapsed)))
@@ -879,12 +717,12 @@ class ModelGraph:
             self._insert_group(group)
         for group in old.values():
             if group.id not in new:
-                self.group_removed.emit(group)
+                self.events.group_removed.emit(group)
         for group in new.values():
             if group.id not in old:
-                self.group_added.emit(group)
+                self.events.group_added.emit(group)
             elif old[group.id] != group:
-                self.group_changed.emit(group)
+                self.events.group_changed.emit(group)
 
     # ---------------------------------------------------------------- internal
     def _insert_group(self, group: Group) -> None:
@@ -914,14 +752,14 @@ class ModelGraph:
         if remaining:
             changed = dataclasses.replace(group, nodes=remaining)
             self._replace_group(changed)
-            self.group_changed.emit(changed)
+            self.events.group_changed.emit(changed)
             return
         for sharer in self.group_sharers(group.id):
             unshared = dataclasses.replace(sharer, shares=None)
             self._replace_group(unshared)
-            self.group_changed.emit(unshared)
+            self.events.group_changed.emit(unshared)
         self._delete_group(group)
-        self.group_removed.emit(group)
+        self.events.group_removed.emit(group)
 
     def _insert_node(self, node: Node) -> None:
         self._nodes[node.id] = node
@@ -943,40 +781,6 @@ class ModelGraph:
         self._incoming[edge.target][edge.target_port] = edge
         self._outgoing[edge.source].add(edge)
         self.structure_version += 1
-
-
-def _walk_units(
-    start: Iterable[str],
-    goal: set[str],
-    successors: Callable[[str], Iterable[str]],
-    unit: Callable[[str], Iterable[str]],
-) -> list[str] | None:
-    """A path from `start` to a node of `goal`, where reaching a node reaches its whole
-    unit (its block) at once; None when there is none."""
-    parents: dict[str, str | None] = {}
-    stack: list[str] = []
-
-    def enter(node_id: str, parent: str | None) -> None:
-        parents[node_id] = parent
-        stack.append(node_id)
-        for member in unit(node_id):
-            if member not in parents:
-                parents[member] = node_id
-                stack.append(member)
-
-    for node_id in start:
-        enter(node_id, None)
-    while stack:
-        node_id = stack.pop()
-        for target in successors(node_id):
-            if target in goal:
-                path = [target, node_id]
-                while parents[path[-1]] is not None:
-                    path.append(parents[path[-1]])  # type: ignore[arg-type]
-                return path[::-1]
-            if target not in parents:
-                enter(target, node_id)
-    return None
 
 
 def _identifier_stem(base: str) -> str:

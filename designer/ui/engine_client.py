@@ -23,12 +23,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from psygnal import EmissionInfo
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QStandardPaths, QTimer, Signal
 
 from designer.catalog.spec import IMPORTED_SPECS_KEY, Catalog
 from designer.engine.results import NodeResult
 from designer.graph import project
-from designer.graph.model import DESIGN_SIGNALS, ModelGraph
+from designer.graph.model import ModelGraph, changes_design
 from designer.graph.validation import Diagnostic
 from designer.processes import PACKAGE_ROOT, child_environment, python_command
 from designer.ui.document import Document
@@ -461,9 +462,6 @@ def analysis_data(document: Document) -> dict[str, Any]:
     return project.to_dict(document.graph, custom_layers=document.sections.get("custom_layers"), extra=specs)
 
 
-GRAPH_SIGNALS = DESIGN_SIGNALS  # groups too: their rules are part of the analysis
-
-
 class EngineSync(QObject):
     """Keeps a document's results in step with its graph through an engine client.
 
@@ -484,7 +482,7 @@ class EngineSync(QObject):
         document.graph_replaced.connect(self._on_graph_replaced)
         client.started.connect(self.analyze_now)
         client.analysis_ready.connect(self._on_analysis_ready)
-        self._subscribe(document.graph)
+        self._follow(document.graph)
         if client.is_ready:
             self.analyze_now()
 
@@ -499,22 +497,25 @@ class EngineSync(QObject):
     def close(self) -> None:
         """Stop following the document and the client."""
         self._timer.stop()
-        self._subscribe(None)
+        self._follow(None)
         self.document.graph_replaced.disconnect(self._on_graph_replaced)
         self.client.started.disconnect(self.analyze_now)
         self.client.analysis_ready.disconnect(self._on_analysis_ready)
 
-    def _subscribe(self, graph: ModelGraph | None) -> None:
+    def _follow(self, graph: ModelGraph | None) -> None:
+        """Listen to `graph.events` (and no longer to the previous graph's)."""
         if self._graph is not None:
-            for name in GRAPH_SIGNALS:
-                getattr(self._graph, name).disconnect(self.schedule)
+            self._graph.events.disconnect(self._graph_event)
         if graph is not None:
-            for name in GRAPH_SIGNALS:
-                getattr(graph, name).connect(self.schedule)
+            graph.events.connect(self._graph_event)
         self._graph = graph
 
+    def _graph_event(self, event: EmissionInfo) -> None:
+        if changes_design(event):  # groups too: their rules are part of the analysis
+            self.schedule()
+
     def _on_graph_replaced(self) -> None:
-        self._subscribe(self.document.graph)
+        self._follow(self.document.graph)
         self.analyze_now()
 
     def _on_analysis_ready(

@@ -80,7 +80,7 @@ def emitted() -> list[tuple[str, tuple[Any, ...]]]:
 
 def listen(graph: ModelGraph, events: list[tuple[str, tuple[Any, ...]]]) -> None:
     for name in GROUP_SIGNALS:
-        getattr(graph, name).connect(lambda *arguments, name=name: events.append((name, arguments)))
+        getattr(graph.events, name).connect(lambda *arguments, name=name: events.append((name, arguments)))
 
 
 # ------------------------------------------------------------------ mutators

@@ -67,7 +67,7 @@ def emitted(graph: ModelGraph) -> list[tuple[str, tuple[Any, ...]]]:
     """Every signal the graph emits, as (signal name, arguments), in order."""
     events: list[tuple[str, tuple[Any, ...]]] = []
     for name in SIGNALS:
-        getattr(graph, name).connect(lambda *arguments, name=name: events.append((name, arguments)))
+        getattr(graph.events, name).connect(lambda *arguments, name=name: events.append((name, arguments)))
     return events
 
 
@@ -84,7 +84,7 @@ def test_add_node_emits_once(graph: ModelGraph, emitted: list) -> None:
 def test_refused_add_node_emits_nothing(graph: ModelGraph) -> None:
     add(graph, "Dense", "dense")
     events: list[object] = []
-    graph.node_added.connect(events.append)
+    graph.events.node_added.connect(events.append)
     with pytest.raises(NameError_, match="'dense' is already used"):
         add(graph, "Dense", "dense")
     with pytest.raises(NameError_, match="'2x' is not a valid name"):
@@ -341,9 +341,13 @@ def test_graph_package_imports_without_keras_or_qt() -> None:
 
 
 def test_design_signals_are_every_signal_but_moves() -> None:
-    from psygnal import Signal
+    from psygnal import EmissionInfo
 
-    from designer.graph.model import DESIGN_SIGNALS
+    from designer.graph.model import changes_design
 
-    signals = {name for name, value in vars(ModelGraph).items() if isinstance(value, Signal)}
-    assert set(DESIGN_SIGNALS) == signals - {"node_moved"}
+    events = ModelGraph().events
+    signals = set(events.signals)
+    assert signals == {*SIGNALS, "group_added", "group_removed", "group_changed"}
+    assert {name for name in signals if changes_design(EmissionInfo(events[name], ()))} == signals - {
+        "node_moved"
+    }

@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable
 
 import shiboken6
+from psygnal import EmissionInfo
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
@@ -68,6 +69,7 @@ class GraphScene(QGraphicsScene):
         document.catalog_changed.connect(self._refresh_all_nodes)
         document.selection_changed.connect(self._selection_from_document)
         document.undo_stack.indexChanged.connect(_after_each_command(self))
+        self._handlers = self._event_handlers()
         self._bind(document.graph)
 
     # ------------------------------------------------------------ subscription
@@ -75,40 +77,36 @@ class GraphScene(QGraphicsScene):
         """Follow `graph`: the one place the scene subscribes to the model."""
         self._unbind()
         self.graph = graph
-        graph.node_added.connect(self._node_added)
-        graph.node_removed.connect(self._node_removed)
-        graph.edge_added.connect(self._edge_added)
-        graph.edge_removed.connect(self._edge_removed)
-        graph.params_changed.connect(self._params_changed)
-        graph.node_renamed.connect(self._node_renamed)
-        graph.node_moved.connect(self._node_moved)
-        graph.sharing_changed.connect(self._sharing_changed)
-        graph.outputs_changed.connect(self._outputs_changed)
-        graph.group_added.connect(self._groups_changed)
-        graph.group_removed.connect(self._groups_changed)
-        graph.group_changed.connect(self._groups_changed)
+        graph.events.connect(self._graph_event)
         self._rebuild()
 
     def _unbind(self) -> None:
-        graph = self.graph
-        if graph is None:
-            return
-        for signal, slot in (
-            (graph.node_added, self._node_added),
-            (graph.node_removed, self._node_removed),
-            (graph.edge_added, self._edge_added),
-            (graph.edge_removed, self._edge_removed),
-            (graph.params_changed, self._params_changed),
-            (graph.node_renamed, self._node_renamed),
-            (graph.node_moved, self._node_moved),
-            (graph.sharing_changed, self._sharing_changed),
-            (graph.outputs_changed, self._outputs_changed),
-            (graph.group_added, self._groups_changed),
-            (graph.group_removed, self._groups_changed),
-            (graph.group_changed, self._groups_changed),
-        ):
-            signal.disconnect(slot)
-        self.graph = None
+        if self.graph is not None:
+            self.graph.events.disconnect(self._graph_event)
+            self.graph = None
+
+    def _graph_event(self, event: EmissionInfo) -> None:
+        """Hand one emission of `graph.events` to the handler of its signal."""
+        handler = self._handlers.get(event.signal.name)
+        if handler is not None:
+            handler(*event.args)
+
+    def _event_handlers(self) -> dict[str, Callable[..., None]]:
+        """The scene's handler of each graph signal (the model's name draws nothing)."""
+        return {
+            "node_added": self._node_added,
+            "node_removed": self._node_removed,
+            "edge_added": self._edge_added,
+            "edge_removed": self._edge_removed,
+            "params_changed": self._params_changed,
+            "node_renamed": self._node_renamed,
+            "node_moved": self._node_moved,
+            "sharing_changed": self._sharing_changed,
+            "outputs_changed": self._outputs_changed,
+            "group_added": self._groups_changed,
+            "group_removed": self._groups_changed,
+            "group_changed": self._groups_changed,
+        }
 
     def _graph_replaced(self) -> None:
         was_inside = self.blocks.inside is not None

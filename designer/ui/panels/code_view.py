@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
+from psygnal import EmissionInfo
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from designer.catalog.spec import LayerSpec
 from designer.codegen import CodegenError, ExportRefused, can_be_sequential, generate_model
-from designer.graph.model import DESIGN_SIGNALS, ModelGraph
+from designer.graph.model import ModelGraph, changes_design
 from designer.graph.project import atomic_write_text
 from designer.graph.validation import Diagnostic
 from designer.ui.background import BackgroundJobs
@@ -43,7 +44,6 @@ FUNCTIONAL, SUBCLASSED, SEQUENTIAL = "functional", "subclassed", "sequential"
 STYLE_LABELS = {FUNCTIONAL: "Functional", SUBCLASSED: "Subclassed", SEQUENTIAL: "Sequential"}
 REGENERATE_DELAY_MS = 300
 EMPTY_DESIGN_CODE = "# Drag layers onto the canvas: the model's code appears here as you draw.\n"
-CODE_SIGNALS = DESIGN_SIGNALS  # groups become block classes in the code
 
 
 def generated_code(
@@ -105,9 +105,7 @@ class CodeView(QWidget):
         layout.addLayout(self.actions_row)
         layout.addWidget(self.editor)
         self._debouncer = Debouncer(self.regenerate, REGENERATE_DELAY_MS, self)
-        self._subscription = GraphSubscription(
-            document, self, dict.fromkeys(CODE_SIGNALS, self._debouncer.schedule), on_replaced=self.regenerate
-        )
+        self._subscription = GraphSubscription(document, self, self._graph_event, on_replaced=self.regenerate)
         document.results_changed.connect(self._debouncer.schedule)
         document.catalog_changed.connect(self._debouncer.schedule)
         self.regenerate()
@@ -165,6 +163,10 @@ class CodeView(QWidget):
         self.code_style = style
         self.style_button(style).setChecked(True)
         self.regenerate()
+
+    def _graph_event(self, event: EmissionInfo) -> None:
+        if changes_design(event):  # groups too: they become block classes in the code
+            self._debouncer.schedule()
 
     def regenerate(self) -> None:
         """Generate the code again now (in the background); `code_changed` says when it is shown.

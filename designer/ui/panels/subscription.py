@@ -1,10 +1,10 @@
 """A view's connections to the document's graph signals, kept across New and Open.
 
-`GraphSubscription` connects a view's callbacks to the psygnal signals of the
-document's current graph, moves them to the new graph on `graph_replaced`,
-and drops them when the view's QObject is destroyed, so a graph never calls
-into a deleted widget. `Debouncer` folds a burst of signals (a macro, a
-paste, a drag) into one refresh.
+`GraphSubscription` connects a view to `graph.events` of the document's current
+graph (one callback that takes every emission, or callbacks by signal name),
+moves it to the new graph on `graph_replaced`, and drops it when the view's
+QObject is destroyed, so a graph never calls into a deleted widget. `Debouncer`
+folds a burst of signals (a macro, a paste, a drag) into one refresh.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from psygnal import EmissionInfo
 from PySide6.QtCore import QObject, QTimer
 
 from designer.graph.model import ModelGraph
@@ -20,17 +21,26 @@ from designer.ui.document import Document
 
 
 class GraphSubscription:
-    """Callbacks by graph signal name ("node_added", "params_changed"...), connected to `document.graph`."""
+    """A view's callbacks connected to `document.graph.events`: `callbacks` by signal name
+    ("node_added", "params_changed"...) get the signal's arguments; a single callable gets
+    every emission as an `EmissionInfo`."""
 
     def __init__(
         self,
         document: Document,
         owner: QObject,
-        callbacks: Mapping[str, Callable[..., Any]],
+        callbacks: Mapping[str, Callable[..., Any]] | Callable[[EmissionInfo], Any],
         on_replaced: Callable[[], None] | None = None,
     ) -> None:
+        if isinstance(callbacks, Mapping):
+            unknown = set(callbacks) - set(document.graph.events.signals)
+            if unknown:
+                raise ValueError(f"The graph has no signal {sorted(unknown)[0]!r}.")
+            self._callbacks: dict[str, Callable[..., Any]] = dict(callbacks)
+            self._on_event: Callable[[EmissionInfo], Any] = self._dispatch
+        else:
+            self._callbacks, self._on_event = {}, callbacks
         self._document = document
-        self._callbacks = dict(callbacks)
         self._on_replaced = on_replaced
         self._graph: ModelGraph | None = None
         self.connect()
@@ -41,15 +51,18 @@ class GraphSubscription:
         """Listen to the document's current graph (and no longer to an older one)."""
         self.disconnect()
         self._graph = self._document.graph
-        for name, callback in self._callbacks.items():
-            getattr(self._graph, name).connect(callback)
+        self._graph.events.connect(self._on_event)
 
     def disconnect(self) -> None:
         if self._graph is None:
             return
-        for name, callback in self._callbacks.items():
-            getattr(self._graph, name).disconnect(callback, missing_ok=True)
+        self._graph.events.disconnect(self._on_event, missing_ok=True)
         self._graph = None
+
+    def _dispatch(self, event: EmissionInfo) -> None:
+        callback = self._callbacks.get(event.signal.name)
+        if callback is not None:
+            callback(*event.args)
 
     def release(self) -> None:
         """Stop listening for good (the owner is going away)."""
