@@ -351,3 +351,47 @@ def test_design_signals_are_every_signal_but_moves() -> None:
     assert {name for name in signals if changes_design(EmissionInfo(events[name], ()))} == signals - {
         "node_moved"
     }
+
+
+def test_graph_events_hands_every_emission_to_one_callback(graph: ModelGraph) -> None:
+    from psygnal import EmissionInfo
+
+    infos: list[EmissionInfo] = []
+    graph.events.connect(infos.append)
+    source, target = add(graph, "Input", "x"), add(graph, "Dense", "dense")
+    edge = link(graph, source, target)
+    graph.move(target.id, (5.0, 6.0))
+    assert [(info.signal.name, info.args) for info in infos] == [
+        ("node_added", (source,)),
+        ("node_added", (target,)),
+        ("edge_added", (edge,)),
+        ("node_moved", (target.id, (5.0, 6.0))),
+    ]
+    clone = graph.copy()
+    clone.rename(target.id, "other")
+    assert len(infos) == 4  # a copy has signals of its own, with no one listening
+
+
+def test_no_op_mutators_emit_nothing(graph: ModelGraph) -> None:
+    from designer.graph.model import Group
+
+    source, dense = add(graph, "Input", "x"), add(graph, "Dense", "dense", params={"units": 2})
+    other = add(graph, "Dense", "other")
+    link(graph, source, dense)
+    graph.mark_output(dense.id)
+    group = graph.add_group(Group("g1", "block", (dense.id,)))
+    infos: list[object] = []
+    graph.events.connect(infos.append)
+    graph.set_name(graph.name)
+    graph.set_params(dense.id, {"units": 2})
+    graph.rename(dense.id, "dense")
+    graph.move(dense.id, dense.position)
+    graph.set_shares(other.id, None)
+    graph.mark_output(dense.id)
+    graph.unmark_output(other.id)
+    graph.set_outputs(graph.outputs)
+    graph.update_group(group)
+    graph.rename_group(group.id, "block")
+    graph.set_group_collapsed(group.id, group.collapsed)
+    graph.set_groups(list(graph.groups.values()))
+    assert infos == []
