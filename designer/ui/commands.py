@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from designer.graph.block_rules import renamed_group
 from designer.graph.groups import groups_without
 from designer.graph.model import Edge, Group, ModelGraph, ModelOutput, Node
 
@@ -228,9 +229,9 @@ def rename_group(
     """Rename a block, and its block type (its class in the code) when `block` is given, as one
     step; raises GraphError (nothing changes) when the graph refuses the names."""
     group = graph.group(group_id)
-    probe = graph.copy()
-    probe.rename_group(group_id, name)
-    renamed = probe.group(group_id)
+    renamed = renamed_group(graph, group_id, name)
+    if renamed != group:
+        graph.check_update_group(renamed)
     if block is not None and block != renamed.block:
         renamed = dataclasses.replace(renamed, block=block)
         graph.check_group(renamed)
@@ -291,16 +292,10 @@ def connect_replacing(stack: QUndoStack, graph: ModelGraph, edge: Edge) -> None:
         graph.check_connect(edge)
         stack.push(Connect(graph, edge))
         return
-    _check_without(graph, existing, edge)
+    graph.check_connect(edge, replacing=existing)
     with macro(stack, f"Reconnect {graph.node(edge.target).name}"):
         stack.push(Disconnect(graph, existing))
         stack.push(Connect(graph, edge))
-
-
-def _check_without(graph: ModelGraph, existing: Edge, edge: Edge) -> None:
-    probe = graph.copy()
-    probe.disconnect(existing)
-    probe.check_connect(edge)
 
 
 def remove_nodes(stack: QUndoStack, graph: ModelGraph, node_ids: list[str]) -> None:
@@ -375,8 +370,7 @@ def join_group(stack: QUndoStack, graph: ModelGraph, group_id: str | None, node_
         return
     group = graph.group(group_id)
     joined = dataclasses.replace(group, nodes=(*group.nodes, *node_ids))
-    probe = graph.copy()
-    probe.update_group(joined)
+    graph.check_update_group(joined)
     stack.push(UpdateGroup(graph, joined, f"Add to {group.name}"))
 
 
@@ -386,11 +380,9 @@ def check_join(graph: ModelGraph, group_id: str | None, nodes: Iterable[Node]) -
     nodes = list(nodes)
     if group_id is None or not nodes:
         return
-    probe = graph.copy()
-    for node in nodes:
-        probe.add_node(copy.deepcopy(node))
-    group = probe.group(group_id)
-    probe.update_group(dataclasses.replace(group, nodes=(*group.nodes, *(node.id for node in nodes))))
+    group = graph.group(group_id)
+    joined = dataclasses.replace(group, nodes=(*group.nodes, *(node.id for node in nodes)))
+    graph.check_update_group(joined, adding=nodes)
 
 
 def insert_on_edge(

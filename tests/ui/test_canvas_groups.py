@@ -195,6 +195,36 @@ def test_nodes_added_inside_a_block_join_it_in_the_same_step(canvas: Canvas) -> 
     assert canvas.graph.group_of(plain) is None and plain in shown(canvas)
 
 
+def test_gestures_are_checked_on_the_model_without_copying_it(
+    canvas: Canvas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, third, fourth = chain(canvas)
+    source = canvas.add("Input", -260, 200)
+    group_id, last = grouped(canvas, [second, third]), grouped(canvas, [fourth])
+    shared = canvas.editor.new_instance(last, shared=True)
+    assert shared is not None
+
+    def refuse_to_copy(graph: ModelGraph) -> ModelGraph:
+        raise AssertionError("a gesture copied the whole graph to check itself")
+
+    monkeypatch.setattr(ModelGraph, "copy", refuse_to_copy)
+    assert canvas.editor.connect(Edge(source, 0, first, 0))
+    assert canvas.editor.connect(Edge(first, 0, fourth, 0))  # replaces third -> fourth
+    assert not canvas.editor.connect(Edge(fourth, 0, first, 0))
+    assert "would make a cycle" in canvas.messages[-1]
+    assert canvas.editor.rename_group(group_id, "encoder")
+    assert canvas.graph.group(group_id).name == "encoder"
+    assert canvas.editor.ungroup([last]) == []
+    assert "shares the weights of 'block_1'" in canvas.messages[-1]
+    canvas.view.edit_inside(group_id)
+    relu = canvas.add("ReLU", 260, 200)
+    assert canvas.graph.group_of(relu) == canvas.graph.group(group_id)
+    linked = canvas.editor.add_layer_linked("ReLU", QPointF(0, 300), PendingLink(third, 0, False))
+    assert linked is not None and canvas.graph.edge_into(linked, 0) == Edge(third, 0, linked, 0)
+    canvas.view.leave_inside()
+    assert len(canvas.editor.ungroup([shared, last])) == 2
+
+
 def refused_inside(canvas: Canvas, group_id: str, key: str, reason: str) -> None:
     """Every way of adding a `key` layer inside the block is refused with `reason`; nothing changes."""
     canvas.view.edit_inside(group_id)

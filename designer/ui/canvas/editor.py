@@ -106,14 +106,12 @@ class CanvasEditor(QObject):
             self.message.emit(self._join_refusal(error))
             return None
         edge = _linked_edge(node, link)
-        if edge is not None and self._refusal(edge, extra=node) is not None:
-            edge = None
         stack = self.document.undo_stack
         with commands.marking_sole_sink(stack, self.graph, f"Add {node.name}"):
             stack.push(commands.AddNode(self.graph, node))
             commands.join_group(stack, self.graph, self.inside_group, [node.id])
             if edge is not None:
-                commands.connect_replacing(stack, self.graph, edge)
+                self._connect_if_allowed(edge)
         self.document.set_selection([node.id])
         return node.id
 
@@ -223,12 +221,8 @@ class CanvasEditor(QObject):
         """Connect, replacing an occupied input in the same step (and marking the one sink as
         the model output when there is none); a refusal becomes a message."""
         graph = self.graph
-        probe = graph.copy()
         try:
-            existing = probe.edge_into(edge.target, edge.target_port)
-            if existing is not None:
-                probe.disconnect(existing)
-            probe.check_connect(edge)
+            graph.check_connect(edge, replacing=graph.edge_into(edge.target, edge.target_port))
         except GraphError as error:
             self.message.emit(str(error))
             return False
@@ -238,16 +232,15 @@ class CanvasEditor(QObject):
         return True
 
     def connect_all(self, edges: list[Edge]) -> bool:
-        """Connect several edges as one step (a block input feeds every member port it stands for)."""
+        """Connect several edges from one source as one step (a block input feeds every member
+        port it stands for). Edges from one source cannot close a cycle through each other, so
+        each is checked on its own."""
         if len(edges) == 1:
             return self.connect(edges[0])
-        probe = self.graph.copy()
+        graph = self.graph
         try:
             for edge in edges:
-                existing = probe.edge_into(edge.target, edge.target_port)
-                if existing is not None:
-                    probe.disconnect(existing)
-                probe.connect(edge)
+                graph.check_connect(edge, replacing=graph.edge_into(edge.target, edge.target_port))
         except GraphError as error:
             self.message.emit(str(error))
             return False
@@ -259,21 +252,12 @@ class CanvasEditor(QObject):
                 commands.connect_replacing(stack, self.graph, edge)
         return True
 
-    def _refusal(self, edge: Edge, extra: Node) -> str | None:
-        probe = self.graph.copy()
-        probe.add_node(dataclasses.replace(extra))
+    def _connect_if_allowed(self, edge: Edge) -> None:
+        """Connect within the step being pushed; a refusal becomes a message (and nothing more)."""
         try:
-            if self.inside_group is not None:
-                group = probe.group(self.inside_group)
-                probe.update_group(dataclasses.replace(group, nodes=(*group.nodes, extra.id)))
-            existing = probe.edge_into(edge.target, edge.target_port)
-            if existing is not None:
-                probe.disconnect(existing)
-            probe.check_connect(edge)
+            commands.connect_replacing(self.document.undo_stack, self.graph, edge)
         except GraphError as error:
             self.message.emit(str(error))
-            return str(error)
-        return None
 
     def _join_refusal(self, error: GraphError) -> str:
         """Why new layers cannot join the block the canvas is inside (nothing was added)."""
@@ -361,11 +345,9 @@ class CanvasEditor(QObject):
 
     def ungroup(self, group_ids: list[str]) -> list[str]:
         """Ungroup blocks (their members stay where they are), as one step; returns the members."""
-        probe = self.graph.copy()
         ordered = sorted(group_ids, key=lambda g: self.graph.group(g).shares is None)  # sharers first
         try:
-            for group_id in ordered:
-                probe.remove_group(group_id)
+            self.graph.check_remove_groups(ordered)
         except GraphError as error:
             self.message.emit(str(error))
             return []

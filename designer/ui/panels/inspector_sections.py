@@ -211,10 +211,9 @@ def _free_name(base: str, taken: set[str]) -> str:
 
 
 def _output_name_problem(graph: ModelGraph, node_id: str, port: int, name: str) -> str:
-    """The graph's own reason for refusing an output name, tried on a copy; "" when it is fine."""
-    probe = graph.copy()
+    """The graph's own reason for refusing an output name; "" when it is fine."""
     try:
-        probe.mark_output(node_id, port, name)
+        graph.check_output(node_id, port, name)
     except GraphError as error:
         return str(error)
     return ""
