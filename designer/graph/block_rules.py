@@ -102,16 +102,23 @@ def _boundary_outputs(graph: ModelGraph, group: Group, members: set[str]) -> tup
 
 # --------------------------------------------------------------- group checks
 def check_group(
-    graph: ModelGraph, group: Group, groups: Mapping[str, Group] | None = None, adding: Iterable[Node] = ()
+    graph: ModelGraph,
+    group: Group,
+    groups: Mapping[str, Group] | None = None,
+    adding: Iterable[Node] = (),
+    edges: Iterable[Edge] = (),
 ) -> None:
     """Raise a GraphError saying why `group` cannot sit in `graph` beside `groups` (by
-    default the graph's own), with the nodes `adding` added first; else return."""
+    default the graph's own), with the nodes `adding` and then `edges` added first; else return."""
     others = {k: g for k, g in (graph.groups if groups is None else groups).items() if k != group.id}
     added = {node.id: node for node in adding}
+    new_edges: dict[str, list[Edge]] = {}
+    for edge in edges:
+        new_edges.setdefault(edge.source, []).append(edge)
     _check_group_names(graph, group, others, added)
     _check_group_members(graph, group, others, added)
     _check_group_sharing(group, others)
-    _check_group_cycle(graph, group, others)
+    _check_group_cycle(graph, group, others, added, new_edges)
 
 
 def check_update_group(graph: ModelGraph, group: Group, adding: Iterable[Node] = ()) -> None:
@@ -219,14 +226,25 @@ def _check_group_sharing(group: Group, others: dict[str, Group]) -> None:
         )
 
 
-def _check_group_cycle(graph: ModelGraph, group: Group, others: dict[str, Group]) -> None:
+def _check_group_cycle(
+    graph: ModelGraph,
+    group: Group,
+    others: dict[str, Group],
+    added: dict[str, Node],
+    new_edges: dict[str, list[Edge]],
+) -> None:
     groups = {**others, group.id: group}
     group_of = {node_id: g.id for g in groups.values() for node_id in g.nodes}
     members = set(group.nodes)
-    leaving = [e.target for m in group.nodes for e in graph.output_edges(m) if e.target not in members]
-    path = unit_path(graph, leaving, members, groups, group_of)
+    leaving = [
+        e.target
+        for m in group.nodes
+        for e in [*graph.output_edges(m), *new_edges.get(m, ())]
+        if e.target not in members
+    ]
+    path = unit_path(graph, leaving, members, groups, group_of, new_edges=new_edges)
     if path is not None:
-        outside = next(graph.nodes[n].name for n in path if n not in members)
+        outside = next((added.get(n) or graph.nodes[n]).name for n in path if n not in members)
         raise CycleError(
             f"'{outside}' lies between nodes of the block '{group.name}': the block would feed "
             "itself. Add it to the block, or leave out the nodes after it.",
@@ -272,15 +290,18 @@ def unit_path(
     groups: Mapping[str, Group],
     group_of: Mapping[str, str],
     avoiding: Edge | None = None,
+    new_edges: Mapping[str, list[Edge]] | None = None,
 ) -> list[str] | None:
-    """Node ids on a path from `start` to a node of `goal`, each block entered as a whole
-    (not along the edge `avoiding`); or None."""
-    return walk_units(
-        start,
-        goal,
-        lambda node_id: sorted(e.target for e in graph.output_edges(node_id) if e != avoiding),
-        lambda node_id: unit(node_id, groups, group_of),
-    )
+    """Node ids on a path from `start` to a node of `goal`, each block entered as a whole,
+    not along the edge `avoiding` and also along `new_edges` (by source); or None."""
+
+    def successors(node_id: str) -> list[str]:
+        edges = graph.output_edges(node_id)
+        if new_edges and node_id in new_edges:
+            edges = [*edges, *new_edges[node_id]]
+        return sorted(e.target for e in edges if e != avoiding)
+
+    return walk_units(start, goal, successors, lambda node_id: unit(node_id, groups, group_of))
 
 
 def walk_units(

@@ -533,6 +533,21 @@ class ModelGraph:
         `groups` (by default the graph's own), else return."""
         block_rules.check_group(self, group, groups)
 
+    def check_add_group(
+        self,
+        group: Group,
+        adding: Iterable[Node] = (),
+        edges: Iterable[Edge] = (),
+        beside: Iterable[Group] = (),
+    ) -> None:
+        """Raise the GraphError `add_group(group)` would, changing nothing; as if the new nodes
+        `adding`, then `edges` and the new groups `beside` were added first (they are taken as
+        valid: check them with `check_node` and `check_connect`)."""
+        groups = {**self._groups, **{other.id: other for other in beside}}
+        if group.id in groups:
+            raise GroupError(f"A group with id '{group.id}' already exists.")
+        block_rules.check_group(self, group, groups, adding, edges)
+
     def check_update_group(self, group: Group, adding: Iterable[Node] = ()) -> None:
         """Raise the GraphError `update_group(group)` would, changing nothing; with `adding`,
         as if those new nodes (without edges) were added first, as `add_node` checks them."""
@@ -674,9 +689,7 @@ class ModelGraph:
 
     def add_group(self, group: Group) -> Group:
         """Group existing nodes into a block; the nodes, edges and params stay as they are."""
-        if group.id in self._groups:
-            raise GroupError(f"A group with id '{group.id}' already exists.")
-        self.check_group(group)
+        self.check_add_group(group)
         self._insert_group(group)
         self.events.group_added.emit(group)
         return group

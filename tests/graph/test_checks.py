@@ -234,3 +234,59 @@ def test_check_output_says_what_marking_a_copy_said(
     graph, ids = graph_and_ids
     expected = outcome(lambda: graph.copy().mark_output(ids["b"], port, name))
     assert outcome(lambda: graph.check_output(ids["b"], port, name)) == expected
+
+
+def pasted(graph: ModelGraph) -> tuple[list[Node], list[Edge]]:
+    """New nodes p -> q -> r and p -> r (as a paste brings them), none in the graph yet."""
+    nodes = [node(graph, "Dense", name, f"n{60 + index}") for index, name in enumerate(("p", "q", "r"))]
+    nodes[2] = dataclasses.replace(nodes[2], ports=MERGE_PORTS, type="Add")
+    p, q, r = (n.id for n in nodes)
+    return nodes, [Edge(p, 0, q, 0), Edge(q, 0, r, 0), Edge(p, 0, r, 1)]
+
+
+NEW_GROUPS: dict[str, Callable[[list[str]], list[Group]]] = {
+    "a block of new nodes": lambda n: [Group("g10", "pasted", tuple(n))],
+    "two blocks of new nodes": lambda n: [Group("g10", "front", (n[0],)), Group("g11", "back", tuple(n[1:]))],
+    "a new node between members": lambda n: [Group("g10", "pasted", (n[0], n[2]))],
+    "a taken group id": lambda n: [Group("g1", "pasted", tuple(n))],
+    "an id taken by a block before it": lambda n: [Group("g10", "a1", (n[0],)), Group("g10", "a2", (n[1],))],
+    "a node's name": lambda n: [Group("g10", "head", tuple(n))],
+    "a new node's name": lambda n: [Group("g10", "q", tuple(n))],
+    "the name of a block before it": lambda n: [Group("g10", "twin", (n[0],)), Group("g11", "twin", (n[1],))],
+    "sharing an existing block": lambda n: [Group("g10", "copy", (n[0],), block="lone", shares="g2")],
+    "sharing a block before it": lambda n: [
+        Group("g10", "one", (n[0],), block="unit"),
+        Group("g11", "two", (n[1],), block="unit", shares="g10"),
+    ],
+    "sharing a block of another size": lambda n: [
+        Group("g10", "copy", tuple(n[:2]), block="lone", shares="g2")
+    ],
+    "a member of a block before it": lambda n: [Group("g10", "a1", tuple(n)), Group("g11", "a2", (n[0],))],
+}
+
+
+@pytest.mark.parametrize("case", NEW_GROUPS)
+@pytest.mark.usefixtures("unchanged")
+def test_check_add_group_with_new_nodes_and_edges_says_what_adding_them_to_a_copy_said(
+    graph_and_ids: tuple[ModelGraph, dict[str, str]], case: str
+) -> None:
+    graph, _ = graph_and_ids
+    nodes, edges = pasted(graph)
+    groups = NEW_GROUPS[case]([n.id for n in nodes])
+
+    def on_a_copy() -> list[tuple[type[GraphError], str] | None]:
+        probe = graph.copy()
+        for newcomer in nodes:
+            probe.add_node(dataclasses.replace(newcomer))
+        for edge in edges:
+            probe.connect(edge)
+        return [outcome(lambda group=group: probe.add_group(group)) for group in groups]
+
+    expected = on_a_copy()
+    results, accepted = [], list[Group]()
+    for group in groups:
+        result = outcome(lambda group=group: graph.check_add_group(group, nodes, edges, accepted))
+        results.append(result)
+        if result is None:
+            accepted.append(group)
+    assert results == expected

@@ -314,15 +314,10 @@ class CanvasEditor(QObject):
         why, and its members come as plain nodes."""
         if not candidates:
             return []
-        probe = self.graph.copy()
-        for node in nodes:
-            probe.add_node(dataclasses.replace(node))
-        for edge in edges:
-            probe.connect(edge)
-        accepted = []
+        accepted: list[Group] = []
         for group in candidates:
             try:
-                probe.add_group(group)
+                self.graph.check_add_group(group, adding=nodes, edges=edges, beside=accepted)
             except GraphError as error:
                 self.message.emit(f"The block '{group.name}' comes as plain layers: {error}")
                 continue
