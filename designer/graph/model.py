@@ -3,10 +3,12 @@
 `ModelGraph` is the single source of truth of a design. It knows nothing of Qt or
 Keras. Every change goes through one mutator, which validates, applies and then
 emits one past-tense psygnal signal, and emits only when something really
-changed (the orange-canvas habit). Each mutator has a check that raises the
-same `GraphError` and changes nothing (`check_node`, `check_connect(edge,
-replacing=...)`, `check_group`, `check_update_group`, `check_remove_groups`,
-`check_output`), so a gesture is validated without trying it on a copy.
+changed (the orange-canvas habit). A gesture is validated before its commands
+are pushed by a check that raises the mutator's `GraphError` and changes
+nothing (`check_node`, `check_name`, `check_connect(edge, replacing=...)`,
+`check_output`, `check_group`, `check_add_group`, `check_update_group`,
+`check_remove_groups`; some also about nodes and edges not added yet), never
+by trying it on a copy of the graph.
 
 The signals are the `GraphEvents` group `graph.events`, the one way to
 subscribe: `graph.events.connect(callback)` gets every emission as an
