@@ -121,7 +121,7 @@ def keep_collections_short(document: Document) -> None:
     """
     gc.collect(1)
     gc.freeze()
-    document.graph_replaced.connect(lambda: QTimer.singleShot(0, _freeze_survivors))
+    document.project_replaced.connect(lambda: QTimer.singleShot(0, _freeze_survivors))
 
 
 def _freeze_survivors() -> None:

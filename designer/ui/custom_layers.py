@@ -4,13 +4,16 @@
 Layer Folder…, New Custom Layer… and Edit Custom Layer File…, and the Layer
 Editor dock, all run by one `CustomLayerFiles`:
 
-- The design's files are those its project's "custom_layers" section names:
-  absolute paths in the document and its undo commands (a design read from a
+- The design's files are the custom-layer references of `document.model`:
+  absolute paths in the model and its undo commands (a design read from a
   file gets them made absolute when it is shown), relative to the project
-  file only in the file written (`relative_to` around a save). They
-  are offered to the engine (op "load_custom_layers", always all of them) when
-  they are added, when a project naming them opens (`prepare_open`), after an
-  engine restart and when they change on disk. The engine's specs, and
+  file only in the file written (`Document.save`). Adding one is a
+  `SetCustomLayerPaths` undo command calling the model's `set_custom_layers`;
+  this object follows the model's `custom_layers_changed` (an add, its Undo
+  and Redo) and `project_replaced`. The files are offered to the engine (op
+  "load_custom_layers", always all of them) when they change, when a project
+  naming them opens (`prepare_open`), after an engine restart and when they
+  change on disk. The engine's specs, and
   stand-ins for the layers whose code did not run, join the document's catalog:
   the palette's Custom group.
 - No file runs before the person trusts its content: `confirm_trust` (a method
@@ -34,8 +37,7 @@ Editor dock, all run by one `CustomLayerFiles`:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +57,7 @@ from designer.trust import (
     stand_in_specs,
     trust_digest,
 )
-from designer.ui.document import Document
+from designer.ui.document import Document, ProjectSubscription
 from designer.ui.engine_client import EngineSync
 from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
 
@@ -101,23 +103,19 @@ def _normal(path: Path) -> Path:
 
 # ------------------------------------------------------------------ undo
 class SetCustomLayerPaths(QUndoCommand):
-    """Replace the project's list of custom-layer files and folders; `changed` follows each step."""
+    """Replace the project's list of custom-layer files and folders."""
 
-    def __init__(
-        self, document: Document, entries: list[str], changed: Callable[[], None], text: str
-    ) -> None:
+    def __init__(self, document: Document, entries: list[str], text: str) -> None:
         super().__init__(text)
-        self.document, self.changed = document, changed
-        self.old = list(document.sections.get(SECTION) or [])
-        self.new = list(entries)
+        self.model = document.model
+        self.old = self.model.custom_layers
+        self.new = tuple(entries)
 
     def redo(self) -> None:
-        self.document.sections[SECTION] = list(self.new)
-        self.changed()
+        self.model.set_custom_layers(self.new)
 
     def undo(self) -> None:
-        self.document.sections[SECTION] = list(self.old)
-        self.changed()
+        self.model.set_custom_layers(self.old)
 
 
 @dataclass
@@ -165,6 +163,12 @@ class CustomLayerFiles(QObject):
             self, singleShot=True, interval=RELOAD_DELAY_MS, timeout=self.reload_changed
         )
         self.editor = LayerEditor()
+        self._subscription = ProjectSubscription(
+            self.document,
+            self,
+            {"custom_layers_changed": self._references_changed},
+            on_replaced=self._follow_document,
+        )
         self._connect()
         window.installEventFilter(self)
 
@@ -172,7 +176,6 @@ class CustomLayerFiles(QObject):
         self.watcher.fileChanged.connect(self._on_disk_change)
         self.watcher.directoryChanged.connect(self._on_disk_change)
         self.document.catalog_changed.connect(self._keep_in_catalog)
-        self.document.graph_replaced.connect(self._follow_document)
         self.editor.check_requested.connect(self.check)
         self.editor.save_requested.connect(self.save_layer)
         if self.client is not None:
@@ -188,7 +191,7 @@ class CustomLayerFiles(QObject):
         if watched:
             self.watcher.removePaths(watched)
         self.document.catalog_changed.disconnect(self._keep_in_catalog)
-        self.document.graph_replaced.disconnect(self._follow_document)
+        self._subscription.release()
         if self.client is not None:
             self.client.answered.disconnect(self._answered)
             self.client.request_failed.disconnect(self._failed)
@@ -198,11 +201,11 @@ class CustomLayerFiles(QObject):
     # ------------------------------------------------------------------ paths
     def paths(self, data: Mapping[str, Any] | None = None, folder: Path | None = None) -> list[Path]:
         """The files and folders the design names (or `data`, a project file's, in `folder`)."""
-        entries = self.document.sections.get(SECTION) if data is None else data.get(SECTION)
+        entries = self.document.model.custom_layers if data is None else data.get(SECTION)
         folder = folder if folder is not None else self._folder()
         absolute = [
             Path(entry) if Path(entry).is_absolute() else folder / entry
-            for entry in (entries if isinstance(entries, list) else [])
+            for entry in (entries if isinstance(entries, list | tuple) else [])
             if isinstance(entry, str)
         ]
         return [_normal(path) for path in absolute]
@@ -210,33 +213,16 @@ class CustomLayerFiles(QObject):
     def _folder(self) -> Path:
         return self.document.path.parent if self.document.path is not None else Path.cwd()
 
-    def _entry(self, path: Path, folder: Path | None) -> str:
-        """How the project names `path`: relative to its folder once it has one."""
-        if folder is None:
-            return str(path)
-        try:
-            return Path(os.path.relpath(path, folder)).as_posix()
-        except ValueError:  # another drive
-            return str(path)
-
-    @contextmanager
-    def relative_to(self, target: Path) -> Iterator[None]:
-        """While the design is written to `target`, its files are named relative to that folder;
-        afterwards (saved or not) the document holds absolute paths again."""
-        absolute = list(self.document.sections.get(SECTION) or [])
-        folder = _normal(target).parent
-        self.document.sections[SECTION] = [self._entry(path, folder) for path in self.paths()]
-        try:
-            yield
-        finally:
-            self.document.sections[SECTION] = absolute
-
     def _make_absolute(self) -> None:
-        """The design just shown names its files relative to its project file: name them absolutely
-        (not an edit: the project file means the same files)."""
-        entries = [str(path) for path in self.paths()]
-        if entries != list(self.document.sections.get(SECTION) or []):
-            self.document.sections[SECTION] = entries
+        """The design just shown may name its files relative to the working folder (it has no file
+        yet): name them absolutely (not an edit, nor a change to load: they mean the same files)."""
+        self._subscription.disconnect()
+        self.document.model.set_custom_layers(str(path) for path in self.paths())
+        self._subscription.connect()
+
+    def _references_changed(self) -> None:
+        """Files were added to the design, or that step was undone or redone."""
+        self.sync()
 
     def add_paths(self, paths: list[Path]) -> bool:
         """Add files or folders to the design (File > Load Custom Layers…), once trusted; for
@@ -265,7 +251,7 @@ class CustomLayerFiles(QObject):
             return bool(untrusted)
         entries = [str(path) for path in [*current, *new]]
         names = ", ".join(path.name for path in new)
-        self.document.undo_stack.push(SetCustomLayerPaths(self.document, entries, self.sync, f"Load {names}"))
+        self.document.undo_stack.push(SetCustomLayerPaths(self.document, entries, f"Load {names}"))
         return True
 
     # ---------------------------------------------------------------- consent

@@ -1,13 +1,17 @@
-"""The open design as the window sees it: graph, catalog, undo stack, file, engine results.
+"""The open design as the window sees it: project model, catalog, undo stack, file, engine results.
 
-`Document` owns what every view of one design shares. The graph stays the only
-source of truth; the document adds the undo stack every edit goes through, the
-file it came from, the project's other sections (training, custom
-layers), the selection, and the latest results the engine sent back.
+`Document` owns what every view of one design shares. The `ProjectModel`
+(`document.model`: the graph, the training config, the custom-layer
+references) stays the only source of truth; the document adds the undo stack
+every edit goes through, the file it came from, the selection, and the latest
+results the engine sent back. New, Open and Recover replace the model, and
+`project_replaced` tells every view to rebind to the new one.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from designer.engine.results import NodeResult
 from designer.graph import project
 from designer.graph.model import ModelGraph
 from designer.graph.validation import Diagnostic
+from designer.project.model import ProjectModel
 
 
 class Document(QObject):
@@ -27,7 +32,7 @@ class Document(QObject):
     results_changed = Signal()  # `results` / `diagnostics` were replaced
     selection_changed = Signal(list)  # node ids
     path_changed = Signal(object)  # Path | None
-    graph_replaced = Signal()  # a new graph object (New, Open): views must re-subscribe
+    project_replaced = Signal()  # a new model (New, Open, Recover): views must rebind to it
     catalog_changed = Signal()
 
     def __init__(
@@ -35,16 +40,20 @@ class Document(QObject):
     ) -> None:
         super().__init__(parent)
         self.catalog = catalog
-        self.graph = graph if graph is not None else ModelGraph()
+        self.model = ProjectModel(graph)
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
-        self.sections: dict[str, Any] = {"training": None, "custom_layers": [], "extra": {}}
         self.results: dict[str, NodeResult] = {}
         self.diagnostics: list[Diagnostic] = []
         self.selection: list[str] = []
         self.selected_groups: list[str] = []  # collapsed blocks selected on the canvas
 
     # ------------------------------------------------------------------- state
+    @property
+    def graph(self) -> ModelGraph:
+        """The model's graph (replaced with the model: views rebind on `project_replaced`)."""
+        return self.model.graph
+
     @property
     def is_dirty(self) -> bool:
         return not self.undo_stack.isClean()
@@ -70,27 +79,19 @@ class Document(QObject):
         return [d for d in self.diagnostics if d.node == node_id]
 
     # ------------------------------------------------------------------- files
-    def to_project(self) -> project.Project:
-        sections = self.sections
-        return project.Project(
-            self.graph,
-            training=sections["training"],
-            custom_layers=sections["custom_layers"],
-            extra=sections["extra"],
-        )
+    def to_project(self, relative_to: Path | None = None) -> project.Project:
+        """The file record of the design; with `relative_to`, the folder of the file being written,
+        its custom-layer files are named relative to that folder."""
+        return self.model.to_project(relative_to)
 
     def replace(self, loaded: project.Project, path: Path | None) -> None:
-        """Show another design (New, Open, Recover): a fresh undo history."""
-        self.graph = loaded.graph
-        self.sections = {
-            "training": loaded.training,
-            "custom_layers": loaded.custom_layers,
-            "extra": loaded.extra,
-        }
+        """Show another design (New, Open, Recover): a new model, a fresh undo history. The
+        custom-layer files of a design with a `path` are named absolutely while it is open."""
+        self.model = ProjectModel.from_project(loaded, Path(path).parent if path is not None else None)
         self.undo_stack.clear()
         self.results, self.diagnostics, self.selection, self.selected_groups = {}, [], [], []
         self.set_path(path)
-        self.graph_replaced.emit()
+        self.project_replaced.emit()
 
     def open(self, path: Path) -> None:
         """Load a project file; raises ProjectError (the current design stays) when it is bad."""
@@ -103,7 +104,7 @@ class Document(QObject):
 
     def save(self, path: Path | None = None) -> Path:
         target = Path(path or self.path or "untitled.json")
-        project.save(target, self.to_project())
+        project.save(target, self.to_project(relative_to=target.parent))
         self.undo_stack.setClean()
         self.set_path(target)
         return target
@@ -112,3 +113,53 @@ class Document(QObject):
         if path != self.path:
             self.path = path
             self.path_changed.emit(path)
+
+
+class ProjectSubscription:
+    """A view's callbacks by project event name ("training_changed"...), connected to the events of
+    `document.model`, moved to the new model on `project_replaced` (then `on_replaced` runs), and
+    dropped when the view's QObject is destroyed."""
+
+    def __init__(
+        self,
+        document: Document,
+        owner: QObject,
+        callbacks: Mapping[str, Callable[..., Any]],
+        on_replaced: Callable[[], None] | None = None,
+    ) -> None:
+        self._document = document
+        self._callbacks = dict(callbacks)
+        self._on_replaced = on_replaced
+        self._model: ProjectModel | None = None
+        self._released = False
+        self.connect()
+        document.project_replaced.connect(self._replaced)
+        owner.destroyed.connect(lambda *_: self.release())
+
+    def connect(self) -> None:
+        """Listen to the document's current model (and no longer to an older one)."""
+        self.disconnect()
+        self._model = self._document.model
+        for name, callback in self._callbacks.items():
+            getattr(self._model.events, name).connect(callback)
+
+    def disconnect(self) -> None:
+        if self._model is None:
+            return
+        for name, callback in self._callbacks.items():
+            getattr(self._model.events, name).disconnect(callback, missing_ok=True)
+        self._model = None
+
+    def release(self) -> None:
+        """Stop listening for good (the owner closes, or is going away); once is enough."""
+        self.disconnect()
+        if self._released:
+            return
+        self._released = True
+        with contextlib.suppress(RuntimeError, TypeError, RuntimeWarning):  # the document went first
+            self._document.project_replaced.disconnect(self._replaced)
+
+    def _replaced(self) -> None:
+        self.connect()
+        if self._on_replaced is not None:
+            self._on_replaced()

@@ -457,9 +457,9 @@ def analysis_data(document: Document) -> dict[str, Any]:
     """What the engine's "analyze" needs of a design: the graph, its custom-layer files and the
     specs its import made; not the training settings nor the keys this designer does not know
     (a file may carry megabytes of them, and every edit sends this)."""
-    extra = document.sections.get("extra") or {}
+    extra, references = document.model.extra, list(document.model.custom_layers)
     specs = {IMPORTED_SPECS_KEY: extra[IMPORTED_SPECS_KEY]} if IMPORTED_SPECS_KEY in extra else {}
-    return project.to_dict(document.graph, custom_layers=document.sections.get("custom_layers"), extra=specs)
+    return project.to_dict(document.graph, custom_layers=references, extra=specs)
 
 
 class EngineSync(QObject):
@@ -479,7 +479,7 @@ class EngineSync(QObject):
         self._graph: ModelGraph | None = None
         self._serial: int | None = None
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms, timeout=self.analyze_now)
-        document.graph_replaced.connect(self._on_graph_replaced)
+        document.project_replaced.connect(self._on_graph_replaced)
         client.started.connect(self.analyze_now)
         client.analysis_ready.connect(self._on_analysis_ready)
         self._follow(document.graph)
@@ -498,7 +498,7 @@ class EngineSync(QObject):
         """Stop following the document and the client."""
         self._timer.stop()
         self._follow(None)
-        self.document.graph_replaced.disconnect(self._on_graph_replaced)
+        self.document.project_replaced.disconnect(self._on_graph_replaced)
         self.client.started.disconnect(self.analyze_now)
         self.client.analysis_ready.disconnect(self._on_analysis_ready)
 

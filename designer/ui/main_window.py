@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         document.undo_stack.cleanChanged.connect(self._clean_changed)
         document.undo_stack.indexChanged.connect(self._index_changed)
         document.path_changed.connect(self._update_title)
-        document.graph_replaced.connect(self._graph_replaced)
+        document.project_replaced.connect(self._graph_replaced)
         document.results_changed.connect(self._update_totals)
         document.results_changed.connect(self._update_problems)
         hints = QGuiApplication.styleHints()
@@ -668,8 +668,7 @@ class MainWindow(QMainWindow):
 
     def _save_to(self, path: Path) -> bool:
         try:
-            with self.custom_layers.relative_to(path):  # the file names them relative to its folder
-                saved = self.document.save(path)
+            saved = self.document.save(path)  # custom layers named relative to the file's folder
         except OSError as error:
             self.report_error("Cannot save the design", f"{path}: {error.strerror or error}")
             return False

@@ -49,9 +49,8 @@ def drive(window):
             state["step"] = "opening"
         elif step == "cnn" and shapes_in():
             state["step"] = "training"
-            config = dict(document.sections.get("training") or {})
-            config.update(epochs=12, batch_size=32)
-            document.sections["training"] = config
+            config = document.model.training_config()
+            document.model.set_training(config.copy(epochs=12, batch_size=32))
             training.start()
         elif step == "training" and training.curves.epoch >= 5 and training.curves.step >= 10:
             grab(window, "training.png")

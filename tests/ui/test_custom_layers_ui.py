@@ -224,7 +224,7 @@ def test_a_file_of_three_layers_loads_the_two_good_ones_into_the_custom_group_an
     assert split.ports.outputs == ("z_mean", "z_log_var")
     item = window.palette.index_of("my_layers.TfDense")
     assert "written with tf.* ops" in item.data(Qt.ItemDataRole.ToolTipRole)
-    assert window.document.sections["custom_layers"] == [str(path)]  # untitled: an absolute path
+    assert list(window.document.model.custom_layers) == [str(path)]  # untitled: an absolute path
     qtbot.waitUntil(lambda: bool(messages(window, "custom-layer-file")), timeout=ENGINE_MS)
     assert messages(window, "custom-layer-file") == [f"my_layers.py:{BROKEN_LINE}: SyntaxError: expected ':'"]
 
@@ -236,7 +236,7 @@ def test_a_file_of_three_layers_loads_the_two_good_ones_into_the_custom_group_an
     window.document.undo_stack.undo()
     window.document.undo_stack.undo()
     window.document.undo_stack.undo()  # the load
-    assert window.document.sections["custom_layers"] == []
+    assert list(window.document.model.custom_layers) == []
     qtbot.waitUntil(lambda: "my_layers.TfDense" not in window.document.catalog, timeout=ENGINE_MS)
 
 
@@ -249,7 +249,7 @@ def test_consent_is_asked_once_per_file_content_and_declined_code_does_not_run(
     window.custom_layers.ask_layer_files = lambda: [path]  # type: ignore[method-assign]
     consent.answers = [False]
     window.actions["load_custom_layers"].trigger()
-    assert consent.asked == [[path]] and window.document.sections["custom_layers"] == []
+    assert consent.asked == [[path]] and list(window.document.model.custom_layers) == []
     assert window.statusBar().currentMessage() == "Not loaded: consent_layers.py"
 
     window.actions["load_custom_layers"].trigger()  # asked again: this content was never trusted
@@ -320,7 +320,7 @@ def test_a_declined_file_keeps_its_layers_in_the_design_as_not_loaded(
     qtbot.waitUntil(lambda: output_shape(window, "n2") == (None, 5), timeout=ENGINE_MS)
     assert marker.exists() and len(consent.asked) == 2
     assert ("declined_layers.TfDense", True) in custom_group(window)
-    assert window.document.sections["custom_layers"] == [str(tmp_path / "declined_layers.py")]
+    assert list(window.document.model.custom_layers) == [str(tmp_path / "declined_layers.py")]
     assert json.loads(project.read_text())["custom_layers"] == ["declined_layers.py"]  # as it was read
 
 
@@ -509,7 +509,7 @@ def test_custom_layer_paths_stay_right_after_save_as_elsewhere_undo_redo_and_a_f
     window.report_error = lambda title, text: errors.append(text)  # type: ignore[method-assign]
     window.ask_save_path = lambda: tmp_path / "missing" / "folder" / "model.json"  # type: ignore[method-assign]
     assert not window.save_as() and errors
-    assert window.document.sections["custom_layers"] == [str(layers)]
+    assert list(window.document.model.custom_layers) == [str(layers)]
     assert window.custom_layers.paths() == [layers]
     stack.undo()
     stack.redo()

@@ -209,7 +209,7 @@ def test_save_writes_the_file_beside_the_design_and_puts_the_layer_in_the_palett
     saved = tmp_path / "scaled_dense.py"
     assert saved.read_text() == editor.source() and TrustStore().is_trusted(saved)
     assert editor.path == saved and editor.file_label.text() == "<b>scaled_dense.py</b>"
-    assert window.document.sections["custom_layers"] == [str(saved)]  # absolute while open
+    assert list(window.document.model.custom_layers) == [str(saved)]  # absolute while open
     assert window.save()
     assert json.loads(project.read_text())["custom_layers"] == ["scaled_dense.py"]  # relative in the file
     qtbot.waitUntil(lambda: "scaled_dense.ScaledDense" in window.document.catalog, timeout=ENGINE_MS)

@@ -77,6 +77,13 @@ def configure(document: Document, **changes: Any) -> None:
     document.undo_stack.push(SetTrainingConfig(document, data, "Configure the test run"))
 
 
+def stored_training(document: Document) -> dict[str, Any]:
+    """The training config the project model stores, as its JSON."""
+    training = document.model.training
+    assert isinstance(training, TrainingConfig)
+    return training.to_dict()
+
+
 def click(qtbot: QtBot, button: Any) -> None:
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -327,10 +334,10 @@ def test_data_that_does_not_fit_blocks_the_start_until_fixed(
 
     click(qtbot, view.problems.fix_buttons[0])
 
-    assert document.sections["training"]["data"]["reshape"] == {"pixels": [64]}
+    assert stored_training(document)["data"]["reshape"] == {"pixels": [64]}
     assert view.problems.messages == ["Fixed: the data fits the model. Press Start."]
     document.undo_stack.undo()
-    assert "reshape" not in document.sections["training"]["data"]
+    assert "reshape" not in stored_training(document)["data"]
 
 
 # ------------------------------------------------------------ config view
@@ -356,20 +363,20 @@ def checked_data(view: TrainingConfigView) -> list[Any]:
 def test_config_edits_are_stored_and_undoable(config_view: TrainingConfigView, document: Document) -> None:
     config_view.fit.epochs.setValue(7)
     config_view.fit.epochs.setValue(8)  # one step: typing folds
-    assert document.sections["training"]["epochs"] == 8
+    assert stored_training(document)["epochs"] == 8
     config_view.optimizer.learning_rate.setText("1e-4")
     config_view.optimizer.learning_rate.editingFinished.emit()
-    assert document.sections["training"]["optimizer"]["learning_rate"] == pytest.approx(1e-4)
+    assert stored_training(document)["optimizer"]["learning_rate"] == pytest.approx(1e-4)
     loss, _, _ = config_view.outputs.rows["digit"]
     loss.setCurrentIndex(loss.findData("categorical_crossentropy"))
-    assert document.sections["training"]["losses"] == {"digit": "categorical_crossentropy"}
+    assert stored_training(document)["losses"] == {"digit": "categorical_crossentropy"}
     config_view.callbacks.early_stopping.setChecked(True)
-    assert document.sections["training"]["callbacks"]["early_stopping"]["patience"] == 5
+    assert stored_training(document)["callbacks"]["early_stopping"]["patience"] == 5
     assert document.is_dirty
 
     for _ in range(4):
         document.undo_stack.undo()
-    assert document.sections["training"]["epochs"] == 20
+    assert stored_training(document)["epochs"] == 20
     assert config_view.fit.epochs.value() == 20
     assert config_view.optimizer.learning_rate.text() == "0.001"
 
@@ -379,7 +386,7 @@ def test_check_data_shows_the_problem_and_fix_applies_the_reshape(
 ) -> None:
     page = config_view.data.pages["sklearn"]
     page.image.setChecked(True)
-    assert document.sections["training"]["data"]["image"] is True
+    assert stored_training(document)["data"]["image"] is True
     with qtbot.waitSignal(config_view.data_checked, timeout=60_000):  # read on a worker thread
         click(qtbot, config_view.data.check_button)
     assert RESHAPE_PROBLEM in config_view.data.problems.messages
@@ -387,7 +394,7 @@ def test_check_data_shows_the_problem_and_fix_applies_the_reshape(
     with qtbot.waitSignal(config_view.data_checked, timeout=60_000):  # the fix checks again
         click(qtbot, config_view.data.problems.fix_buttons[0])
 
-    assert document.sections["training"]["data"]["reshape"] == {"pixels": [64]}
+    assert stored_training(document)["data"]["reshape"] == {"pixels": [64]}
     assert config_view.data.problems.messages == ["The data fits the model."]
     assert config_view.data.reshape.text() == "Reshape: pixels → (64,)"
 
@@ -397,12 +404,12 @@ def test_switching_the_data_source_kind_keeps_the_last_source_of_each_kind(
 ) -> None:
     kind = config_view.data.kind
     kind.setCurrentIndex(kind.findData("synthetic"))
-    assert document.sections["training"]["data"]["kind"] == "synthetic"
+    assert stored_training(document)["data"]["kind"] == "synthetic"
     config_view.data.pages["synthetic"].samples.setValue(64)
     kind.setCurrentIndex(kind.findData("sklearn"))
-    assert document.sections["training"]["data"] == {"kind": "sklearn", "name": "digits", "image": False}
+    assert stored_training(document)["data"] == {"kind": "sklearn", "name": "digits", "image": False}
     kind.setCurrentIndex(kind.findData("synthetic"))
-    assert document.sections["training"]["data"]["samples"] == 64
+    assert stored_training(document)["data"]["samples"] == 64
 
 
 def choose(combo: Any, value: str) -> None:
@@ -426,7 +433,7 @@ def test_an_npz_file_feeds_each_input_and_output_from_a_chosen_array(
     choose(page.combos[("inputs", "pixels")], "features")
     choose(page.combos[("targets", "digit")], "labels")
 
-    source = document.sections["training"]["data"]
+    source = stored_training(document)["data"]
     assert source == {
         "kind": "npz",
         "path": str(path),
@@ -449,7 +456,7 @@ def test_a_csv_file_feeds_the_checked_feature_columns(
         page.features.item(row).setCheckState(Qt.CheckState.Checked)
     choose(page.targets[("targets", "digit")], "label")
 
-    source = document.sections["training"]["data"]
+    source = stored_training(document)["data"]
     assert (source["features"], source["targets"]) == (["a", "b"], {"digit": "label"})
     assert "input 'pixels' expects (None, 64); the data gives (2, 2)." in [
         str(problem) for problem in checked_data(config_view)

@@ -64,7 +64,7 @@ class GraphScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN, 2 * SCENE_MARGIN))
         self.selectionChanged.connect(self._selection_to_document)
-        document.graph_replaced.connect(self._graph_replaced)
+        document.project_replaced.connect(self._graph_replaced)
         document.results_changed.connect(self.apply_results)
         document.catalog_changed.connect(self._refresh_all_nodes)
         document.selection_changed.connect(self._selection_from_document)

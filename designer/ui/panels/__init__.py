@@ -1,7 +1,7 @@
 """The dockable panels of the main window, each a view of the open `Document`.
 
 Every panel takes the document, listens to it and to its graph itself (and
-re-subscribes on `graph_replaced`), and edits the design only through undo
+re-subscribes on `project_replaced`), and edits the design only through undo
 commands on `document.undo_stack`.
 """
 

@@ -239,7 +239,7 @@ class CanvasThumbnails:
     def __init__(self, scene: GraphScene) -> None:
         self.scene = scene
         self.items: dict[str, ThumbnailItem] = {}
-        scene.document.graph_replaced.connect(self.items.clear)  # the scene dropped them with the nodes
+        scene.document.project_replaced.connect(self.items.clear)  # the scene dropped them with the nodes
 
     def show(self, layers: dict[str, dict[str, Any]]) -> None:
         """A thumbnail under each node with an output in `layers`; none under the others."""
@@ -364,7 +364,7 @@ class ActivationsView(QWidget):
         client.answered.connect(self._answered)
         client.failed.connect(self._failed)
         client.pending_changed.connect(self._pending_changed)
-        client.document.graph_replaced.connect(self._graph_replaced)
+        client.document.project_replaced.connect(self._graph_replaced)
         self._design_changed = Debouncer(self._refresh_initial, DESIGN_DELAY_MS, self)
         client.document.results_changed.connect(self._design_changed.schedule)
         self.index_spin.editingFinished.connect(self.use_data_sample)

@@ -125,7 +125,7 @@ class Inspection(QObject):
         window.training_client.finished.connect(self._run_finished)
         window.training.run_table.selectionModel().selectionChanged.connect(self._run_selected)
         window.document.results_changed.connect(self._design_changed)
-        window.document.graph_replaced.connect(self._graph_replaced)
+        window.document.project_replaced.connect(self._graph_replaced)
         window.docks["summary"].visibilityChanged.connect(self._summary_shown)
         self.weights.export_requested.connect(lambda: self.export_dialog("npz"))
 

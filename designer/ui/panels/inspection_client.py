@@ -150,7 +150,7 @@ class InspectionClient(QObject):
         self._closed = False
         self._selection = Debouncer(self._selection_settled, selection_delay_ms, self)
         document.selection_changed.connect(self._selection.schedule)
-        document.graph_replaced.connect(self._graph_replaced)
+        document.project_replaced.connect(self._graph_replaced)
         if self.available:
             engine.answered.connect(self._answered)
             engine.request_failed.connect(self._request_failed)
@@ -309,7 +309,7 @@ class SourcePicker(QWidget):
         self.epoch_combo.activated.connect(self._epoch_picked)
         client.source_changed.connect(self._show)
         client.document.path_changed.connect(self.refresh)  # another runs folder
-        client.document.graph_replaced.connect(self.refresh)
+        client.document.project_replaced.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_: object) -> None:

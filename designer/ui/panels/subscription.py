@@ -2,7 +2,7 @@
 
 `GraphSubscription` connects a view to `graph.events` of the document's current
 graph (one callback that takes every emission, or callbacks by signal name),
-moves it to the new graph on `graph_replaced`, and drops it when the view's
+moves it to the new graph on `project_replaced`, and drops it when the view's
 QObject is destroyed, so a graph never calls into a deleted widget. `Debouncer`
 folds a burst of signals (a macro, a paste, a drag) into one refresh.
 """
@@ -44,7 +44,7 @@ class GraphSubscription:
         self._on_replaced = on_replaced
         self._graph: ModelGraph | None = None
         self.connect()
-        document.graph_replaced.connect(self._replaced)
+        document.project_replaced.connect(self._replaced)
         owner.destroyed.connect(lambda *_: self.release())
 
     def connect(self) -> None:
@@ -68,7 +68,7 @@ class GraphSubscription:
         """Stop listening for good (the owner is going away)."""
         self.disconnect()
         with contextlib.suppress(RuntimeError, TypeError, RuntimeWarning):  # the document went first
-            self._document.graph_replaced.disconnect(self._replaced)
+            self._document.project_replaced.disconnect(self._replaced)
 
     def _replaced(self) -> None:
         self.connect()

@@ -628,7 +628,7 @@ class TrainingView(QWidget):
         self.problems.fix_requested.connect(self._fix)
         self.run_table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.document.path_changed.connect(lambda *_: self.refresh_runs())
-        self.document.graph_replaced.connect(self._graph_replaced)
+        self.document.project_replaced.connect(self._graph_replaced)
 
     # ------------------------------------------------------------ actions
     def start(self) -> None:

@@ -1,13 +1,15 @@
-"""The training config editor: `TrainingConfigView` edits `document.sections["training"]`.
+"""The training config editor: `TrainingConfigView` edits the training config of `document.model`.
 
-The section holds `TrainingConfig.to_dict()`; a design without one shows
-`TrainingConfig.for_graph` until the first edit stores it. Every edit is one
-`SetTrainingConfig` undo command (typing into one field folds into one step),
+A design without a stored config shows `TrainingConfig.for_graph` until the
+first edit stores it. Every edit is one `SetTrainingConfig` undo command, which
+calls the model's `set_training` (typing into one field folds into one step),
 so Undo, the history panel and the document's modified state cover the config
 like the graph. The view shows the model with its widgets' signals blocked and
-refreshes whenever the undo stack moves, the design is replaced or its outputs
-change. Config problems are listed live; "Check data" reads the data source and
-lists each misfit with the model, with a Fix button where the remedy is obvious.
+refreshes when the model says its training config changed (an edit, Undo, a
+fix from the Training panel), when another design replaces it or when its
+outputs change. Config problems
+are listed live; "Check data" reads the data source and lists each misfit with
+the model, with a Fix button where the remedy is obvious.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from PySide6.QtWidgets import (
 from designer.codegen.training_data import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.codegen.training_script import DISTRIBUTIONS, OPTIMIZERS, SCHEDULES
 from designer.graph.model import ModelGraph
+from designer.project.model import StoredTraining, UnreadableTraining
 from designer.training.config import LOSSES, METRICS, ConfigError, TrainingConfig, imported_weights
 from designer.training.data import (
     DataError,
@@ -56,7 +59,7 @@ from designer.training.data import (
     npz_headers,
 )
 from designer.ui.background import BackgroundJobs
-from designer.ui.document import Document
+from designer.ui.document import Document, ProjectSubscription
 from designer.ui.panels.narrow import narrow_combo, narrow_spin_box, vertical_scroll_area, wrapping_form
 from designer.ui.panels.subscription import Debouncer, GraphSubscription
 from designer.ui.training_client import project_folder
@@ -99,8 +102,7 @@ def current_config(document: Document) -> TrainingConfig:
     """The document's training config; defaults for its outputs when it has none.
 
     Raises ConfigError when the stored section cannot be read."""
-    shapes = model_output_shapes(document.graph, document.results)
-    return TrainingConfig.for_project(document.to_project(), shapes)
+    return document.model.training_config(model_output_shapes(document.graph, document.results))
 
 
 def data_problems(document: Document, config: TrainingConfig) -> list[DataProblem]:
@@ -110,19 +112,20 @@ def data_problems(document: Document, config: TrainingConfig) -> list[DataProble
 
 
 class SetTrainingConfig(QUndoCommand):
-    """Replace the training section; consecutive edits with the same `merge_key` fold into one step."""
+    """Replace the model's training config (a config, its JSON, or None for the defaults);
+    consecutive edits with the same `merge_key` fold into one step."""
 
     def __init__(
         self,
         document: Document,
-        new: Mapping[str, Any] | None,
+        new: StoredTraining | Mapping[str, Any],
         text: str = "Edit training config",
         merge_key: str | None = None,
     ) -> None:
         super().__init__(text)
-        self.document, self.merge_key = document, merge_key
-        self.old = copy.deepcopy(document.sections.get("training"))
-        self.new = copy.deepcopy(dict(new) if new is not None else None)
+        self.model, self.merge_key = document.model, merge_key
+        self.old = self.model.training
+        self.new = UnreadableTraining.read(new) if isinstance(new, Mapping) else copy.deepcopy(new)
 
     def id(self) -> int:
         return TRAINING_CONFIG_ID if self.merge_key else -1
@@ -135,16 +138,16 @@ class SetTrainingConfig(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.document.sections["training"] = copy.deepcopy(self.new)
+        self.model.set_training(self.new)
 
     def undo(self) -> None:
-        self.document.sections["training"] = copy.deepcopy(self.old)
+        self.model.set_training(self.old)
 
 
 def apply_data_fix(document: Document, fix: Mapping[str, Any]) -> TrainingConfig:
     """Apply a DataProblem's fix to the document's config, as one undo step."""
     config = apply_fix(current_config(document), fix)
-    document.undo_stack.push(SetTrainingConfig(document, config.to_dict(), "Fix the training data"))
+    document.undo_stack.push(SetTrainingConfig(document, config, "Fix the training data"))
     return config
 
 
@@ -1010,7 +1013,6 @@ class TrainingConfigView(QWidget):
         super().__init__(parent)
         self.document = document
         self.shown: dict[str, Any] = {}
-        self._stored: Any = None
         self._check_number = 0  # the latest Check data: older answers are dropped
         self._jobs = BackgroundJobs("check-data", self)
         self.config_problems = ProblemList()
@@ -1023,12 +1025,16 @@ class TrainingConfigView(QWidget):
         self.data.check_requested.connect(self.check_data)
         self.data.problems.fix_requested.connect(self.apply_fix)
         self._debouncer = Debouncer(self.refresh, 50, self)
-        self._subscription = GraphSubscription(
-            document, self, dict.fromkeys(GRAPH_SIGNALS, self._debouncer.schedule), on_replaced=self.refresh
+        self._graph_subscription = GraphSubscription(
+            document, self, dict.fromkeys(GRAPH_SIGNALS, self._debouncer.schedule)
         )
-        document.undo_stack.indexChanged.connect(self._stack_changed)
+        self._project_subscription = ProjectSubscription(
+            document,
+            self,
+            {"training_changed": self.refresh, "extra_changed": self.refresh},
+            on_replaced=self._project_replaced,
+        )
         document.results_changed.connect(self._results_changed)
-        document.graph_replaced.connect(self._forget_check)
         self.refresh()
 
     def _lay_out(self) -> None:
@@ -1057,7 +1063,6 @@ class TrainingConfigView(QWidget):
             return
         self._forget_check()
         self.document.undo_stack.push(SetTrainingConfig(self.document, new, text, merge_key))
-        self.refresh()
 
     def set_config(self, config: TrainingConfig, text: str = "Edit training config") -> None:
         """Store a whole config as one undo step."""
@@ -1065,7 +1070,6 @@ class TrainingConfigView(QWidget):
 
     def apply_fix(self, fix: dict[str, Any]) -> None:
         apply_data_fix(self.document, fix)
-        self.refresh()
         self.check_data()
 
     def check_data(self) -> None:
@@ -1128,7 +1132,6 @@ class TrainingConfigView(QWidget):
     # ------------------------------------------------------------- refresh
     def refresh(self) -> None:
         """Show the document's config (signals blocked) and its problems."""
-        self._stored = copy.deepcopy(self.document.sections.get("training"))
         graph, messages = self.document.graph, []
         try:
             config = current_config(self.document)
@@ -1138,14 +1141,15 @@ class TrainingConfigView(QWidget):
         for section in (self.optimizer, self.outputs, self.fit, self.callbacks):
             section.show_config(self.shown, graph)
         self.data.show_source(self.shown, graph, project_folder(self.document))
-        self.fit.show_imported_weights(imported_weights(self.document.sections["extra"]), self.shown)
+        self.fit.show_imported_weights(imported_weights(self.document.model.extra), self.shown)
         messages += [str(problem) for problem in config.problems(graph)]
         self.config_problems.show_problems(messages, [])
 
-    def _stack_changed(self, *_: object) -> None:
-        if self.document.sections.get("training") != self._stored:
-            self.refresh()
+    def _project_replaced(self) -> None:
+        """Another design is open: its config shows; a Check data answer still on its way is dropped."""
+        self._forget_check()
+        self.refresh()
 
     def _results_changed(self) -> None:
-        if self.document.sections.get("training") is None:
+        if self.document.model.training is None:
             self._debouncer.schedule()
