@@ -6,8 +6,8 @@ calls the model's `set_training` (typing into one field folds into one step),
 so Undo, the history panel and the document's modified state cover the config
 like the graph. The view shows the model with its widgets' signals blocked and
 refreshes when the model says its training config changed (an edit, Undo, a
-fix from the Training panel), when another design replaces it or when its
-outputs change. Config problems
+fix from the Training panel), when another design replaces it (the answer of
+the last Check data goes with it) or when its outputs change. Config problems
 are listed live; "Check data" reads the data source and lists each misfit with
 the model, with a Fix button where the remedy is obvious.
 """
@@ -1146,8 +1146,10 @@ class TrainingConfigView(QWidget):
         self.config_problems.show_problems(messages, [])
 
     def _project_replaced(self) -> None:
-        """Another design is open: its config shows; a Check data answer still on its way is dropped."""
+        """Another design is open: its config shows, and no answer of Check data about the last
+        one stays (nor does one still on its way)."""
         self._forget_check()
+        self.data.problems.clear()
         self.refresh()
 
     def _results_changed(self) -> None:
