@@ -166,3 +166,19 @@ def test_another_design_opened_names_only_its_own_custom_layers(window: MainWind
     assert window.custom_layers.requested == [] and window.custom_layers.paths() == []
     window.document.undo_stack.undo()  # nothing to undo: the load belonged to design 1
     assert window.custom_layers.paths() == []
+
+
+def test_the_synthetic_task_is_set_from_the_model_not_read_back_from_the_classes_box(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    setup, document = window.training_config, window.document
+    assert window.open_path(copy_example("two_in_two_out", tmp_path))
+    page = setup.data.pages["synthetic"]
+    page.classes.setValue(7)
+    page.task.setCurrentIndex(page.task.findData("regression"))
+    assert "classes" not in document.model.training_config().data and not page.classes.isEnabled()
+    page.task.setCurrentIndex(page.task.findData("classification"))
+    assert document.model.training_config().data["classes"] == 10 == page.classes.value()
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert document.model.training_config().data["classes"] == 7 == page.classes.value()

@@ -385,14 +385,7 @@ class SyntheticPage(SourcePage):
             )
 
     def _set_task(self, task: str) -> None:
-        values: dict[str, Any] = {"task": task}
-        if task == "classification":
-            values["classes"] = self.classes.value()
-        self._edit(
-            "Set the synthetic task",
-            lambda config: _replace_task(config["data"], values),
-            None,
-        )
+        self._edit("Set the synthetic task", lambda config: _replace_task(config["data"], task), None)
 
     def show_source(self, source: Mapping[str, Any], graph: ModelGraph, base_dir: Path) -> None:
         set_choice(self.task, source.get("task", "classification"))
@@ -402,9 +395,12 @@ class SyntheticPage(SourcePage):
         self.classes.setEnabled(source.get("task", "classification") == "classification")
 
 
-def _replace_task(source: dict[str, Any], values: dict[str, Any]) -> None:
-    source.update(values)
-    if values["task"] == "regression":
+def _replace_task(source: dict[str, Any], task: str) -> None:
+    """The synthetic source's task; classification draws the classes shown (10 unless set)."""
+    source["task"] = task
+    if task == "classification":
+        source["classes"] = int(source.get("classes", 10))
+    else:
         source.pop("classes", None)
 
 
