@@ -13,9 +13,8 @@ Editor dock, all run by one `CustomLayerFiles`:
   and Redo) and `project_replaced`. The files are offered to the engine (op
   "load_custom_layers", always all of them) when they change, when a project
   naming them opens (`prepare_open`), after an engine restart and when they
-  change on disk. The engine's specs, and
-  stand-ins for the layers whose code did not run, join the document's catalog:
-  the palette's Custom group.
+  change on disk. The engine's specs, and stand-ins for the layers whose code
+  did not run, join the document's catalog: the palette's Custom group.
 - No file runs before the person trusts its content: `confirm_trust` (a method
   tests replace) names the files and the modules each imports from its folder;
   designer.trust remembers the answer per hash of a file with those modules,
