@@ -162,7 +162,7 @@ def ports_of_class(cls: type) -> tuple[PortLayout, str]:
     return PortLayout(), "single"
 
 
-def _call_parameters(cls: type) -> dict[str, inspect.Parameter]:
+def _call_parameters(cls: type[keras.layers.Layer]) -> dict[str, inspect.Parameter]:
     try:
         return dict(inspect.signature(cls.call).parameters)
     except (TypeError, ValueError):
@@ -248,7 +248,7 @@ def _param_specs(cls: type) -> Iterator[ParamSpec]:
             yield spec
 
 
-def _init_parameters(cls: type) -> list[inspect.Parameter]:
+def _init_parameters(cls: type[keras.layers.Layer]) -> list[inspect.Parameter]:
     variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
     return [parameter for parameter in parameters if parameter.kind not in variadic]

@@ -9,7 +9,7 @@ JSON (`Catalog.to_dict`), so nothing here may import Keras.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -211,7 +211,7 @@ INPUT_SPEC = LayerSpec(
 class Catalog(Mapping[str, LayerSpec]):
     """Layer specs by key, in a stable order, grouped by category."""
 
-    def __init__(self, specs: Mapping[str, LayerSpec] | list[LayerSpec] = (), version: str = "") -> None:
+    def __init__(self, specs: Mapping[str, LayerSpec] | Iterable[LayerSpec] = (), version: str = "") -> None:
         items = specs.values() if isinstance(specs, Mapping) else specs
         self._specs: dict[str, LayerSpec] = {s.key: s for s in items}
         self._specs.setdefault(INPUT_TYPE, INPUT_SPEC)
