@@ -398,7 +398,7 @@ class _BlockPlanner:
         """Blocks and plain nodes in topological order (ties: first call in the flat plan)."""
         order: dict[str, int] = {}
         units = nx.DiGraph()
-        for position, call in enumerate(self.flat.calls):
+        for position, call in enumerate(self.flat.layer_calls):
             unit = unit_of.get(call.node.id, call.node.id)
             order.setdefault(unit, position)
             units.add_node(unit)

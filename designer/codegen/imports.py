@@ -156,7 +156,7 @@ class Imports:
 _STANDARD = frozenset(sys.stdlib_module_names)
 
 
-def _isort_key(line: str) -> tuple[str, int, str]:
+def _isort_key(line: str) -> tuple[int, str, str]:
     """isort's force-sort-within-sections=false order: `import x` lines, then
     `from x import` lines, each by module (case-insensitively)."""
     words = line.split()

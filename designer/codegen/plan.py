@@ -65,6 +65,11 @@ class ModelPlan:
             if isinstance(call, LayerCall) and call.owner.id != call.node.id
         }
 
+    @property
+    def layer_calls(self) -> tuple[LayerCall, ...]:
+        """The calls of single layers: every call of a flat plan (one without block calls)."""
+        return tuple(call for call in self.calls if isinstance(call, LayerCall))
+
     def input_constructor(self, node: Node) -> str:
         spec = self.writer.catalog.get(INPUT_TYPE, INPUT_SPEC)
         return self.writer.input_constructor(spec, node.params, node.name)
@@ -158,7 +163,7 @@ def _arguments(node: Node, convention: str, tensors: dict[int, str]) -> str:
         if ports != [0]:
             raise CodegenError(f"'{node.name}' ({node.type}) takes one input, on its first port.")
         return tensors[0]
-    arguments = []
+    arguments: list[str] = []
     for port in ports:  # positional up to the first gap, then by port name
         if port == len(arguments) and all("=" not in a for a in arguments):
             arguments.append(tensors[port])

@@ -61,7 +61,7 @@ def generate_sequential(
         )
     plan = plan_model(graph, catalog, self_contained=self_contained)
     items = [plan.input_constructor(plan.inputs[0])]
-    items += [plan.constructors[call.owner.id] for call in plan.calls]
+    items += [plan.constructors[call.owner.id] for call in plan.layer_calls]
     definition = [
         "def build_model() -> keras.Model:",
         "    return keras.Sequential(",
