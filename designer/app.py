@@ -174,7 +174,7 @@ def _screenshot(
     window.when_catalog_known(lambda: shot.open(options.file))
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, shot.timed_out)
     application.exec()
-    return shot.code
+    return 0 if shot.code is None else shot.code  # None: the window was closed before the picture
 
 
 class _Screenshot:

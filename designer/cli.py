@@ -144,7 +144,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         args.output,
         default_catalog(),
         args.weights_dir,
-        on_message=lambda message: out.write(f"note: {message}\n"),
+        on_message=lambda message: print(f"note: {message}", file=out),
         run_code=args.trust,
     )
     out.write(f"{output}: imported {args.source}\n")

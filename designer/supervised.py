@@ -58,8 +58,8 @@ def run_supervised(argv: Sequence[str], timeout: float) -> Outcome:
                 env=environment,
             )
             timed_out = not _wait(child, report, timeout)
-        printed = [path.read_text(encoding="utf-8", errors="replace") for path in (out_path, err_path)]
-        return Outcome(_ended_status(report), *printed, timed_out, child.returncode)
+        out, err = (path.read_text(encoding="utf-8", errors="replace") for path in (out_path, err_path))
+        return Outcome(_ended_status(report), out, err, timed_out, child.returncode)
 
 
 def _wait(child: subprocess.Popen[bytes], report: Path, timeout: float) -> bool:
