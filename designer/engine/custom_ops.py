@@ -175,24 +175,25 @@ class CustomLayers:
 
     def _load_file(self, path: Path, previous: CustomFile | None, store: TrustStore) -> CustomFile:
         """Run the file if it changed and is trusted; else keep the version in use."""
-        kept = {"in_use": previous.in_use, "used": previous.used} if previous is not None else {}
+        in_use = previous.in_use if previous is not None else None
+        used = previous.used if previous is not None else None
         try:
             content = path.read_bytes()
         except OSError as error:
             note = f"cannot read the file: {error.strerror or error}"
-            return CustomFile(path, "unreadable", problems=[ModuleProblem(str(path), None, note)], **kept)
+            problems = [ModuleProblem(str(path), None, note)]
+            return CustomFile(path, "unreadable", problems=problems, in_use=in_use, used=used)
         digest = trust_digest(path, content)  # the file and what it imports from its folder
         if previous is not None and previous.seen == digest and previous.status != "not trusted":
             return previous
         if not store.trusts(digest):
             note = (
                 "changed, and the new version is not trusted: the last trusted version stays in use"
-                if kept.get("in_use") is not None
+                if in_use is not None
                 else "not trusted, so its code was not run"
             )
-            return CustomFile(
-                path, "not trusted", digest, problems=[ModuleProblem(str(path), None, note)], **kept
-            )
+            problems = [ModuleProblem(str(path), None, note)]
+            return CustomFile(path, "not trusted", digest, in_use, used, problems)
         if self.guard is not None:
             self.guard.forget_file(str(path), digest)
             if self.guard.stopped_on(kind="load", file=str(path), hash=digest):
@@ -344,7 +345,7 @@ class CustomLayers:
 
 
 def _refused(path: Path, note: str) -> CustomFile:
-    return CustomFile(path, "refused", None, None, [ModuleProblem(str(path), None, note)])
+    return CustomFile(path, "refused", problems=[ModuleProblem(str(path), None, note)])
 
 
 def _located(problem: ModuleProblem) -> str:
@@ -421,7 +422,7 @@ def parse_input_shapes(text: Any) -> list[tuple[int | None, ...]]:
     return shapes
 
 
-def _layer_classes(module: types.ModuleType) -> dict[str, type]:
+def _layer_classes(module: types.ModuleType) -> dict[str, type[keras.layers.Layer]]:
     """The Layer subclasses the module defines, in the order it defines them."""
     return {
         name: value
@@ -432,7 +433,9 @@ def _layer_classes(module: types.ModuleType) -> dict[str, type]:
     }
 
 
-def _build(cls: type, shapes: list[tuple[int | None, ...]], filename: str) -> dict[str, Any]:
+def _build(
+    cls: type[keras.layers.Layer], shapes: list[tuple[int | None, ...]], filename: str
+) -> dict[str, Any]:
     """Construct the layer with its default params, run it on zeros (so `build` and `call` really
     run), then call it symbolically for the shape the designer shows (None axes kept)."""
     spec = spec_from_class(cls, key=cls.__name__, module=CHECK_MODULE, category=USER_CATEGORY, source="user")
@@ -467,13 +470,13 @@ def _build(cls: type, shapes: list[tuple[int | None, ...]], filename: str) -> di
     }
 
 
-def _own_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
+def _own_params(cls: type[keras.layers.Layer], params: Mapping[str, Any]) -> dict[str, Any]:
     """The params the class' own __init__ declares (not Layer's name, dtype, trainable...)."""
     own = _own_arguments(cls)
     return {name: value for name, value in params.items() if name in own}
 
 
-def _own_arguments(cls: type) -> list[str]:
+def _own_arguments(cls: type[keras.layers.Layer]) -> list[str]:
     """The named arguments of the class' __init__ that Layer's own __init__ does not have."""
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     try:
@@ -508,7 +511,9 @@ def _shape_warnings(
     return [{"message": message, "line": None}]
 
 
-def _config_warnings(layer: keras.layers.Layer, cls: type, filename: str) -> list[dict[str, Any]]:
+def _config_warnings(
+    layer: keras.layers.Layer, cls: type[keras.layers.Layer], filename: str
+) -> list[dict[str, Any]]:
     """Whether get_config returns every __init__ argument and from_config takes it back, as saving
     and loading a model need."""
     try:

@@ -31,13 +31,15 @@ from designer.engine.results import BLOCKED, NodeResult, Shape, TensorSpec, form
 from designer.graph.model import Edge, ModelGraph, Node
 from designer.graph.validation import Diagnostic
 
+WeightShapes = tuple[tuple[str, tuple[int, ...], bool], ...]  # (path, shape, trainable): always known
+
 
 @dataclass
 class _Computed:
     """A cache entry: the layer's answer for one (type, params, input specs)."""
 
     outputs: tuple[TensorSpec, ...]
-    weight_shapes: tuple[tuple[str, Shape, bool], ...]
+    weight_shapes: WeightShapes
     error: str | None = None
 
 
@@ -221,7 +223,7 @@ def _tensor_specs(outputs: Any) -> tuple[TensorSpec, ...]:
     return tuple(TensorSpec(tuple(t.shape), str(t.dtype)) for t in flat)
 
 
-def _weight_shapes(layer: keras.layers.Layer) -> tuple[tuple[str, Shape, bool], ...]:
+def _weight_shapes(layer: keras.layers.Layer) -> WeightShapes:
     # keras.ops operations (imported functional graphs) have no weights at all.
     trainable = {id(v) for v in getattr(layer, "trainable_weights", ())}
     return tuple((v.path, tuple(v.shape), id(v) in trainable) for v in getattr(layer, "weights", ()))

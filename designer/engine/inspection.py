@@ -552,8 +552,9 @@ def fit_sample(values: Any, shape: Sequence[int | None], name: str = "input") ->
         return array
     if len(target) == 3 and array.ndim in (2, 3) and target[2] is not None:
         return _resized(_with_channels(array, target[2], name, target), target[:2])
-    if None not in target and array.size == math.prod(target):
-        return array.reshape(target)
+    known = tuple(size for size in target if size is not None)
+    if len(known) == len(target) and array.size == math.prod(known):
+        return array.reshape(known)
     raise ValueError(
         f"The sample has shape {array.shape}; the input '{name}' expects {format_shape((None, *target))}. "
         "Give an array of that shape" + (", or an image." if len(target) == 3 else ".")

@@ -114,8 +114,9 @@ def import_to_project(
     output = Path(output)
     folder = Path(weights_dir) if weights_dir is not None else output.parent
     result = import_source(source, catalog, folder, run_code=run_code)
-    for message in result.messages if on_message is not None else ():
-        on_message(message)
+    if on_message is not None:
+        for message in result.messages:
+            on_message(message)
     project.save(output, result.project(output.parent))
     return output
 

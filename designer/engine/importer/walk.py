@@ -761,6 +761,7 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def _mark_outputs(graph: ModelGraph, outputs: Any, ids: list[str]) -> None:
     """Mark the model outputs: named by their dict key, else by their node."""
+    named: list[tuple[str | None, Any]]
     if isinstance(outputs, Mapping):
         named = [(identifier(str(key)), outputs[key]) for key in outputs]
     else:
