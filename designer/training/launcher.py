@@ -188,7 +188,6 @@ def start_run(
         batch_interval=batch_interval,
         python=python,
     )
-    inherited = {"pass_fds": (events_fd,)} if events_fd is not None else {}
     with open(run.stdout_file, "ab") as stdout, open(run.stderr_file, "ab") as stderr:
         process = subprocess.Popen(
             command,
@@ -197,7 +196,7 @@ def start_run(
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
-            **inherited,
+            pass_fds=(events_fd,) if events_fd is not None else (),
             **_new_session(),
         )
     return RunProcess(run, process)
@@ -268,10 +267,10 @@ def prepare_run(
     if report.problems:
         raise DataError("\n".join(str(problem) for problem in report.problems))
     metadata = {"samples": training_samples(report.descriptions["data"], config.validation)}
-    options = {"style": style, "metadata": metadata}
     if run_dir is not None:
-        return RunFolder.create_at(run_dir, graph, config, catalog, **options)
-    return RunFolder.create(runs_root or Path(base_dir) / "runs", graph, config, catalog, **options)
+        return RunFolder.create_at(run_dir, graph, config, catalog, style=style, metadata=metadata)
+    runs = runs_root or Path(base_dir) / "runs"
+    return RunFolder.create(runs, graph, config, catalog, style=style, metadata=metadata)
 
 
 def visible_gpu_count() -> int:
