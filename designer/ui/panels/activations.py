@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -225,7 +225,7 @@ def _paint_bars(painter: QPainter, area: QRectF, values: np.ndarray, axis: QColo
     half = area.height() / 2 if values.min() < 0 else area.height()
     width = area.width() / values.size
     painter.setPen(QPen(axis, 0.6))
-    painter.drawLine(area.left(), middle, area.right(), middle)  # all zeros still show their axis
+    painter.drawLine(QLineF(area.left(), middle, area.right(), middle))  # all zeros still show their axis
     painter.setPen(Qt.PenStyle.NoPen)
     for index, value in enumerate(values):
         height = half * float(value) / largest
@@ -349,8 +349,8 @@ class ActivationsView(QWidget):
         pad.addWidget(self.clear_button)
         pad.addStretch(1)
         row.addLayout(pad)
-        for widget, name in zip((output, self.layer_list, sample), TABS, strict=True):
-            self.tabs.addTab(widget, name)
+        for page, name in zip((output, self.layer_list, sample), TABS, strict=True):
+            self.tabs.addTab(page, name)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
         outer.addLayout(header)

@@ -128,14 +128,17 @@ class BlockLibraryView(QWidget):
     def fill_menu(self, menu: QMenu, item: QListWidgetItem) -> None:
         """Insert as a new instance, or sharing the weights of an instance of the block in the design."""
         path = Path(item.data(PATH_ROLE))
-        menu.addAction("Insert", lambda: self.insert_requested.emit(path, None))
+        self._add_insert_action(menu, "Insert", path, None)
         sharing = menu.addMenu("Insert sharing weights with")
         instances = self.instances(item.data(BLOCK_ROLE))
         for group_id, name in instances:
-            sharing.addAction(name, lambda g=group_id: self.insert_requested.emit(path, g))
+            self._add_insert_action(sharing, name, path, group_id)
         sharing.setEnabled(bool(instances))
         if not instances:
             sharing.setToolTip("The design has no instance of this block yet.")
+
+    def _add_insert_action(self, menu: QMenu, text: str, path: Path, group_id: str | None) -> None:
+        menu.addAction(text, lambda: self.insert_requested.emit(path, group_id))
 
 
 def _block_item(path: Path) -> QListWidgetItem:

@@ -49,7 +49,8 @@ def apply_fix(document: Document, fix: Fix, place: Placement | None = None) -> s
     if not can_apply(document, fix):
         raise GraphError(f"The connection this fix would insert {fix.insert} into is gone.")
     graph = document.graph
-    node, moves = _new_node(document, fix), {}
+    node = _new_node(document, fix)
+    moves: dict[str, tuple[float, float]] = {}
     if place is not None:
         node, moves = place(node, fix.edge)
     group = _shared_group(graph, fix)

@@ -370,9 +370,11 @@ MAX_EPOCH_TICKS = 20  # the offset between two epochs' curves, in units of the t
 
 def blend(first: QColor, second: QColor, fraction: float) -> QColor:
     """The colour `fraction` of the way from `first` to `second`."""
-    return QColor(
-        *(round(a + (b - a) * fraction) for a, b in zip(first.getRgb()[:3], second.getRgb()[:3], strict=True))
-    )
+    return QColor(*(round(a + (b - a) * fraction) for a, b in zip(_rgb(first), _rgb(second), strict=True)))
+
+
+def _rgb(colour: QColor) -> tuple[int, int, int]:
+    return colour.red(), colour.green(), colour.blue()
 
 
 class OverEpochsPlot(QStackedWidget):

@@ -12,6 +12,7 @@ document's `catalog_changed`.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -50,7 +51,7 @@ class CatalogModel(QStandardItemModel):
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
         return [LAYER_MIME_TYPE]
 
-    def mimeData(self, indexes: list[ModelIndex]) -> QMimeData:  # noqa: N802 - Qt's name
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802 - Qt's name
         data = QMimeData()
         keys = [index.data(KEY_ROLE) for index in indexes if index.data(KEY_ROLE)]
         if keys:

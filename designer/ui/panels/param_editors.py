@@ -119,8 +119,9 @@ class ChoiceEditor(ParamEditor):
         self._value: Any = self.combo_box.currentData()
         self._layout.addWidget(self.combo_box, 1)
         self.combo_box.activated.connect(self._activated)
-        if spec.editable:
-            self.combo_box.lineEdit().editingFinished.connect(self._text_finished)
+        line_edit = self.combo_box.lineEdit()  # an editable combo box has one
+        if spec.editable and line_edit is not None:
+            line_edit.editingFinished.connect(self._text_finished)
 
     def value(self) -> Any:
         return self._value

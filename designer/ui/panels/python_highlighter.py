@@ -17,7 +17,7 @@ TRIPLE_OF_STATE = {IN_SINGLE_TRIPLE: "'''", IN_DOUBLE_TRIPLE: '"""'}
 STATE_OF_TRIPLE = {"'''": IN_SINGLE_TRIPLE, '"""': IN_DOUBLE_TRIPLE}
 
 _WORDS = r"\b(?:{})\b"
-KEYWORD_PATTERN = re.compile(_WORDS.format("|".join(keyword.kwlist + keyword.softkwlist)))
+KEYWORD_PATTERN = re.compile(_WORDS.format("|".join([*keyword.kwlist, *keyword.softkwlist])))
 BUILTIN_PATTERN = re.compile(_WORDS.format("|".join(n for n in dir(builtins) if not n.startswith("_"))))
 DECORATOR_PATTERN = re.compile(r"^\s*@[\w.]+")
 NUMBER_PATTERN = re.compile(r"\b(?:0[xX][0-9a-fA-F_]+|\d[\d_]*\.?\d*(?:[eE][+-]?\d+)?j?)\b")

@@ -398,7 +398,8 @@ class WeightsView(QWidget):
         for row in range(min(self.table.rowCount(), len(variables))):
             if has_non_finite(variables[row]):
                 for column in range(self.table.columnCount()):
-                    self.table.item(row, column).setForeground(colors.plot.alarm)
+                    if (item := self.table.item(row, column)) is not None:
+                        item.setForeground(colors.plot.alarm)
 
     def _row_picked(self) -> None:
         rows = self.table.selectionModel().selectedRows()
