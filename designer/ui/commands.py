@@ -348,7 +348,7 @@ def marking_sole_sink(stack: QUndoStack, graph: ModelGraph, text: str) -> Iterat
         if extended is not None and not graph.output_edges(extended.node):
             return  # the marked sink is still a sink: nothing was extended
         same_name = extended is None or extended.name == graph.node(extended.node).name
-        mark = ModelOutput(sink.id, 0, sink.name if same_name else extended.name)
+        mark = ModelOutput(sink.id, 0, sink.name if extended is None or same_name else extended.name)
         stack.push(SetOutputs(graph, [mark], f"Mark output {sink.name}"))
 
 

@@ -170,8 +170,10 @@ class EngineClient(QObject):
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self._restart_times: deque[float] = deque()
         self._start_deadline = 0.0
-        self._restart_timer = QTimer(self, singleShot=True, timeout=self._launch)
-        self._watchdog = QTimer(self, interval=WATCHDOG_INTERVAL_MS, timeout=self._check_deadlines)
+        self._restart_timer = QTimer(self, singleShot=True)
+        self._restart_timer.timeout.connect(self._launch)
+        self._watchdog = QTimer(self, interval=WATCHDOG_INTERVAL_MS)
+        self._watchdog.timeout.connect(self._check_deadlines)
 
     # ------------------------------------------------------------------- state
     @property
@@ -478,7 +480,8 @@ class EngineSync(QObject):
         self.document, self.client = document, client
         self._graph: ModelGraph | None = None
         self._serial: int | None = None
-        self._timer = QTimer(self, singleShot=True, interval=debounce_ms, timeout=self.analyze_now)
+        self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
+        self._timer.timeout.connect(self.analyze_now)
         document.project_replaced.connect(self._on_graph_replaced)
         client.started.connect(self.analyze_now)
         client.analysis_ready.connect(self._on_analysis_ready)

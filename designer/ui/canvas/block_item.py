@@ -123,7 +123,7 @@ class BlockItem(QGraphicsItem):
             return
         self._port_ends = wanted
         for port in self.inputs + self.outputs:
-            port.setParentItem(None)
+            port.setParentItem(None)  # type: ignore[arg-type]  # Qt takes no parent; the stubs omit None
             if port.scene() is not None:
                 port.scene().removeItem(port)
         self.inputs = [self._port(label, ends[0], True, connected, ends) for label, ends, connected in inputs]

@@ -152,7 +152,7 @@ def _fresh_groups(
     fresh = []
     for item, instance in sorted(complete, key=lambda pair: str(pair[0].get("shares")) in new_ids):
         shares = item.get("shares")
-        shares = new_ids.get(shares, shares if shares in graph.groups else None)
+        shares = new_ids.get(str(shares), shares if shares in graph.groups else None)
         members = tuple(ids[str(n)] for n in item["nodes"])
         fresh.append(Group(new_ids[str(item["id"])], instance, members, str(item["block"]), shares))
     return fresh
@@ -175,7 +175,8 @@ def _fresh_node(
     if ports is None:
         return None
     taken.add(name)
-    params = copy.deepcopy(item.get("params")) if isinstance(item.get("params"), dict) else {}
+    params = item.get("params")
+    params = copy.deepcopy(params) if isinstance(params, dict) else {}
     shares = item.get("shares") if isinstance(item.get("shares"), str) else None
     position = (x + offset[0], y + offset[1])
     return Node(graph.new_id(), str(item["type"]), name, params, position, ports, shares)

@@ -126,14 +126,14 @@ class HealthBadgeItem(QGraphicsItem):
 
     def __init__(self, parent: QGraphicsItem) -> None:
         super().__init__(parent)
-        self.flags: list[str] = []
+        self.health_flags: list[str] = []  # not `flags`: QGraphicsItem.flags() is Qt's
         self.text = ""
         self.setZValue(3)
         self.setAcceptHoverEvents(True)
 
     def set_flags(self, flags: list[str]) -> None:
         self.prepareGeometryChange()
-        self.flags = list(flags)
+        self.health_flags = list(flags)
         self.text = " ".join(HEALTH_TEXTS.get(flag, flag) for flag in flags)
         self.setPos(WIDTH - BADGE_RADIUS * 2 - 4 - self.boundingRect().width(), -HEALTH_HEIGHT / 2)
         self.update()
@@ -146,7 +146,7 @@ class HealthBadgeItem(QGraphicsItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         colors: CanvasColors = getattr(self.scene(), "colors", LIGHT)
-        serious = any(flag in SERIOUS_HEALTH for flag in self.flags)
+        serious = any(flag in SERIOUS_HEALTH for flag in self.health_flags)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(colors.node_fill, 1.2))
         painter.setBrush(colors.error if serious else colors.warning)
@@ -216,7 +216,7 @@ class NodeItem(QGraphicsItem):
 
     def set_health(self, flags: list[str], tooltip: str) -> None:
         """A pill for what a training run found wrong (health flags); no flags hide it."""
-        if flags == self.health.flags and tooltip == self.health.toolTip():
+        if flags == self.health.health_flags and tooltip == self.health.toolTip():
             return
         self.health.set_flags(flags)
         self.health.setToolTip(tooltip)
@@ -229,7 +229,7 @@ class NodeItem(QGraphicsItem):
         for port in self.inputs + self.outputs:
             port.setVisible(not overview)
         self.badge.setVisible(bool(self.severity) and not overview)
-        self.health.setVisible(bool(self.health.flags) and not overview)
+        self.health.setVisible(bool(self.health.health_flags) and not overview)
 
     def set_input_ports(self, names: list[str]) -> None:
         self.inputs = self._replace_ports(self.inputs, names, is_input=True)
@@ -243,7 +243,7 @@ class NodeItem(QGraphicsItem):
         if [port.name for port in ports] == names:
             return ports
         for port in ports[len(names) :]:
-            port.setParentItem(None)
+            port.setParentItem(None)  # type: ignore[arg-type]  # Qt takes no parent; the stubs omit None
             if port.scene() is not None:
                 port.scene().removeItem(port)
         kept = ports[: len(names)]

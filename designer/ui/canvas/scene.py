@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import shiboken6
 from psygnal import EmissionInfo
-from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
@@ -380,8 +380,8 @@ class GraphScene(QGraphicsScene):
             found = problems.get(node_id, [])
             severity = "error" if any(d.is_error for d in found) else "warning" if found else ""
             item.set_problems(severity, labels.diagnostic_tooltip(found))
-        for edge, item in self.edge_items.items():
-            item.set_label(labels.edge_label(edge, results))
+        for edge, edge_item in self.edge_items.items():
+            edge_item.set_label(labels.edge_label(edge, results))
         self.blocks.apply_results(results, problems)
         self.overview.invalidate(geometry=False)
 
@@ -391,7 +391,8 @@ class GraphScene(QGraphicsScene):
         if far == self.far:
             return
         self.far = far
-        for node in [*self.node_items.values(), *self.blocks.blocks.values()]:
+        nodes: list[NodeItem | BlockItem] = [*self.node_items.values(), *self.blocks.blocks.values()]
+        for node in nodes:
             node.set_overview(far)
         for edge in self.edge_items.values():
             edge.set_overview(far)
@@ -485,9 +486,9 @@ class GraphScene(QGraphicsScene):
                 if not kept and not (isinstance(item, BlockItem) and item.group_id in hiders):
                     item.setSelected(False)
             for node_id in node_ids:
-                item = self.node_items.get(node_id)
-                if item is not None and item.isVisible():
-                    item.setSelected(True)
+                node_item = self.node_items.get(node_id)
+                if node_item is not None and node_item.isVisible():
+                    node_item.setSelected(True)
             for group_id in hiders:
                 self.blocks.blocks[group_id].setSelected(True)
         finally:
@@ -505,7 +506,7 @@ class GraphScene(QGraphicsScene):
         self.select_nodes(node_ids)
 
     # ------------------------------------------------------------- background
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt's name
         painter.fillRect(rect, self.colors.background)
         scale = painter.worldTransform().m11()
         if (scale < OVERVIEW_SCALE) != self.far:  # a zoom the view did not announce

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QContextMenuEvent,
     QCursor,
@@ -528,7 +528,7 @@ class GraphView(QGraphicsView):
         if self.empty_hint() != self.painted_hint:
             self.viewport().update()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt's name
         super().drawForeground(painter, rect)
         self.painted_hint = self.empty_hint()
         if not self.painted_hint:
