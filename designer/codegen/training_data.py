@@ -52,7 +52,7 @@ class DataLoaderWriter:
             "csv": self._csv,
             "image_folder": self._image_folder,
             "keras_dataset": self._keras_dataset,
-        }.get(kind)
+        }.get(kind or "")  # no kind: no writer
         if write is None:
             raise CodegenError(f"Unknown data source kind {kind!r}; expected {', '.join(DATA_SOURCE_KINDS)}.")
         signature = f"def {function}(model):" if needs_model(source) else f"def {function}():"

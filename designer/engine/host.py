@@ -286,7 +286,7 @@ def _load_catalog(cache_dir: Path | None) -> Catalog:
     return keras_catalog.merged(library_specs())
 
 
-_JSON_NAMES = {dict: "an object", str: "a string", list: "a list"}
+_JSON_NAMES: dict[type, str] = {dict: "an object", str: "a string", list: "a list"}
 
 
 def _field(request: Mapping[str, Any], key: str, kind: type) -> Any:

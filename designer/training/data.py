@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -277,7 +277,7 @@ class _NonFiniteCount:
     first, whatever order the file stores them in)."""
 
     shape: tuple[int, ...]
-    order: str  # how the file stores the values: "C" or "F"
+    order: Literal["C", "F"]  # how the file stores the values
     nan: int = 0
     infinite: int = 0
     first_nan: tuple[int, ...] | None = None
@@ -290,7 +290,9 @@ class _NonFiniteCount:
         self.first_nan = self._earliest(self.first_nan, nan + offset)
         self.first_infinite = self._earliest(self.first_infinite, infinite + offset)
 
-    def _earliest(self, known: tuple[int, ...] | None, stored: np.ndarray) -> tuple[int, ...] | None:
+    def _earliest(
+        self, known: tuple[int, ...] | None, stored: np.ndarray[Any, np.dtype[np.intp]]
+    ) -> tuple[int, ...] | None:
         """The earlier of `known` and the positions of the values stored at these flat indices."""
         if not stored.size:
             return known
@@ -361,7 +363,8 @@ def _describe_csv(source: Mapping[str, Any], context: _Context) -> DataDescripti
         for column in features:
             _number(row[column], path, number, column)
     inputs = {UNNAMED: ArrayInfo((len(rows), len(features)), "float32")}
-    targets, classes = {}, ()
+    targets = {}
+    classes: tuple[str, ...] = ()
     for name, column in _mapping(source, "targets", None).items():
         values, labels = column_values(rows, column)
         targets[name] = target_info(values)

@@ -89,7 +89,7 @@ class EventWriter:
 
     @classmethod
     def open(cls, run: RunFolder, events_fd: int | None, events_file: Path | None) -> EventWriter:
-        streams = [open_event_log(run.events_file)]
+        streams: list[IO[str]] = [open_event_log(run.events_file)]
         if events_file is not None and events_file.resolve() != run.events_file.resolve():
             streams.append(open(events_file, "a", encoding="utf-8", newline="\n"))  # noqa: SIM115
         if events_fd is not None:
