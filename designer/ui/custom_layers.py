@@ -158,9 +158,8 @@ class CustomLayerFiles(QObject):
         self._guard_folder = QTemporaryDir()
         self.guard_path = str(Path(self._guard_folder.path()) / GUARD_FILE)
         self.watcher = QFileSystemWatcher(self)
-        self.reload_timer = QTimer(
-            self, singleShot=True, interval=RELOAD_DELAY_MS, timeout=self.reload_changed
-        )
+        self.reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
+        self.reload_timer.timeout.connect(self.reload_changed)
         self.editor = LayerEditor()
         self._subscription = ProjectSubscription(
             self.document,
@@ -447,7 +446,7 @@ class CustomLayerFiles(QObject):
             sync.analyze_now()
 
     # ---------------------------------------------------------------- opening
-    def prepare_open(self, path: Path, retry: Callable[[], None]) -> bool:
+    def prepare_open(self, path: Path, retry: Callable[[], object]) -> bool:
         """Before the project at `path` opens: True when its custom layers are ready (loaded, or
         stand-ins for those that are not); else they are being loaded and `retry` follows."""
         try:
@@ -456,7 +455,7 @@ class CustomLayerFiles(QObject):
             return True  # opening reports it
         return self.prepare_data(data, _normal(path).parent, _normal(path), retry)
 
-    def prepare_data(self, data: Any, folder: Path, key: Path, retry: Callable[[], None]) -> bool:
+    def prepare_data(self, data: Any, folder: Path, key: Path, retry: Callable[[], object]) -> bool:
         """`prepare_open` for project data whose custom-layer paths are relative to `folder`
         (a recovered design's come from its project file); `key` names the file being opened."""
         if not isinstance(data, dict):
@@ -473,7 +472,7 @@ class CustomLayerFiles(QObject):
         self.sync(data, folder, then=lambda: self._loaded_for(opening, retry))
         return False
 
-    def _loaded_for(self, opening: _Opening, retry: Callable[[], None]) -> None:
+    def _loaded_for(self, opening: _Opening, retry: Callable[[], object]) -> None:
         """The files of a waiting open are loaded: open it, unless a newer open or another design
         replaced it, or the design was edited meanwhile and the person keeps it."""
         if self._waiting is not opening:

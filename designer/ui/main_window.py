@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(ORGANISATION, APP_NAME)
         self.catalog_known = len(document.catalog) > 1  # the disk cache's copy will do for most files
         self.engine_catalog_known = False  # the engine's, with the library and custom layers
-        self._waiting: list[Callable[[], None]] = []
+        self._waiting: list[Callable[[], object]] = []  # what each returns is ignored
         self._imports: dict[int, Path] = {}  # import requests in flight: the file each imports
         self._busy: set[str] = set()  # what is under way ("engine", "import"...): the busy bar shows
         self.setAcceptDrops(True)
@@ -444,7 +444,7 @@ class MainWindow(QMainWindow):
         for callback in waiting:
             callback()
 
-    def when_catalog_known(self, callback: Callable[[], None]) -> None:
+    def when_catalog_known(self, callback: Callable[[], object]) -> None:
         if self.catalog_known:
             callback()
         else:

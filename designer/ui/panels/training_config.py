@@ -181,8 +181,8 @@ class ProblemList(QWidget):
     def clear(self) -> None:
         while self._layout.count():
             item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            if item is not None and (widget := item.widget()) is not None:
+                widget.deleteLater()
         self.rows = []
         self.hide()
 
@@ -418,8 +418,8 @@ class NamedArraysPage(SourcePage):
     ) -> None:
         while grid.count():
             item = grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            if item is not None and (widget := item.widget()) is not None:
+                widget.deleteLater()
         for row, (role, name) in enumerate(rows):
             label = QLabel(f"{'input' if role == 'inputs' else 'target'} {name}")
             label.setWordWrap(True)
@@ -576,30 +576,34 @@ class ImageFolderPage(SourcePage):
     def __init__(self, edit: Edit) -> None:
         super().__init__(edit)
         self.path = PathEdit(folder=True)
-        self.height, self.width = spin_box(1, 8192), spin_box(1, 8192)
+        self.image_height, self.image_width = spin_box(1, 8192), spin_box(1, 8192)  # not QWidget's height()
         self.color_mode = combo_box(("rgb", "grayscale", "rgba"))
         size = QHBoxLayout()
-        size.addWidget(self.height)
+        size.addWidget(self.image_height)
         size.addWidget(QLabel("by"))
-        size.addWidget(self.width)
+        size.addWidget(self.image_width)
         self.form.addRow("Folder", self.path)
         self.form.addRow("Image size", size)
         self.form.addRow("Colours", self.color_mode)
         self.path.chosen.connect(lambda path: self.change("Choose the image folder", {"path": path}))
-        for box in (self.height, self.width):
+        for box in (self.image_height, self.image_width):
             box.valueChanged.connect(lambda *_: self._size_changed())
         self.color_mode.currentIndexChanged.connect(
             lambda *_: self.change("Set the colour mode", {"color_mode": self.color_mode.currentData()})
         )
 
     def _size_changed(self) -> None:
-        self.change("Set the image size", {"image_size": [self.height.value(), self.width.value()]}, "size")
+        self.change(
+            "Set the image size",
+            {"image_size": [self.image_height.value(), self.image_width.value()]},
+            "size",
+        )
 
     def show_source(self, source: Mapping[str, Any], graph: ModelGraph, base_dir: Path) -> None:
         self.path.set_path(str(source.get("path") or ""))
         height, width = source.get("image_size") or [256, 256]
-        set_value(self.height, int(height))
-        set_value(self.width, int(width))
+        set_value(self.image_height, int(height))
+        set_value(self.image_width, int(width))
         set_choice(self.color_mode, source.get("color_mode", "rgb"))
 
 
