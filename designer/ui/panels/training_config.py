@@ -1066,7 +1066,12 @@ class TrainingConfigView(QWidget):
 
     def set_config(self, config: TrainingConfig, text: str = "Edit training config") -> None:
         """Store a whole config as one undo step."""
-        self.edit(text, lambda data: (data.clear(), data.update(config.to_dict())))
+
+        def replace(data: dict[str, Any]) -> None:
+            data.clear()
+            data.update(config.to_dict())
+
+        self.edit(text, replace)
 
     def apply_fix(self, fix: dict[str, Any]) -> None:
         apply_data_fix(self.document, fix)
