@@ -32,7 +32,7 @@ from designer.codegen.rendering import find_spec, string
 from designer.graph.groups import local_name
 from designer.graph.model import Group, ModelGraph
 
-SERIALIZATION_PACKAGE = "designer"
+SERIALIZATION_PACKAGE = "designer"  # register_keras_serializable of every generated Layer and Model
 
 Position = tuple[int, int]  # (member index in the group, port)
 

@@ -16,15 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from designer.catalog.spec import LayerSpec
-from designer.codegen.blocks import BlockCall, with_blocks
+from designer.codegen.blocks import SERIALIZATION_PACKAGE, BlockCall, with_blocks
 from designer.codegen.formatting import finish
 from designer.codegen.functional import docstring_name, model_outputs, module_source
 from designer.codegen.naming import class_name
 from designer.codegen.plan import ModelPlan, plan_model
 from designer.codegen.rendering import string
 from designer.graph.model import ModelGraph
-
-SERIALIZATION_PACKAGE = "designer"
 
 
 def generate_subclassed(

@@ -5,6 +5,8 @@ stdin, `{"id": int, "op": str, ...}`, and writes one reply per line,
 `{"id": int, "ok": true, "result": ...}` or `{"id": int, "ok": false, "error": str}`.
 Its first line, written once Keras is imported, is `{"id": 0, "ok": true, "result": "ready"}`.
 
+The message types, RequestError and how a reply is written are designer.engine.protocol's.
+
 Operations:
 - "ping" -> "pong".
 - "catalog" -> `Catalog.to_dict()`; the catalog is also stored in the disk cache
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from designer.catalog.spec import Catalog
+from designer.engine.protocol import READY_ID, RequestError, describe_error, reply_line
 from designer.graph import project
 from designer.graph.model import ModelGraph
 from designer.processes import die_with_parent
@@ -62,12 +65,7 @@ if TYPE_CHECKING:
     from designer.engine.inspect_ops import InspectionOps
 
 HANG_OP_VARIABLE = "DESIGNER_ENGINE_TEST_HANG_OP"
-READY_ID = 0
 CACHE_LIMIT = 20_000  # inference cache entries kept before the cache starts afresh
-
-
-class RequestError(Exception):
-    """A request the host cannot serve as asked; its message goes back to the client."""
 
 
 # --------------------------------------------------------------- the design diff
@@ -312,13 +310,6 @@ def _analysis_reply(graph: ModelGraph, results: Mapping[str, NodeResult]) -> dic
 
 
 # ---------------------------------------------------------------- the protocol
-def reply_line(request_id: Any, result: Any = None, error: str | None = None) -> str:
-    """One reply as a single line of JSON."""
-    if error is not None:
-        return json.dumps({"id": request_id, "ok": False, "error": error})
-    return json.dumps({"id": request_id, "ok": True, "result": result})
-
-
 def answer(host: EngineHost, line: bytes) -> str:
     """The reply line to one request line; never raises for a bad or failing request."""
     request_id = None
@@ -329,13 +320,7 @@ def answer(host: EngineHost, line: bytes) -> str:
         request_id = request.get("id")
         return reply_line(request_id, host.handle(request))
     except (Exception, SystemExit) as error:  # user layer code may raise anything, even exit
-        return reply_line(request_id, error=_describe(error))
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, RequestError):
-        return str(error)
-    return f"{type(error).__name__}: {error}".rstrip(": ")
+        return reply_line(request_id, error=describe_error(error))
 
 
 def serve(host: EngineHost, requests: IO[bytes], replies: IO[str]) -> None:

@@ -108,8 +108,8 @@ from designer.engine import inspection
 from designer.engine.analysis import analyze
 from designer.engine.build import build_model
 from designer.engine.custom_ops import CustomLayers
-from designer.engine.host import RequestError
 from designer.engine.inference import ShapeInference
+from designer.engine.protocol import RequestError
 from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.model import ModelGraph

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from designer.graph.shapes import Shape, format_shape
 from designer.graph.validation import Diagnostic
-
-Shape = tuple[int | None, ...]
 
 
 @dataclass(frozen=True)
@@ -82,9 +81,3 @@ class NodeResult:
 
 
 BLOCKED = NodeResult(blocked=True)
-
-
-def format_shape(shape: Shape) -> str:
-    """(None, 8, 8, 1) as people read it; a 1-tuple keeps its comma."""
-    inner = ", ".join("None" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"

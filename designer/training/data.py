@@ -33,9 +33,9 @@ import numpy as np
 
 from designer.codegen.training_data import KERAS_DATASETS, UNKNOWN_DIMENSION
 from designer.graph.model import ModelGraph
+from designer.graph.shapes import Shape, format_shape
 from designer.training.config import TrainingConfig
 
-Shape = tuple[int | None, ...]
 UNNAMED = ""  # the key of a source's one array, which feeds the model's only input (or output)
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
@@ -547,12 +547,6 @@ def _reshaped(description: DataDescription, reshape: Mapping[str, Any]) -> DataD
 
 def _size(dims: Shape) -> int | None:
     return None if any(d is None for d in dims) else math.prod(dims)  # type: ignore[arg-type]
-
-
-def format_shape(shape: Shape) -> str:
-    """(None, 8, 8, 1) as people read it; a 1-tuple keeps its comma."""
-    inner = ", ".join("None" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 # --------------------------------------------------------------------- check

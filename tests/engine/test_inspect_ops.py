@@ -16,7 +16,8 @@ from sklearn import datasets
 from designer.catalog.spec import Catalog
 from designer.engine import inspection
 from designer.engine.build import build_model
-from designer.engine.host import EngineHost, RequestError, answer
+from designer.engine.host import EngineHost, answer
+from designer.engine.protocol import RequestError
 from designer.graph import project
 from designer.graph.model import Edge, ModelGraph, Node
 from designer.training.config import OptimizerConfig, TrainingConfig

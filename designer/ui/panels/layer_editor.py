@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.graph.shapes import format_shape
 from designer.ui.panels.python_highlighter import PythonHighlighter
 
 DEFAULT_INPUT_SHAPE = "(None, 16)"
@@ -107,12 +108,6 @@ def class_names(source: str) -> list[str] | None:
     except (SyntaxError, ValueError):
         return None
     return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
-
-
-def format_shape(shape: list[Any]) -> str:
-    """[None, 16] -> "(None, 16)"; a one-axis shape keeps its comma."""
-    inner = ", ".join("None" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 # ------------------------------------------------------------- the code editor
