@@ -2,7 +2,9 @@
 
 Each loader returns `(x, y)`: arrays, or dicts of arrays keyed by input / output
 name when the model has several (an image folder returns tf.data datasets
-instead). The source kinds and their keys are listed in `training_script`.
+instead). The source kinds and their keys are listed in `training_script`;
+designer.data loads the same arrays (the engine and the training worker use it, and
+tests/data holds the two to the same arrays).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from designer.codegen.errors import CodegenError
 from designer.codegen.functional import docstring_name
 from designer.codegen.imports import Imports
 from designer.codegen.rendering import literal, string
+from designer.data.sources import (
+    DATA_SOURCE_KINDS,
+    KERAS_DATASETS,
+    SEQUENCE_LENGTH,
+    SKLEARN_DATASETS,
+    UNKNOWN_DIMENSION,
+    DataSourceError,
+    kind_of,
+    name_mapping,
+    needs_model,
+)
 from designer.graph.model import Node
-
-SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
-KERAS_DATASETS = {  # name -> images are uint8 pixels to scale; sequences to pad
-    "mnist": "images", "fashion_mnist": "images", "cifar10": "images", "cifar100": "images",
-    "imdb": "sequences", "reuters": "sequences", "boston_housing": "table", "california_housing": "table",
-}  # fmt: skip
-UNKNOWN_DIMENSION = 8  # what synthetic data uses for a None dimension
-DATA_SOURCE_KINDS = ("sklearn", "synthetic", "npz", "npy", "csv", "image_folder", "keras_dataset")
 
 
 class DataLoaderWriter:
@@ -236,7 +241,7 @@ class DataLoaderWriter:
             lines.append('    x = x.astype("float32") / 255.0  # pixels to [0, 1]')
         elif kind == "sequences":
             shape = self.inputs[0].params.get("shape") or [None]
-            length = shape[0] if shape and shape[0] is not None else 200
+            length = shape[0] if shape and shape[0] is not None else SEQUENCE_LENGTH
             lines.append(f"    x = keras.utils.pad_sequences(x, maxlen={int(length)})")
         else:
             lines.append('    x = x.astype("float32")')
@@ -258,21 +263,10 @@ class DataLoaderWriter:
         self, source: Mapping[str, Any], key: str, names: list[str], default: str | None
     ) -> dict[str, str]:
         """source[key] ({model name: array key or path}), checked to cover every name."""
-        mapping = source.get(key)
-        if mapping is None and default is not None and len(names) == 1:
-            return {names[0]: default}
-        if not isinstance(mapping, Mapping):
-            raise CodegenError(
-                f'A {source.get("kind")} source needs "{key}": {{name: ...}} for {", ".join(names)}.'
-            )
-        missing = [name for name in names if name not in mapping]
-        extra = [name for name in mapping if name not in names]
-        if missing or extra:
-            raise CodegenError(
-                f'The {source.get("kind")} source\'s "{key}" must name exactly {", ".join(names)}; '
-                f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
-            )
-        return {name: str(mapping[name]) for name in names}
+        try:
+            return name_mapping(source, key, names, default)
+        except DataSourceError as error:
+            raise CodegenError(str(error)) from None
 
     def _structure(self, values: Mapping[str, str], names: list[str]) -> str:
         """One value as it is, several as a dict keyed by name."""
@@ -283,15 +277,6 @@ class DataLoaderWriter:
     @property
     def input_names(self) -> list[str]:
         return [node.name for node in self.inputs]
-
-
-def kind_of(source: Any) -> str | None:
-    return source.get("kind") if isinstance(source, Mapping) else None
-
-
-def needs_model(source: Any) -> bool:
-    """Synthetic regression targets take their shapes from a call of the model."""
-    return kind_of(source) == "synthetic" and source.get("task") == "regression"
 
 
 def required(source: Mapping[str, Any], key: str) -> Any:

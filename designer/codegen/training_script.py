@@ -63,7 +63,15 @@ from designer.codegen.formatting import finish
 from designer.codegen.functional import docstring_name
 from designer.codegen.imports import Imports
 from designer.codegen.rendering import literal
-from designer.codegen.training_data import TAKE, DataLoaderWriter, kind_of, needs_model
+from designer.codegen.training_data import TAKE, DataLoaderWriter
+from designer.data.sources import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_SEED,
+    DEFAULT_SHUFFLE,
+    DEFAULT_VALIDATION,
+    kind_of,
+    needs_model,
+)
 from designer.graph.model import ModelGraph
 
 STYLES = ("functional", "subclassed", "sequential")
@@ -74,10 +82,10 @@ DEFAULT_TRAINING_CONFIG: dict[str, Any] = {
     "loss_weights": None,
     "metrics": {},
     "epochs": 10,
-    "batch_size": 32,
-    "validation": {"split": 0.2},
-    "shuffle": True,
-    "seed": 42,
+    "batch_size": DEFAULT_BATCH_SIZE,
+    "validation": dict(DEFAULT_VALIDATION),
+    "shuffle": DEFAULT_SHUFFLE,
+    "seed": DEFAULT_SEED,
     "callbacks": {
         "early_stopping": None,
         "reduce_lr_on_plateau": None,
@@ -173,7 +181,8 @@ class _ScriptWriter:
         self.imports.add("import pathlib")
         self.imports.keras()
         self.imports.add_local(self.model_module, "build_model")
-        main = self.main()  # first: it tells which helpers and loaders the script needs
+        # First: they tell which helpers and loaders the script needs.
+        steps = [self.make_model(), self.prepare_data(), self.fit(), self.evaluate(), self.save_model()]
         parts = [
             self.constants(),
             self.loaders.loader("load_data", self.data, training=True),
@@ -183,7 +192,8 @@ class _ScriptWriter:
             self.compile(),
             self.callbacks(),
             self.strategy(),
-            main,
+            *steps,
+            self.main(),
         ]
         body: list[str] = []
         for part in parts:
@@ -203,6 +213,11 @@ class _ScriptWriter:
             "",
             "Writes DIR/model.keras, and as configured DIR/checkpoints/, DIR/logs/ (TensorBoard)",
             "and DIR/history.csv.",
+            "",
+            "main() runs make_model(), prepare_data(model), fit(model, data, epochs, output_dir,",
+            "callbacks, initial_epoch), evaluate(model, data) and save_model(model, output_dir): the",
+            "steps that Keras Designer's training worker calls itself (with its own callbacks, on data",
+            "it loads the same way).",
             '"""',
         ]
 
@@ -403,7 +418,7 @@ class _ScriptWriter:
 
     def main(self) -> list[str]:
         name = docstring_name(self.graph.name)
-        lines = [
+        return [
             "def main(argv=None, callbacks=()):",
             '    """Train, evaluate and save the model; `callbacks` are added to the configured ones."""',
             f'    parser = argparse.ArgumentParser(description="Train the {name} model.")',
@@ -411,12 +426,24 @@ class _ScriptWriter:
             '    parser.add_argument("--output-dir", type=pathlib.Path, default=pathlib.Path("."))',
             "    args = parser.parse_args(argv)",
             "    args.output_dir.mkdir(parents=True, exist_ok=True)",
+            "    model = make_model()",
+            "    data = prepare_data(model)",
+            "    history = fit(model, data, args.epochs, args.output_dir, callbacks)",
+            "    evaluate(model, data)",
+            "    save_model(model, args.output_dir)",
+            "    return history",
+        ]
+
+    def make_model(self) -> list[str]:
+        lines = [
+            "def make_model():",
+            '    """The model: seeded, built, compiled."""',
             "    keras.utils.set_random_seed(SEED)",
         ]
         if self.config["mixed_precision"]:
             lines.append('    keras.config.set_dtype_policy("mixed_float16")')
         indent = "    "
-        if self.config["distribution"] == "mirrored":
+        if self.mirrored:
             lines += [
                 "    strategy = make_strategy()",
                 '    print(f"Replicas in sync: {strategy.num_replicas_in_sync}")',
@@ -427,26 +454,14 @@ class _ScriptWriter:
         if self.config["initial_weights"] is not None:
             lines.append(f"{indent}model.load_weights(INITIAL_WEIGHTS)")
         lines.append(f"{indent}compile_model(model)")
-        lines += self.fit_and_evaluate()
-        lines += ['    model.save(str(args.output_dir / "model.keras"))', "    return history"]
-        return lines
+        return [*lines, "    return model"]
 
-    def fit_and_evaluate(self) -> list[str]:
-        split = self.validation_split()
-        lines = self.load_lines(split)
-        fit = ["train_data"] if self.dataset_mode else ["x", "y", "batch_size=BATCH_SIZE"]
-        fit.append("epochs=args.epochs")
-        if self.mirrored:
-            lines += self.even_evaluation_lines()
-        if self.validation is not None:
-            fit.append("validation_data=validation_data")
-            if self.mirrored and not self.validation_is_dataset:
-                fit.append("validation_batch_size=evaluation_batch_size")
-        if not self.dataset_mode:
-            fit.append("shuffle=SHUFFLE")
-        fit.append("callbacks=[*make_callbacks(args.output_dir), *callbacks]")
-        lines += ["    history = model.fit(", *(f"        {argument}," for argument in fit), "    )"]
-        return lines + self.evaluate()
+    def save_model(self) -> list[str]:
+        return [
+            "def save_model(model, output_dir):",
+            '    """Write output_dir/model.keras."""',
+            '    model.save(str(output_dir / "model.keras"))',
+        ]
 
     @property
     def mirrored(self) -> bool:
@@ -458,73 +473,113 @@ class _ScriptWriter:
             return kind_of(self.validation["data"]) == "image_folder"
         return self.dataset_mode
 
-    def load_lines(self, split: float | None) -> list[str]:
+    @property
+    def train_target(self) -> str:
+        """How fit() and evaluate() name the training part of the data."""
+        return "train_data" if self.dataset_mode else "(x, y)"
+
+    def prepare_data(self) -> list[str]:
+        split = self.validation_split()
         model_argument = "model" if needs_model(self.data) else ""
+        lines = [
+            "def prepare_data(model):",
+            '    """The data fit() and evaluate() take: (training, validation, test), each (x, y)',
+            '    or a dataset, and None where there is none."""',
+        ]
+        validation = "None"
         if self.dataset_mode:
             target = "train_data, validation_data" if split is not None else "train_data"
-            lines = [f"    {target} = load_data({model_argument})"]
+            lines.append(f"    {target} = load_data({model_argument})")
+            validation = "validation_data" if split is not None else validation
         else:
-            lines = [f"    x, y = load_data({model_argument})"]
+            lines.append(f"    x, y = load_data({model_argument})")
             if split is not None:
                 self.helpers["split"] = _SPLIT
                 self.imports.add("import numpy as np")
                 self._use_take()
                 lines.append("    (x, y), validation_data = split(x, y, VALIDATION_SPLIT)")
+                validation = "validation_data"
         if self.validation is not None and split is None:
             argument = "model" if needs_model(self.validation.get("data")) else ""
             lines.append(f"    validation_data = load_validation_data({argument})")
-        return lines
+            validation = "validation_data"
+        test = "None"
+        if kind_of(self.data) == "keras_dataset":
+            self.helpers["load_test_data"] = self.loaders.loader("load_test_data", self.data, training=False)
+            test = "load_test_data()"
+        return [*lines, f"    return {self.train_target}, {validation}, {test}"]
 
-    def even_evaluation_lines(self) -> list[str]:
+    def fit(self) -> list[str]:
+        arguments = ["train_data"] if self.dataset_mode else ["x", "y", "batch_size=BATCH_SIZE"]
+        arguments.append("epochs=epochs")
+        lines = [
+            "def fit(",
+            '    model, data, epochs=EPOCHS, output_dir=pathlib.Path("."), callbacks=(), initial_epoch=0',
+            "):",
+            '    """Fit on the training part of `data`, validating on its validation part; `callbacks`',
+            '    are added to the configured ones, `initial_epoch` continues a run."""',
+            f"    {self.train_target}, {'_' if self.validation is None else 'validation_data'}, _ = data",
+        ]
+        if self.mirrored and self.validation is not None:
+            lines += self.replica_lines()
+            lines.append(f"    validation_data = {self._even('validation_data', self.validation_is_dataset)}")
+        if self.validation is not None:
+            arguments.append("validation_data=validation_data")
+            if self.mirrored and not self.validation_is_dataset:
+                arguments.append("validation_batch_size=evaluation_batch_size")
+        if not self.dataset_mode:
+            arguments.append("shuffle=SHUFFLE")
+        arguments.append("callbacks=[*make_callbacks(output_dir), *callbacks]")
+        arguments.append("initial_epoch=initial_epoch")
+        return [*lines, "    return model.fit(", *(f"        {argument}," for argument in arguments), "    )"]
+
+    def replica_lines(self) -> list[str]:
         """Keras 3.15 under MirroredStrategy fails to evaluate a batch that does not split
         evenly across the replicas: evaluate in batches of a multiple of the replica count,
         on a multiple of it of samples."""
-        lines = [
+        return [
             "    # Evaluating under MirroredStrategy needs batches that split evenly across replicas.",
-            "    replicas = strategy.num_replicas_in_sync",
+            "    replicas = model.distribute_strategy.num_replicas_in_sync",
             "    evaluation_batch_size = max(replicas, BATCH_SIZE - BATCH_SIZE % replicas)",
         ]
-        if self.validation is None:
-            return lines
-        if self.validation_is_dataset:
-            self.helpers["even_batches"] = _EVEN_BATCHES
-            lines.append("    validation_data = even_batches(validation_data, evaluation_batch_size)")
-        else:
-            self.helpers["even_samples"] = _EVEN_SAMPLES
-            self._use_take()
-            lines.append("    validation_data = even_samples(validation_data, replicas)")
-        return lines
 
     def evaluate(self) -> list[str]:
         """Evaluate on the test part when the data source has one, else on the validation
         data, else on the training data."""
-        batch_size = "evaluation_batch_size" if self.mirrored else "BATCH_SIZE"
         if kind_of(self.data) == "keras_dataset":
-            self.helpers["load_test_data"] = self.loaders.loader("load_test_data", self.data, training=False)
-            data = self._even("load_test_data()", dataset=False)
+            data, dataset, parts = "test_data", False, "_, _, test_data"
         elif self.validation is None:
-            data = self._even("train_data" if self.dataset_mode else "(x, y)", dataset=self.dataset_mode)
+            data, dataset, parts = self.train_target, self.dataset_mode, f"{self.train_target}, _, _"
         else:
-            data = "validation_data" if self.validation_is_dataset else "*validation_data"
-        if not data.startswith(("train_data", "validation_data", "even_batches")):
-            data += f", batch_size={batch_size}"
+            data, dataset, parts = "validation_data", self.validation_is_dataset, "_, validation_data, _"
+        lines = [
+            "def evaluate(model, data):",
+            '    """Evaluate on the test part of `data`, else on its validation part, else on its',
+            '    training part; print and return the results."""',
+            f"    {parts} = data",
+        ]
+        if self.mirrored:
+            lines += self.replica_lines()
+        evaluated = self._even(data, dataset) if self.mirrored else data
+        if not dataset:
+            batch_size = "evaluation_batch_size" if self.mirrored else "BATCH_SIZE"
+            evaluated = "x, y" if evaluated == "(x, y)" else f"*{evaluated}"
+            evaluated += f", batch_size={batch_size}"
         return [
-            f"    results = model.evaluate({data}, return_dict=True)",
+            *lines,
+            f"    results = model.evaluate({evaluated}, return_dict=True)",
             '    print("Evaluation:", results)',
+            "    return results",
         ]
 
-    def _even(self, data: str, *, dataset: bool) -> str:
-        """`data` as evaluate takes it, evened out across replicas when mirrored."""
+    def _even(self, data: str, dataset: bool) -> str:
+        """`data` evened out across the replicas."""
         if dataset:
-            if not self.mirrored:
-                return data
             self.helpers["even_batches"] = _EVEN_BATCHES
             return f"even_batches({data}, evaluation_batch_size)"
-        if not self.mirrored:
-            return "x, y" if data == "(x, y)" else f"*{data}"
         self.helpers["even_samples"] = _EVEN_SAMPLES
         self._use_take()
-        return f"*even_samples({data}, replicas)"
+        return f"even_samples({data}, replicas)"
 
     def _use_take(self) -> None:
         self.helpers["take"] = TAKE

@@ -49,7 +49,8 @@ Ops (request fields -> result)
   base_dir: folder relative data paths are read from (default: the run folder, else the
   host's working folder)} with sample one of
     {kind: "data", index}: sample `index` of the training data source as the training script's
-      load_data() gives it (before the validation split);
+      load_data() gives it (before the validation split), loaded by designer.data (no generated
+      code runs in the engine);
     {kind: "file", path}: a .png / .jpg / .jpeg / .bmp / .gif image (pixels scaled to [0, 1],
       except for image-folder data, which the model rescales itself), or a .npy / .npz array;
     {kind: "array", path}: a .npy the user drew, its values taken as they are (not scaled).
@@ -84,7 +85,6 @@ Ops (request fields -> result)
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import itertools
@@ -103,12 +103,14 @@ import keras
 import numpy as np
 
 from designer.catalog.spec import Catalog
-from designer.codegen import TRAINING_FILE
+from designer.data import DataLayout, DataSettings, DataSourceError, load_source
+from designer.data.sources import needs_model
 from designer.engine import inspection
 from designer.engine.analysis import analyze
 from designer.engine.build import build_model
 from designer.engine.custom_ops import CustomLayers
 from designer.engine.inference import ShapeInference
+from designer.engine.keras_data import KerasData
 from designer.engine.protocol import RequestError
 from designer.graph import project
 from designer.graph.errors import GraphError
@@ -299,13 +301,13 @@ class InspectionOps:
         return Sample(inputs, index, _label(np.asarray(target[index])) if target is not None else None)
 
     def _training_data(self, design: Design, model: keras.Model, base_dir: Path) -> tuple[Any, Any]:
-        """(x, y) of the training script's load_data() run in `base_dir`; the last data source
-        stays loaded."""
-        script = _training_script(design)
-        key = hashlib.sha256(f"{base_dir}\n{script}".encode()).hexdigest()
+        """(x, y) of the training source as the training script's load_data() gives them, read
+        in `base_dir`; the last data source stays loaded."""
+        settings = _data_settings(design)
+        key = _data_key(design, settings, base_dir)
         if self._data is None or self._data[0] != key:
             self._data = None
-            self._data = (key, _load_data(script, base_dir, model))
+            self._data = (key, _load_data(design, settings, base_dir, model))
         return self._data[1]
 
     # ------------------------------------------------------------------ runs
@@ -768,37 +770,42 @@ def _label(value: np.ndarray) -> str:
 
 
 # ------------------------------------------------------------------ samples
-def _training_script(design: Design) -> str:
-    """The training script whose load_data() gives the data: the one Export writes for the
-    design's training config (a run's own config.json for a run). A run folder's train.py on
-    disk is never run here: a shared folder could hold any code in it."""
+def _data_settings(design: Design) -> DataSettings:
+    """The design's training data as its training config names it (a run's own config.json
+    for a run). No code is run: designer.data loads it as the exported train.py would."""
     if not design.training or not design.training.get("data"):
         raise RequestError(
             "The design has no training data source: choose one in the training settings, "
             "or give an image or a .npy file as the sample."
         )
-    from designer.codegen.errors import CodegenError
-    from designer.codegen.training_script import generate_training_script
-
     try:
-        return generate_training_script(design.graph, design.training, format_code=False)
-    except CodegenError as error:
+        return DataSettings.of_config(design.training)
+    except (TypeError, ValueError) as error:  # DataSourceError, or a number that is not one
         raise RequestError(f"The training data source cannot be read: {error}") from None
 
 
-def _load_data(script: str, base_dir: Path, model: keras.Model) -> tuple[Any, Any]:
-    """Call load_data() of a training script, run without its import of the model module and
-    without its main block, in `base_dir` (where relative data paths lead)."""
-    namespace: dict[str, Any] = {"__name__": "designer_training_data"}
-    exec(
-        compile(_data_part(script), TRAINING_FILE, "exec"), namespace
-    )  # the training code, as Export wrote it
-    load_data = namespace.get("load_data")
-    if not callable(load_data):
-        raise RequestError("The training script has no load_data() function.")
+def _data_key(design: Design, settings: DataSettings, base_dir: Path) -> str:
+    """What the loaded data depends on: the folder, the settings, the model's inputs and outputs
+    (and the whole design for synthetic regression targets, shaped like the model's outputs)."""
+    layout = DataLayout.of_graph(design.graph)
+    what = [str(base_dir), repr(settings), repr(layout)]
+    if needs_model(settings.data):
+        what.append(design.key)
+    return hashlib.sha256("\n".join(what).encode()).hexdigest()
+
+
+def _load_data(design: Design, settings: DataSettings, base_dir: Path, model: keras.Model) -> tuple[Any, Any]:
+    """(x, y) of the training source as train.py's load_data() gives them, relative paths read
+    from `base_dir`; an image folder gives its dataset (training and validation when split)
+    in place of x, and None for y."""
+    layout = DataLayout.of_graph(design.graph)
     try:
-        with contextlib.chdir(base_dir):
-            result = load_data(model) if load_data.__code__.co_argcount else load_data()
+        keras_side = KerasData(model)
+        result = load_source(
+            settings.data, layout, training=True, settings=settings, keras=keras_side, base_dir=base_dir
+        )
+    except DataSourceError as error:
+        raise RequestError(f"The training data source cannot be read: {error}") from None
     except Exception as error:  # the user's data: any failure is theirs to read
         raise RequestError(f"Loading the training data failed: {type(error).__name__}: {error}") from None
     return (
@@ -806,21 +813,6 @@ def _load_data(script: str, base_dir: Path, model: keras.Model) -> tuple[Any, An
         if isinstance(result, tuple) and len(result) == 2 and not _is_dataset(result[0])
         else (result, None)
     )
-
-
-def _data_part(script: str) -> ast.Module:
-    """The script's imports and definitions, less the import of build_model and the main block."""
-    tree = ast.parse(script)
-    tree.body = [
-        statement
-        for statement in tree.body
-        if not (
-            isinstance(statement, ast.ImportFrom)
-            and any(alias.name == "build_model" for alias in statement.names)
-        )
-        and not isinstance(statement, ast.If)
-    ]
-    return tree
 
 
 def _is_dataset(value: Any) -> bool:

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from designer.codegen.training_data import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.codegen.training_script import DEFAULT_TRAINING_CONFIG, DISTRIBUTIONS, OPTIMIZERS, SCHEDULES
+from designer.data.sources import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.graph import project
 from designer.graph.model import ModelGraph, ModelOutput
 

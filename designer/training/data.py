@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from designer.codegen.training_data import KERAS_DATASETS, UNKNOWN_DIMENSION
+from designer.data.sources import KERAS_DATASETS, SEQUENCE_LENGTH, UNKNOWN_DIMENSION
 from designer.graph.model import ModelGraph
 from designer.graph.shapes import Shape, format_shape
 from designer.training.config import TrainingConfig
@@ -40,7 +40,6 @@ UNNAMED = ""  # the key of a source's one array, which feeds the model's only in
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 SCAN_CHUNK_VALUES = 1 << 20  # values read at a time when looking for NaN and infinity
-SEQUENCE_LENGTH = 200  # what generated code pads keras.datasets sequences to without an input length
 CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
 ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge")
 BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")

@@ -3,10 +3,11 @@
     python -P -m designer.training.worker RUN_DIR [--events-fd N] [--events-file PATH]
                                        [--resume] [--epochs N] [--batch-interval SECONDS]
 
-It imports RUN_DIR/train.py, the script Export writes, and calls its
-`main(argv, callbacks=[...])` with one callback of its own that streams JSON-line
-events: start (device, backend, replicas, epochs, steps), batch (each batch's own
-values, the running means, samples per second; at most one every
+It imports RUN_DIR/train.py, the script Export writes, and calls the steps it declares
+(designer.training.script: make_model, fit, evaluate, save_model, as its main() does) on
+the data designer.data loads the way the script's prepare_data does, with one callback of
+its own that streams JSON-line events: start (device, backend, replicas, epochs, steps),
+batch (each batch's own values, the running means, samples per second; at most one every
 --batch-interval seconds, but always the first and last of an epoch), epoch
 (every one, val_* included), inspection (after each epoch, below), nan, and one
 of finished / stopped / error. Events go to RUN_DIR/events.jsonl, flushed line by
@@ -20,7 +21,7 @@ every LAST_SAVE_INTERVAL_S seconds (a kill loses at most that much), after a
 stopped epoch and when training ends: saving a whole model every epoch costs a
 short epoch a third of its time. Resume: --resume loads
 that checkpoint (weights and optimizer state) into the model train.py builds and
-compiles, and epochs continue from where they stopped. A NaN or infinite loss
+compiles, and fit's initial_epoch continues from where it stopped. A NaN or infinite loss
 stops the run with a nan event. A disk with no room for one more checkpoint stops
 it at the epoch's end, checkpoint saved, with the reason "disk full: ..."
 (runs.disk_shortage).
@@ -42,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import importlib.util
 import json
 import math
@@ -51,7 +51,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import IO, Any
@@ -59,10 +59,14 @@ from typing import IO, Any
 import keras
 import numpy as np
 
+from designer.data import DataLayout, DataSettings, TrainingData, prepare_data
 from designer.engine import inspection
+from designer.engine.keras_data import KerasData
 from designer.processes import die_with_parent
+from designer.training.config import TrainingConfig
 from designer.training.runs import (
     EPOCH_WEIGHTS,
+    GRAPH_FILE,
     HISTORY_FILE,
     INSPECTION_EVENT,
     LAST_CHECKPOINT,
@@ -74,6 +78,7 @@ from designer.training.runs import (
     next_batch_value,
     open_event_log,
 )
+from designer.training.script import training_script
 
 DEFAULT_BATCH_INTERVAL = 0.05  # seconds between batch events
 PROBE_SAMPLES = 64  # the fixed batch of the inspection records
@@ -135,38 +140,26 @@ class StopRequest:
 class InspectionRecorder:
     """What the weights panel reads of each epoch: the weights as checkpoints/epoch_NNN.weights.h5,
     and an inspection event with the layers' gradient norms and dead-ReLU fractions on one fixed
-    batch of the training data. It keeps that batch from train.py's own load_data() and split();
-    nothing it does can fail the run: what it cannot compute becomes a note in the event."""
+    batch of the training data (the first samples of the data's training part). Nothing it does
+    can fail the run: what it cannot compute becomes a note in the event."""
 
     def __init__(self, run: RunFolder, loss_weights: Mapping[str, float] | None = None) -> None:
         self.run = run
         self.loss_weights = dict(loss_weights or {})
-        self._loaded: dict[str, Any] = {}  # the last result of load_data and of split
+        self._train: Any = None  # the training part of the data: (x, y), or a dataset
         self._batch: tuple[Any, Any] | None = None
         self._probe: keras.Model | None = None
         self._notes: list[str] = []
 
-    def watch(self, module: ModuleType) -> None:
-        """Keep what the training module's load_data() and split() return, when it calls them."""
-        for name in ("load_data", "split"):
-            function = getattr(module, name, None)
-            if callable(function):
-                setattr(module, name, self._keeping(name, function))
-
-    def _keeping(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def keep(*args: Any, **kwargs: Any) -> Any:
-            result = function(*args, **kwargs)
-            self._loaded[name] = result
-            return result
-
-        return keep
+    def keep(self, data: TrainingData) -> None:
+        """The data the run trains on: its training part gives the fixed batch."""
+        self._train = data.train
 
     def begin(self, model: keras.Model) -> None:
         """Take the fixed batch and build the ReLU probe, once, when training begins."""
         self._notes = []
         try:
-            self._batch = probe_batch(self._loaded, PROBE_SAMPLES)
+            self._batch = probe_batch(self._train, PROBE_SAMPLES)
         except Exception as error:  # the user's data: any failure only costs the records
             self._notes.append(f"no batch for gradient norms and dead ReLUs: {_describe(error)}")
         relu = inspection.relu_layers(model)
@@ -221,20 +214,15 @@ class InspectionRecorder:
             temporary.unlink(missing_ok=True)
 
 
-def probe_batch(loaded: Mapping[str, Any], samples: int) -> tuple[Any, Any]:
-    """The first `samples` training samples (x, y): from split()'s training part when train.py
-    splits, else from load_data(), whose result may be a tf.data dataset (an image folder)."""
-    if "split" in loaded:
-        (x, y), _ = loaded["split"]
-    elif "load_data" in loaded:
-        data = loaded["load_data"]
-        if isinstance(data, tuple) and len(data) == 2 and not _is_dataset(data[0]):
-            x, y = data
-        else:
-            dataset = data[0] if isinstance(data, tuple) else data
-            x, y = next(iter(dataset.take(1)))
+def probe_batch(train: Any, samples: int) -> tuple[Any, Any]:
+    """The first `samples` samples (x, y) of the training data: arrays, or a tf.data dataset
+    (an image folder), whose first batch gives them."""
+    if train is None:
+        raise LookupError("no training data was loaded")
+    if isinstance(train, tuple) and len(train) == 2 and not _is_dataset(train[0]):
+        x, y = train
     else:
-        raise LookupError("train.py did not call load_data()")
+        x, y = next(iter(train.take(1)))
     return _first(x, samples), _first(y, samples)
 
 
@@ -313,13 +301,11 @@ class RunCallback(keras.callbacks.Callback):
         )
 
     def _restore(self) -> None:
-        """What keras.callbacks.BackupAndRestore does: load the state, then set `_initial_epoch`,
-        which fit() reads after on_train_begin."""
+        """Load the last checkpoint's state (fit was given its epoch as initial_epoch)."""
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         self.model.load_weights(str(self.run.last_checkpoint))
-        self.model._initial_epoch = self.resume_epoch
         for epoch, path in self.run.epoch_weights():  # epochs a kill lost: they are trained again
             if epoch > self.resume_epoch:
                 path.unlink(missing_ok=True)
@@ -537,8 +523,16 @@ class HistoryKeeper:
             file.writelines(lines[1:])  # the header is already there
 
 
+def load_run_data(run: RunFolder, config: TrainingConfig, model: keras.Model) -> TrainingData:
+    """The data the run's train.py would prepare, loaded by designer.data (relative paths from
+    the working folder, the run folder, as the script reads them)."""
+    graph = json.loads((run.path / GRAPH_FILE).read_text(encoding="utf-8"))
+    settings = DataSettings.of_config(config.to_dict())
+    return prepare_data(settings, DataLayout.of_project_data(graph), KerasData(model))
+
+
 def train(run: RunFolder, arguments: argparse.Namespace, events: EventWriter, stop: StopRequest) -> int:
-    """Run train.py's main() with the worker's callback; emit the final event."""
+    """Train with train.py's declared steps and the worker's callback; emit the final event."""
     config = run.config()
     epochs = arguments.epochs or config.epochs
     resume_epoch = run.completed_epochs() if arguments.resume else 0
@@ -562,9 +556,13 @@ def train(run: RunFolder, arguments: argparse.Namespace, events: EventWriter, st
     if resume_epoch:
         history.set_aside()
     try:
-        module = load_training_module(run)
-        recorder.watch(module)
-        module.main(["--epochs", str(epochs), "--output-dir", str(run.path)], callbacks=[callback])
+        script = training_script(load_training_module(run), run.training_file)
+        model = script.make_model()
+        data = load_run_data(run, config, model)
+        recorder.keep(data)
+        script.fit(model, data, epochs, run.path, callbacks=[callback], initial_epoch=resume_epoch)
+        script.evaluate(model, data)
+        script.save_model(model, run.path)
     finally:
         history.put_back()
     final = callback.final_event(epochs)

@@ -4,6 +4,11 @@ Usage: python train.py [--epochs N] [--output-dir DIR]
 
 Writes DIR/model.keras, and as configured DIR/checkpoints/, DIR/logs/ (TensorBoard)
 and DIR/history.csv.
+
+main() runs make_model(), prepare_data(model), fit(model, data, epochs, output_dir,
+callbacks, initial_epoch), evaluate(model, data) and save_model(model, output_dir): the
+steps that Keras Designer's training worker calls itself (with its own callbacks, on data
+it loads the same way).
 """
 
 import argparse
@@ -77,6 +82,59 @@ def make_callbacks(output_dir):
     return callbacks
 
 
+def make_model():
+    """The model: seeded, built, compiled."""
+    keras.utils.set_random_seed(SEED)
+    model = build_model()
+    compile_model(model)
+    return model
+
+
+def prepare_data(model):
+    """The data fit() and evaluate() take: (training, validation, test), each (x, y)
+    or a dataset, and None where there is none."""
+    x, y = load_data()
+    (x, y), validation_data = split(x, y, VALIDATION_SPLIT)
+    return (x, y), validation_data, None
+
+
+def fit(
+    model,
+    data,
+    epochs=EPOCHS,
+    output_dir=pathlib.Path("."),
+    callbacks=(),
+    initial_epoch=0,
+):
+    """Fit on the training part of `data`, validating on its validation part; `callbacks`
+    are added to the configured ones, `initial_epoch` continues a run."""
+    (x, y), validation_data, _ = data
+    return model.fit(
+        x,
+        y,
+        batch_size=BATCH_SIZE,
+        epochs=epochs,
+        validation_data=validation_data,
+        shuffle=SHUFFLE,
+        callbacks=[*make_callbacks(output_dir), *callbacks],
+        initial_epoch=initial_epoch,
+    )
+
+
+def evaluate(model, data):
+    """Evaluate on the test part of `data`, else on its validation part, else on its
+    training part; print and return the results."""
+    _, validation_data, _ = data
+    results = model.evaluate(*validation_data, batch_size=BATCH_SIZE, return_dict=True)
+    print("Evaluation:", results)
+    return results
+
+
+def save_model(model, output_dir):
+    """Write output_dir/model.keras."""
+    model.save(str(output_dir / "model.keras"))
+
+
 def main(argv=None, callbacks=()):
     """Train, evaluate and save the model; `callbacks` are added to the configured ones."""
     parser = argparse.ArgumentParser(description="Train the digits_cnn model.")
@@ -84,23 +142,11 @@ def main(argv=None, callbacks=()):
     parser.add_argument("--output-dir", type=pathlib.Path, default=pathlib.Path("."))
     args = parser.parse_args(argv)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(SEED)
-    model = build_model()
-    compile_model(model)
-    x, y = load_data()
-    (x, y), validation_data = split(x, y, VALIDATION_SPLIT)
-    history = model.fit(
-        x,
-        y,
-        batch_size=BATCH_SIZE,
-        epochs=args.epochs,
-        validation_data=validation_data,
-        shuffle=SHUFFLE,
-        callbacks=[*make_callbacks(args.output_dir), *callbacks],
-    )
-    results = model.evaluate(*validation_data, batch_size=BATCH_SIZE, return_dict=True)
-    print("Evaluation:", results)
-    model.save(str(args.output_dir / "model.keras"))
+    model = make_model()
+    data = prepare_data(model)
+    history = fit(model, data, args.epochs, args.output_dir, callbacks)
+    evaluate(model, data)
+    save_model(model, args.output_dir)
     return history
 
 

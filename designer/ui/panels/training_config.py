@@ -45,8 +45,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.codegen.training_data import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.codegen.training_script import DISTRIBUTIONS, OPTIMIZERS, SCHEDULES
+from designer.data.sources import DATA_SOURCE_KINDS, KERAS_DATASETS, SKLEARN_DATASETS
 from designer.graph.model import ModelGraph
 from designer.project.model import StoredTraining, UnreadableTraining
 from designer.training.config import LOSSES, METRICS, ConfigError, TrainingConfig, imported_weights
