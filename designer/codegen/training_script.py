@@ -4,9 +4,12 @@ The script is plain Keras: it imports `build_model` from the model module,
 loads the data into arrays (dicts keyed by input / output name when a model
 has several), seeds, compiles, fits with callbacks, evaluates and saves
 `model.keras`. It runs from the command line (`python train.py --epochs 5
---output-dir runs/1`) with nothing of the designer installed, and exposes
-`main(argv=None, callbacks=())` so the training worker can run it with its own
-callbacks: the code that trains is the code you export.
+--output-dir runs/1`) with nothing of the designer installed. `main(argv=None,
+callbacks=())` runs its declared steps, `make_model()`, `prepare_data(model)`,
+`fit(model, data, epochs, output_dir, callbacks, initial_epoch)`, `evaluate(model, data)`
+and `save_model(model, output_dir)`, which the training worker calls itself
+(designer.training.script): the code that trains is the code you export. Its inline
+loaders give the arrays designer.data gives (tests/codegen/test_training_loaders.py).
 
 The training config is plain JSON; `DEFAULT_TRAINING_CONFIG` shows every key::
 
