@@ -1,8 +1,8 @@
 """The user's own layers in the window: their files, consent, watching them, the layer editor.
 
-`install_custom_layers(window)` adds File > Load Custom Layers…, Load Custom
-Layer Folder…, New Custom Layer… and Edit Custom Layer File…, and the Layer
-Editor dock, all run by one `CustomLayerFiles`:
+`install_custom_layers(services)` adds to a window, through its `WindowServices`,
+File > Load Custom Layers…, Load Custom Layer Folder…, New Custom Layer… and
+Edit Custom Layer File…, and the Layer Editor dock, all run by one `CustomLayerFiles`:
 
 - The design's files are the custom-layer references of `document.model`:
   absolute paths in the model and its undo commands (a design read from a
@@ -39,11 +39,11 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTemporaryDir, QTimer
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTemporaryDir, QTimer
 from PySide6.QtGui import QAction, QUndoCommand
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
@@ -57,11 +57,8 @@ from designer.trust import (
     trust_digest,
 )
 from designer.ui.document import Document, ProjectSubscription
-from designer.ui.engine_client import EngineSync
 from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
-
-if TYPE_CHECKING:
-    from designer.ui.main_window import MainWindow
+from designer.ui.services import WindowServices
 
 SECTION = "custom_layers"
 GUARD_FILE = "engine-guard.json"
@@ -140,9 +137,9 @@ class _Opening:
 class CustomLayerFiles(QObject):
     """The custom-layer files of the window's design, kept loaded in the engine and the palette."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window, self.document = window, window.document
+    def __init__(self, window: WindowServices) -> None:
+        super().__init__(window.window())
+        self.window, self.document = window, window.document  # the window, as its services
         client = window.client
         self.client = client if client is not None and hasattr(client, "answered") else None
         self.specs: dict[str, LayerSpec] = {}  # the engine's specs of the files' layers
@@ -168,7 +165,7 @@ class CustomLayerFiles(QObject):
             on_replaced=self._follow_document,
         )
         self._connect()
-        window.installEventFilter(self)
+        window.add_close_check(self._window_closing)
 
     def _connect(self) -> None:
         self.watcher.fileChanged.connect(self._on_disk_change)
@@ -183,7 +180,7 @@ class CustomLayerFiles(QObject):
 
     def close(self) -> None:
         """Stop following the engine, the document and the files (the window goes)."""
-        self.window.removeEventFilter(self)
+        self.window.remove_close_check(self._window_closing)
         self.reload_timer.stop()
         watched = self.watcher.files() + self.watcher.directories()
         if watched:
@@ -255,7 +252,7 @@ class CustomLayerFiles(QObject):
     # ---------------------------------------------------------------- consent
     def confirm_trust(self, files: list[Path]) -> bool:
         """Ask before code from `files` runs: Trust and load, or Don't load."""
-        box = QMessageBox(self.window)
+        box = QMessageBox(self.window.window())
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Run custom layer code?")
         box.setText(consent_text(files))
@@ -441,9 +438,7 @@ class CustomLayerFiles(QObject):
 
     def revalidate(self) -> None:
         """Analyse the design again (its layers changed under it)."""
-        sync = self.window.findChild(EngineSync)
-        if sync is not None:
-            sync.analyze_now()
+        self.window.reanalyze()
 
     # ---------------------------------------------------------------- opening
     def prepare_open(self, path: Path, retry: Callable[[], object]) -> bool:
@@ -551,10 +546,7 @@ class CustomLayerFiles(QObject):
         return True
 
     def show_editor(self) -> None:
-        dock = self.window.docks["layer_editor"]
-        dock.show()
-        dock.raise_()
-        self.window.resizeDocks([dock], [EDITOR_HEIGHT], Qt.Orientation.Vertical)
+        self.window.bring_forward("layer_editor", EDITOR_HEIGHT)
         self.editor.code.setFocus()
 
     def check(self, source: str, class_name: str, input_shape: str) -> None:
@@ -598,12 +590,9 @@ class CustomLayerFiles(QObject):
             return self.document.path.parent / name
         return self.ask_layer_save_path(self._folder() / name)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def _window_closing(self) -> bool:
         """The window closing: the editor's unsaved code is asked about first."""
-        if watched is self.window and event.type() == QEvent.Type.Close and not self.confirm_discard_layer():
-            event.ignore()
-            return True
-        return False
+        return self.confirm_discard_layer()
 
     # ---------------------------------------------------------------- dialogs
     def confirm_discard_layer(self) -> bool:
@@ -612,7 +601,7 @@ class CustomLayerFiles(QObject):
             return True
         name = self.editor.path.name if self.editor.path else "The new layer"
         answer = QMessageBox.question(
-            self.window,
+            self.window.window(),
             "Layer Editor",
             f"{name} has unsaved changes. Save them?",
             QMessageBox.StandardButton.Save
@@ -626,24 +615,26 @@ class CustomLayerFiles(QObject):
 
     def ask_layer_files(self) -> list[Path]:
         names, _ = QFileDialog.getOpenFileNames(
-            self.window, "Load custom layers", str(self._folder()), LAYER_FILTER
+            self.window.window(), "Load custom layers", str(self._folder()), LAYER_FILTER
         )
         return [Path(name) for name in names]
 
     def ask_layer_folder(self) -> Path | None:
         name = QFileDialog.getExistingDirectory(
-            self.window, "Load the custom layers of a folder", str(self._folder())
+            self.window.window(), "Load the custom layers of a folder", str(self._folder())
         )
         return Path(name) if name else None
 
     def ask_layer_file(self) -> Path | None:
         name, _ = QFileDialog.getOpenFileName(
-            self.window, "Edit a custom layer file", str(self._folder()), LAYER_FILTER
+            self.window.window(), "Edit a custom layer file", str(self._folder()), LAYER_FILTER
         )
         return Path(name) if name else None
 
     def ask_layer_save_path(self, suggested: Path) -> Path | None:
-        name, _ = QFileDialog.getSaveFileName(self.window, "Save the layer", str(suggested), LAYER_FILTER)
+        name, _ = QFileDialog.getSaveFileName(
+            self.window.window(), "Save the layer", str(suggested), LAYER_FILTER
+        )
         if not name:
             return None
         return Path(name) if Path(name).suffix else Path(name).with_suffix(".py")
@@ -653,7 +644,7 @@ class CustomLayerFiles(QObject):
         name, hint = "MyLayer", ""
         while True:
             name, accepted = QInputDialog.getText(
-                self.window, "New custom layer", f"{hint}Class name of the new layer:", text=name
+                self.window.window(), "New custom layer", f"{hint}Class name of the new layer:", text=name
             )
             if not accepted:
                 return None
@@ -689,39 +680,27 @@ def _stopped_text(entry: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------- wiring
-def install_custom_layers(window: MainWindow) -> CustomLayerFiles:
-    """The custom-layer files of `window`: its File menu entries and the Layer Editor dock."""
-    files = CustomLayerFiles(window)
-    dock = QDockWidget("Layer Editor", window)
-    dock.setObjectName("layer_editor_dock")
-    dock.setWidget(files.editor)
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    if "code" in window.docks:
-        window.tabifyDockWidget(window.docks["code"], dock)
+def install_custom_layers(services: WindowServices) -> CustomLayerFiles:
+    """The custom-layer files of a window: its File menu entries and the Layer Editor dock."""
+    files = CustomLayerFiles(services)
+    dock = services.add_dock(
+        "layer_editor", "Layer Editor", files.editor, Qt.DockWidgetArea.BottomDockWidgetArea, tab_with="code"
+    )
     dock.hide()
-    window.docks["layer_editor"] = dock
+    parent = services.window()
     actions = {
-        "load_custom_layers": QAction("Load Custom &Layers…", window),
-        "load_custom_folder": QAction("Load Custom Layer Fol&der…", window),
-        "new_custom_layer": QAction("New C&ustom Layer…", window),
-        "edit_custom_layer": QAction("Edit Custom Layer &File…", window),
+        "load_custom_layers": QAction("Load Custom &Layers…", parent),
+        "load_custom_folder": QAction("Load Custom Layer Fol&der…", parent),
+        "new_custom_layer": QAction("New C&ustom Layer…", parent),
+        "edit_custom_layer": QAction("Edit Custom Layer &File…", parent),
     }
     slots = (files.load_files_dialog, files.load_folder_dialog, files.new_layer, files.edit_layer_file)
     for action, slot in zip(actions.values(), slots, strict=True):
         action.triggered.connect(lambda _checked=False, s=slot: s())
-    window.actions.update(actions)
-    _add_to_menus(window, list(actions.values()), dock)
+    services.add_actions("&File", actions, before=services.action("quit"))
+    view_menu, reset_layout = services.menu("&View"), services.action("reset_layout")
+    if reset_layout is not None:  # the end of the View menu's list of panels
+        view_menu.insertAction(reset_layout, dock.toggleViewAction())
+    else:
+        view_menu.addAction(dock.toggleViewAction())
     return files
-
-
-def _add_to_menus(window: MainWindow, actions: list[QAction], dock: QDockWidget) -> None:
-    """The actions above File > Quit; the dock's toggle at the end of View's dock list."""
-    menus = {action.text(): action.menu() for action in window.menuBar().actions()}
-    file_menu, view_menu = menus.get("&File"), menus.get("&View")
-    if isinstance(file_menu, QMenu):
-        quit_action = window.actions.get("quit")
-        file_menu.insertActions(quit_action, actions)
-        file_menu.insertSeparator(quit_action)
-    if isinstance(view_menu, QMenu):
-        separators = [action for action in view_menu.actions() if action.isSeparator()]
-        view_menu.insertAction(separators[-1] if len(separators) > 1 else None, dock.toggleViewAction())

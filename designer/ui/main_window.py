@@ -1,31 +1,24 @@
-"""The main window: the canvas in the middle, the panels in docks, the menus, files and recovery.
+"""The main window: the canvas in the middle, the panels in docks, the menus and files.
 
 `MainWindow` composes the views of one `Document` and wires them: the palette
-adds layers, the inspector's edits are checked by the engine, the diagnostics
-list selects nodes. It owns the file workflow (New, Open, Save, recent files,
-the prompt before unsaved changes are lost, code export) and the recovery
-file: while there are unsaved changes the design is written to a recovery
-folder two seconds after the edits pause (at least every 30 s while they go on),
-and a session that did not close cleanly is offered back at the next start. A
-recovery folder that cannot be written turns the autosave off, said in the
-status bar; opening and saving go on. Dialogs go through small methods (`confirm_discard`,
-`offer_recovery`, `ask_open_path`...) that tests replace.
+adds layers, the diagnostics list selects nodes. It owns the file workflow
+(New, Open, Save, recent files, the prompt before unsaved changes are lost,
+code export) and implements `WindowServices` for the features installed in it
+(blocks, custom layers, inspection). The autosave and the recovery of a
+session that did not close cleanly are designer.ui.recovery's. Dialogs go
+through small methods (`confirm_discard`, `offer_recovery`, `ask_open_path`...)
+that tests replace.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import sys
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -41,6 +34,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QToolButton,
@@ -51,11 +45,10 @@ from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.graph.model import ModelGraph
-from designer.processes import pid_alive
 from designer.ui.canvas import CanvasEditor, GraphScene, GraphView
 from designer.ui.custom_layers import install_custom_layers
 from designer.ui.document import Document
-from designer.ui.engine_client import EngineClient
+from designer.ui.engine_client import EngineClient, EngineSync
 from designer.ui.examples import is_example
 from designer.ui.groups_ui import install_group_actions
 from designer.ui.help import install_help_menu
@@ -68,124 +61,16 @@ from designer.ui.panels.palette import PaletteView
 from designer.ui.panels.summary import SummaryView
 from designer.ui.panels.training import TrainingView
 from designer.ui.panels.training_config import TrainingConfigView
+from designer.ui.recovery import AUTOSAVE_IDLE_MS, Recovery, modified_time, recovery_folder
 from designer.ui.theme import THEME_CHOICES, apply_theme
 from designer.ui.training_client import TrainingClient
 from designer.ui.window_layout import DockLayout
 
 APP_NAME = "Keras Designer"
 ORGANISATION = "keras-designer"
-AUTOSAVE_MS = 30_000  # the longest edits wait for the autosave while editing goes on
-AUTOSAVE_IDLE_MS = 2_000  # the autosave follows this long after the last edit
 RECENT_LIMIT = 10
 MESSAGE_MS = 8000
 PROJECT_FILTER = "Keras designs (*.json);;All files (*)"
-
-
-# ------------------------------------------------------------------ recovery
-def recovery_folder() -> Path:
-    """$DESIGNER_RECOVERY_DIR, else a "recovery" folder in the application's data location."""
-    configured = os.environ.get("DESIGNER_RECOVERY_DIR")
-    if configured:
-        return Path(configured)
-    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(location or Path.home() / ".keras-designer") / "recovery"
-
-
-def autosave_interval() -> int:
-    """$DESIGNER_AUTOSAVE_MS milliseconds, else 30 s: the longest unsaved edits wait for an
-    autosave (it comes sooner, AUTOSAVE_IDLE_MS after the edits stop)."""
-    try:
-        return max(50, int(os.environ.get("DESIGNER_AUTOSAVE_MS", AUTOSAVE_MS)))
-    except ValueError:
-        return AUTOSAVE_MS
-
-
-@dataclass(frozen=True)
-class Orphan:
-    """A recovery file left by a session whose process is gone."""
-
-    data: Path
-    lock: Path
-    source: Path | None  # the file the design came from, if any
-
-    def remove(self) -> None:
-        _remove(self.data)
-        _remove(self.lock)
-
-
-class RecoveryFiles:
-    """This session's lock (pid) file and autosave file, and the orphans of sessions that died.
-
-    A folder that cannot be written (full, read-only, a file in the way) costs the autosave
-    only: `problem` says why, and every write tries again.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        stem = f"session-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self.data = self.folder / f"{stem}.json"
-        self.lock = self.folder / f"{stem}.lock"
-        self.problem: str | None = None
-        try:
-            self._write_lock(None)
-        except OSError as error:
-            self.problem = f"cannot write to {self.folder}: {error.strerror or error}"
-
-    def _write_lock(self, source: Path | None) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        content = {"pid": os.getpid(), "source": str(source) if source else None}
-        self.lock.write_text(json.dumps(content), encoding="utf-8")
-
-    def write(self, data: dict[str, Any], source: Path | None) -> None:
-        self._write_lock(source)
-        project.save(self.data, data)
-        self.problem = None
-
-    def discard(self) -> None:
-        _remove(self.data)
-
-    def release(self) -> None:
-        """A clean end: nothing left to recover."""
-        self.discard()
-        _remove(self.lock)
-
-    def orphans(self) -> list[Orphan]:
-        """Recovery files whose session's process is no longer alive, newest first."""
-        found = []
-        for lock in sorted(self.folder.glob("session-*.lock"), key=_modified, reverse=True):
-            if lock == self.lock:
-                continue
-            pid, source = _read_lock(lock)
-            if pid_alive(pid):  # it may not be ours: pid files are a best effort
-                continue
-            data = lock.with_suffix(".json")
-            if data.exists():
-                found.append(Orphan(data, lock, source))
-            else:
-                _remove(lock)
-        return found
-
-
-def _remove(path: Path) -> None:
-    """Delete `path` if it is there and may be deleted: a recovery file left behind costs nothing."""
-    with contextlib.suppress(OSError):
-        path.unlink(missing_ok=True)
-
-
-def _read_lock(lock: Path) -> tuple[int, Path | None]:
-    try:
-        content = json.loads(lock.read_text(encoding="utf-8"))
-        source = content.get("source")
-        return int(content["pid"]), Path(source) if source else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0, None
-
-
-def _modified(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 # -------------------------------------------------------------------- window
@@ -210,7 +95,6 @@ class MainWindow(QMainWindow):
         self._busy: set[str] = set()  # what is under way ("engine", "import"...): the busy bar shows
         self.setAcceptDrops(True)
         self._checks: dict[int, str] = {}
-        self._changed_since_autosave = False
         self.theme_choice = str(self.settings.value("theme", "system"))
         self.scene = GraphScene(document, apply_theme(_application(), self.theme_choice))
         self.editor = CanvasEditor(document, self)
@@ -221,17 +105,17 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self._close_checks: list[Callable[[], bool]] = []
         self.custom_layers = install_custom_layers(self)
-        self.block_library = install_group_actions(self)
-        self.inspection = install_inspection(self)
+        self.block_library = install_group_actions(self, self.view, self.editor)
+        self.inspection = install_inspection(
+            self, self.scene, self.summary, self.training, self.training_client
+        )
         self.help_actions = install_help_menu(self, APP_NAME)
-        self.recovery = RecoveryFiles(recovery_dir or recovery_folder())
-        self.autosave_timer = QTimer(self, interval=autosave_interval(), timeout=self.autosave)
-        self.autosave_timer.start()
-        self.idle_autosave_timer = QTimer(self, singleShot=True, timeout=self.autosave)
-        self.idle_autosave_timer.setInterval(min(AUTOSAVE_IDLE_MS, autosave_interval()))
-        if self.recovery.problem:
-            self.show_message(f"Autosave is off: {self.recovery.problem}. Open and Save still work.")
+        self.recovery = Recovery(self, self.custom_layers, recovery_dir or recovery_folder(), self)
+        self.recovery.recovered.connect(self._update_title)
+        if self.recovery.files.problem:
+            self.show_message(f"Autosave is off: {self.recovery.files.problem}. Open and Save still work.")
         self._update_title()
         self._arrange_docks()
 
@@ -280,11 +164,77 @@ class MainWindow(QMainWindow):
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         """A dock for `widget`; `DockLayout.arrange_default` decides where it finally sits."""
+        return self._new_dock(f"{title.lower()}_dock", title, widget, area)
+
+    def _new_dock(
+        self, object_name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
-        dock.setObjectName(f"{title.lower()}_dock")
+        dock.setObjectName(object_name)
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    # ------------------------------------------------ services (WindowServices)
+    def add_dock(
+        self,
+        name: str,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea,
+        tab_with: str | None = None,
+    ) -> QDockWidget:
+        """A dock named `name` for `widget`, tabbed behind the dock `tab_with` when it is there."""
+        dock = self._new_dock(f"{name}_dock", title, widget, area)
+        if tab_with in self.docks:
+            self.tabifyDockWidget(self.docks[tab_with], dock)
+        self.docks[name] = dock
+        return dock
+
+    def dock(self, name: str) -> QDockWidget | None:
+        return self.docks.get(name)
+
+    def add_actions(self, menu: str, actions: Mapping[str, QAction], before: QAction | None = None) -> None:
+        """Named actions in the menu titled `menu`, set apart by a separator: appended after one,
+        or inserted before `before` with one between them and it."""
+        target = self.menu(menu)
+        if before is None:
+            target.addSeparator()
+            target.addActions(list(actions.values()))
+        else:
+            target.insertActions(before, list(actions.values()))
+            target.insertSeparator(before)
+        self.actions.update(actions)
+
+    def add_menu(self, menu: QMenu, before: str | None = None) -> None:
+        bar = self.menuBar()
+        titled = next((a for a in bar.actions() if before is not None and a.text() == before), None)
+        if titled is not None:
+            bar.insertMenu(titled, menu)
+        else:
+            bar.addMenu(menu)
+
+    def menu(self, title: str) -> QMenu:
+        for action in self.menuBar().actions():
+            found = action.menu()
+            if action.text() == title and isinstance(found, QMenu):
+                return found
+        raise LookupError(f"The window has no {title} menu.")
+
+    def action(self, name: str) -> QAction | None:
+        return self.actions.get(name)
+
+    def add_close_check(self, check: Callable[[], bool]) -> None:
+        self._close_checks.append(check)
+
+    def remove_close_check(self, check: Callable[[], bool]) -> None:
+        if check in self._close_checks:
+            self._close_checks.remove(check)
+
+    def reanalyze(self) -> None:
+        sync = self.findChild(EngineSync)
+        if sync is not None:
+            sync.analyze_now()
 
     def _action(
         self,
@@ -418,7 +368,6 @@ class MainWindow(QMainWindow):
             self.client.request_failed.connect(self._import_failed)
         self.editor.message.connect(self.show_message)
         document.undo_stack.cleanChanged.connect(self._clean_changed)
-        document.undo_stack.indexChanged.connect(self._index_changed)
         document.path_changed.connect(self._update_title)
         document.project_replaced.connect(self._graph_replaced)
         document.results_changed.connect(self._update_totals)
@@ -526,9 +475,16 @@ class MainWindow(QMainWindow):
         self.problems_button.setFont(font)
 
     # ---------------------------------------------------------------- docks
-    def bring_forward(self, name: str) -> None:
-        """Show a panel with its tab in front (the panel that shows an action's result)."""
-        self.dock_layout.bring_forward(name)
+    def bring_forward(self, name: str, height: int | None = None) -> None:
+        """Show a panel with its tab in front (the panel that shows an action's result), `height`
+        pixels high if given."""
+        dock = self.docks.get(name)
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        if height is not None:
+            self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         self.dock_layout.reset()
@@ -745,7 +701,7 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def offer_recovery(self, path: Path) -> bool:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(_modified(path)))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(modified_time(path)))
         answer = QMessageBox.question(
             self,
             APP_NAME,
@@ -782,76 +738,22 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- recovery
     def check_recovery(self) -> bool:
         """Offer the design of a session that died; True when one is being recovered."""
-        recovering = False
-        for orphan in self.recovery.orphans():
-            if not recovering and self.offer_recovery(orphan.data):
-                recovering = True
-                self.when_catalog_known(lambda o=orphan: self.recover(o))
-            elif not recovering:
-                orphan.remove()
-        return recovering
-
-    def recover(self, orphan: Orphan) -> bool:
-        """Show the orphan's design as an unsaved change of the file it came from, once its
-        custom layers are loaded; a recovery file that cannot be read is kept for another try."""
-        try:
-            data = project.read_data(orphan.data)
-            folder = orphan.source.parent if orphan.source is not None else orphan.data.parent
-            if not self.custom_layers.prepare_data(
-                data, folder, orphan.data, lambda: self.recover(orphan) and None
-            ):
-                return True
-            catalog = self.document.catalog.with_project_specs(data)
-            loaded = project.from_dict(data, catalog.ports_of, str(orphan.data))
-        except (ProjectError, KeyError, TypeError, ValueError) as error:
-            self.report_error(
-                "Cannot recover the design", f"{error}\nThe recovery file stays in {orphan.data}."
-            )
-            return False
-        if catalog is not self.document.catalog:
-            self.document.set_catalog(catalog)
-        self.document.replace(loaded, orphan.source)
-        self.document.undo_stack.resetClean()
-        self._update_title()
-        self.autosave(force=True)
-        orphan.remove()
-        self.show_message("Recovered the unsaved design")
-        return True
+        return self.recovery.offer_back(self.offer_recovery, self.when_catalog_known)
 
     def set_autosave_interval(self, milliseconds: int, idle_milliseconds: int = AUTOSAVE_IDLE_MS) -> None:
         """Autosave `idle_milliseconds` after the last edit, and at least every `milliseconds`."""
-        self.autosave_timer.setInterval(milliseconds)
-        self.idle_autosave_timer.setInterval(min(idle_milliseconds, milliseconds))
-
-    def autosave(self, force: bool = False) -> None:
-        """Write the recovery file when there are changes no save or autosave holds yet."""
-        if not self.document.is_dirty or not (force or self._changed_since_autosave):
-            return
-        try:
-            self.recovery.write(self.document.to_project().to_dict(), self.document.path)
-        except OSError as error:
-            self.show_message(f"Autosave failed: {error.strerror or error}")
-            return
-        self._changed_since_autosave = False
-
-    def _index_changed(self, _index: int) -> None:
-        self._changed_since_autosave = True
-        self.idle_autosave_timer.start()  # restarts: the autosave waits for a pause in the edits
+        self.recovery.set_interval(milliseconds, idle_milliseconds)
 
     def _clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
-        if clean:
-            self.recovery.discard()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self.confirm_discard():
+        if not all(check() for check in self._close_checks) or not self.confirm_discard():
             event.ignore()
             return
         if self.training_client.running:
             self.training_client.shutdown()  # a run in progress ends with the window
-        self.autosave_timer.stop()
-        self.idle_autosave_timer.stop()
-        self.recovery.release()
+        self.recovery.close()
         self.dock_layout.save()
         event.accept()
 

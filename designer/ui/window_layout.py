@@ -109,13 +109,6 @@ class DockLayout(QObject):
             self.arrange_default()
         self.fit_sizes()
 
-    def bring_forward(self, name: str) -> None:
-        """Show a dock (its tab in front), wherever the person has put it."""
-        dock = self.docks.get(name)
-        if dock is not None:
-            dock.show()
-            dock.raise_()
-
     # ---------------------------------------------------------------- helpers
     def _present(self, names: tuple[str, ...]) -> list[QDockWidget]:
         return [self.docks[name] for name in names if name in self.docks]

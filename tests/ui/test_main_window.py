@@ -15,7 +15,8 @@ from designer.catalog.spec import Catalog
 from designer.graph import project
 from designer.graph.model import Edge
 from designer.ui.document import Document
-from designer.ui.main_window import MainWindow, RecoveryFiles
+from designer.ui.main_window import MainWindow
+from designer.ui.recovery import RecoveryFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "resources" / "examples" / "digits_cnn.json"
@@ -89,7 +90,7 @@ def test_closing_with_changes_can_be_cancelled(window: MainWindow) -> None:
     assert window.isVisible()
     window.confirm_discard = lambda: True  # type: ignore[method-assign]
     assert window.close()
-    assert not window.recovery.lock.exists()
+    assert not window.recovery.files.lock.exists()
 
 
 def test_opening_a_bad_file_reports_it_and_keeps_the_design(window: MainWindow, tmp_path: Path) -> None:
@@ -214,18 +215,18 @@ def test_autosave_writes_a_recovery_file_until_the_design_is_saved(
 ) -> None:
     window.set_autosave_interval(50)
     window.add_layer_at_centre("Dense")
-    qtbot.waitUntil(window.recovery.data.exists, timeout=3000)  # type: ignore[attr-defined]
-    saved = json.loads(window.recovery.data.read_text(encoding="utf-8"))
+    qtbot.waitUntil(window.recovery.files.data.exists, timeout=3000)  # type: ignore[attr-defined]
+    saved = json.loads(window.recovery.files.data.read_text(encoding="utf-8"))
     assert [node["type"] for node in saved["nodes"]] == ["Dense"]
     window.ask_save_path = lambda: tmp_path / "saved.json"  # type: ignore[method-assign]
     window.save()
-    assert not window.recovery.data.exists()
+    assert not window.recovery.files.data.exists()
 
 
 def test_autosave_follows_shortly_after_the_edits_stop(qtbot: object, window: MainWindow) -> None:
     window.set_autosave_interval(600_000, idle_milliseconds=50)  # the periodic one is far off
     window.add_layer_at_centre("Dense")
-    qtbot.waitUntil(window.recovery.data.exists, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(window.recovery.files.data.exists, timeout=5000)  # type: ignore[attr-defined]
 
 
 def test_autosave_comes_within_the_longest_interval_while_edits_go_on(
@@ -233,7 +234,7 @@ def test_autosave_comes_within_the_longest_interval_while_edits_go_on(
 ) -> None:
     window.set_autosave_interval(50, idle_milliseconds=600_000)  # no pause ever long enough
     window.add_layer_at_centre("Dense")
-    qtbot.waitUntil(window.recovery.data.exists, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(window.recovery.files.data.exists, timeout=5000)  # type: ignore[attr-defined]
 
 
 def test_recovery_of_a_dead_session_is_offered_and_marks_the_design_unsaved(
@@ -255,7 +256,7 @@ def test_recovery_of_a_dead_session_is_offered_and_marks_the_design_unsaved(
     assert offered == [folder / "session-1-1.json"]
     assert len(window.document.graph) == 5 and window.document.is_dirty and window.isWindowModified()
     assert not (folder / "session-1-1.json").exists()
-    assert window.recovery.data.exists()
+    qtbot.waitUntil(window.recovery.files.data.exists, timeout=3000)  # type: ignore[attr-defined]
 
 
 def _orphan(tmp_path: Path, data: object) -> Path:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from designer.ui.main_window import RecoveryFiles
+from designer.ui.recovery import RecoveryFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 

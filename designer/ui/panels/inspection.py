@@ -1,6 +1,7 @@
 """The inspection panels in a main window: docks, the Inspect menu, health flags and exports.
 
-`install_inspection(window)` adds the Weights and Activations docks (tabbed
+`install_inspection(services, scene, summary, training, training_client)` adds
+to a window, through its `WindowServices`, the Weights and Activations docks (tabbed
 with the bottom docks), an Inspect menu (show the panels; export the source's
 weights as .weights.h5, the model as .keras, the selected layer's arrays as
 .npz) and the connections: the run picked in the training panel becomes the
@@ -15,19 +16,21 @@ only while their dock is shown.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu
 
 from designer.training.runs import RunFolder
+from designer.ui.canvas import GraphScene
 from designer.ui.panels.activations import ActivationsView
 from designer.ui.panels.inspection_client import InspectionClient, Source, describe, latest_source
 from designer.ui.panels.subscription import Debouncer
+from designer.ui.panels.summary import SummaryView
+from designer.ui.panels.training import TrainingView
 from designer.ui.panels.weights import WeightsView
-
-if TYPE_CHECKING:
-    from designer.ui.main_window import MainWindow
+from designer.ui.services import WindowServices
+from designer.ui.training_client import TrainingClient
 
 SUMMARY_DELAY_MS = 2000  # after edits: Keras builds the model only once the editing pauses
 EXPORTS = {  # format: (menu text, dialog title, file filter, suffix)
@@ -68,12 +71,25 @@ def built_summary_text(reply: dict[str, Any], source: Source) -> str:
 class Inspection(QObject):
     """The inspection panels of one window and what connects them to it."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.client = InspectionClient(window.document, window.client, parent=self)
+    def __init__(
+        self,
+        services: WindowServices,
+        scene: GraphScene,
+        summary: SummaryView,
+        training: TrainingView,
+        training_client: TrainingClient,
+    ) -> None:
+        super().__init__(services.window())
+        self.services, self.document = services, services.document
+        self.scene, self.summary, self.training, self.training_client = (
+            scene,
+            summary,
+            training,
+            training_client,
+        )
+        self.client = InspectionClient(services.document, services.client, parent=self)
         self.weights = WeightsView(self.client)
-        self.activations = ActivationsView(self.client, window.scene)
+        self.activations = ActivationsView(self.client, scene)
         self.health: dict[str, list[str]] = {}
         self._summary = Debouncer(self.request_summary, SUMMARY_DELAY_MS, self)
         self._add_docks()
@@ -82,31 +98,24 @@ class Inspection(QObject):
 
     # ------------------------------------------------------------ building
     def _add_docks(self) -> None:
-        window, bottom = self.window, Qt.DockWidgetArea.BottomDockWidgetArea
+        services, bottom = self.services, Qt.DockWidgetArea.BottomDockWidgetArea
+        behind = "training" if services.dock("training") is not None else "history"
         docks = {
-            "weights": window._dock("Weights", self.weights, bottom),
-            "activations": window._dock("Activations", self.activations, bottom),
+            "weights": services.add_dock("weights", "Weights", self.weights, bottom, tab_with=behind),
+            "activations": services.add_dock(
+                "activations", "Activations", self.activations, bottom, tab_with="weights"
+            ),
         }
-        last = window.docks.get("training") or window.docks.get("history")
-        for dock in docks.values():
-            if last is not None:
-                window.tabifyDockWidget(last, dock)
-            last = dock
-        window.docks.update(docks)
         for view, dock in ((self.weights, docks["weights"]), (self.activations, docks["activations"])):
             view.set_active(False)
             dock.visibilityChanged.connect(view.set_active)
-        if "diagnostics" in window.docks:
-            window.docks["diagnostics"].raise_()
+        diagnostics = services.dock("diagnostics")
+        if diagnostics is not None:
+            diagnostics.raise_()
 
     def _add_menu(self) -> None:
-        window = self.window
-        menu = QMenu("&Inspect", window)
-        view_menu = next((a for a in window.menuBar().actions() if a.text() == "&View"), None)
-        if view_menu is not None:
-            window.menuBar().insertMenu(view_menu, menu)
-        else:
-            window.menuBar().addMenu(menu)
+        menu = QMenu("&Inspect", self.services.window())
+        self.services.add_menu(menu, before="&View")
         self.actions = {
             "show_weights": menu.addAction("Show &Weights", lambda: self.show_dock("weights")),
             "show_activations": menu.addAction("Show &Activations", lambda: self.show_dock("activations")),
@@ -117,27 +126,27 @@ class Inspection(QObject):
         self.menu = menu
 
     def _connect(self) -> None:
-        window, client = self.window, self.client
+        client, document = self.client, self.document
         client.source_changed.connect(self._source_changed)
         client.answered.connect(self._answered)
         client.failed.connect(self._failed)
         client.exported.connect(self._exported)
-        window.training_client.finished.connect(self._run_finished)
-        window.training.run_table.selectionModel().selectionChanged.connect(self._run_selected)
-        window.document.results_changed.connect(self._design_changed)
-        window.document.project_replaced.connect(self._graph_replaced)
-        window.docks["summary"].visibilityChanged.connect(self._summary_shown)
+        self.training_client.finished.connect(self._run_finished)
+        self.training.run_table.selectionModel().selectionChanged.connect(self._run_selected)
+        document.results_changed.connect(self._design_changed)
+        document.project_replaced.connect(self._graph_replaced)
+        summary_dock = self.services.dock("summary")
+        if summary_dock is not None:
+            summary_dock.visibilityChanged.connect(self._summary_shown)
         self.weights.export_requested.connect(lambda: self.export_dialog("npz"))
 
     def show_dock(self, name: str) -> None:
-        dock: QDockWidget = self.window.docks[name]
-        dock.show()
-        dock.raise_()
+        self.services.bring_forward(name)
 
     # ------------------------------------------------------------- sources
     def _run_selected(self, *_: object) -> None:
         """One run picked in the training panel: inspect its latest checkpoint."""
-        selected = self.window.training.selected_runs()
+        selected = self.training.selected_runs()
         if len(selected) == 1:
             self._inspect_run(RunFolder(selected[0].path))
 
@@ -150,7 +159,7 @@ class Inspection(QObject):
     def _inspect_run(self, run: RunFolder) -> None:
         source = latest_source(run)
         if source is None:
-            self.window.show_message(f"{run.name} has no checkpoint to inspect yet.")
+            self.services.show_message(f"{run.name} has no checkpoint to inspect yet.")
             return
         if self.client.source.run != run.path or self.client.source.checkpoint is None:
             self.client.set_source(source)
@@ -165,7 +174,7 @@ class Inspection(QObject):
 
     def _graph_replaced(self) -> None:
         self.health = {}
-        self.window.summary.show_built_summary("")
+        self.summary.show_built_summary("")
 
     # ------------------------------------------------------------- health
     def request_health(self) -> None:
@@ -177,13 +186,13 @@ class Inspection(QObject):
         """Each node's flags from `run_health` as a pill on the canvas; nodes without flags lose theirs."""
         flags, messages = reply.get("flags", {}), reply.get("messages", {})
         self.health = {node: list(found) for node, found in flags.items() if found}
-        for node_id, item in self.window.scene.node_items.items():
+        for node_id, item in self.scene.node_items.items():
             found = self.health.get(node_id, [])
             item.set_health(found, health_tooltip(messages.get(node_id, [])) if found else "")
         if self.health:
-            graph = self.window.document.graph
+            graph = self.document.graph
             names = [graph.nodes[n].name for n in self.health if n in graph.nodes]
-            self.window.show_message(
+            self.services.show_message(
                 f"{describe(self.client.source)}: health flags on {', '.join(names)} (hover their pills)."
             )
 
@@ -195,16 +204,12 @@ class Inspection(QObject):
     def _design_changed(self) -> None:
         """The initial weights' summary no longer holds: ask again once the edits pause."""
         if self.client.source.is_initial:
-            self.window.summary.show_built_summary("")
+            self.summary.show_built_summary("")
             self._summary.schedule()
 
     def request_summary(self) -> None:
-        summary_dock = self.window.docks.get("summary")
-        if (
-            summary_dock is None
-            or summary_dock.visibleRegion().isEmpty()
-            or len(self.window.document.graph) == 0
-        ):
+        summary_dock = self.services.dock("summary")
+        if summary_dock is None or summary_dock.visibleRegion().isEmpty() or len(self.document.graph) == 0:
             return
         self.client.request("model_summary", self.client.with_source())
 
@@ -213,27 +218,27 @@ class Inspection(QObject):
         if op == "run_health":
             self.show_health(reply)
         elif op == "model_summary":
-            self.window.summary.show_built_summary(built_summary_text(reply, self.client.source))
+            self.summary.show_built_summary(built_summary_text(reply, self.client.source))
 
     def _failed(self, op: str, message: str) -> None:
         if op == "export":
-            self.window.report_error("Cannot export", message)
+            self.services.report_error("Cannot export", message)
         elif op == "run_health":
-            self.window.show_message(f"No health check for the run: {message}")
+            self.services.show_message(f"No health check for the run: {message}")
         elif op == "model_summary":
-            self.window.summary.show_built_summary(f"Keras could not build the model: {message}")
+            self.summary.show_built_summary(f"Keras could not build the model: {message}")
         elif op == "source":
-            self.window.show_message(message)
+            self.services.show_message(message)
 
     # ------------------------------------------------------------- exports
     def export_dialog(self, export_format: str) -> bool:
         """Ask where, then have the engine write the source's weights, model or the node's arrays."""
         node = self.client.node
         if export_format == "npz" and node is None:
-            self.window.show_message("Select one node to export its arrays.")
+            self.services.show_message("Select one node to export its arrays.")
             return False
         _, title, file_filter, suffix = EXPORTS[export_format]
-        graph = self.window.document.graph
+        graph = self.document.graph
         stem = (
             graph.nodes[node].name
             if export_format == "npz" and node in graph.nodes
@@ -247,14 +252,22 @@ class Inspection(QObject):
         return self.client.export(export_format, path, node if export_format == "npz" else None) is not None
 
     def _exported(self, path: str) -> None:
-        self.window.show_message(f"Exported {path}")
+        self.services.show_message(f"Exported {path}")
 
     def ask_export_path(self, title: str, file_filter: str, suggested: str) -> Path | None:
-        folder = self.window.document.path.parent if self.window.document.path else Path.home()
-        name, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / suggested), file_filter)
+        folder = self.document.path.parent if self.document.path else Path.home()
+        name, _ = QFileDialog.getSaveFileName(
+            self.services.window(), title, str(folder / suggested), file_filter
+        )
         return Path(name) if name else None
 
 
-def install_inspection(window: MainWindow) -> Inspection:
-    """Add the Weights and Activations panels, the Inspect menu and health flags to `window`."""
-    return Inspection(window)
+def install_inspection(
+    services: WindowServices,
+    scene: GraphScene,
+    summary: SummaryView,
+    training: TrainingView,
+    training_client: TrainingClient,
+) -> Inspection:
+    """Add the Weights and Activations panels, the Inspect menu and health flags to a window."""
+    return Inspection(services, scene, summary, training, training_client)
