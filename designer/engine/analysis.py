@@ -2,18 +2,23 @@
 
 Structural validation (designer.graph.validation) and shape inference together,
 as the CLI, the tests and the engine host all want them, plus the catalog the
-engine process serves (Keras' layers and the library in layers/).
+engine process serves (Keras' layers and the library in layers/). Each node's
+result carries Keras' complaints about its params (`with_param_errors`), so one
+analysis tells the GUI both the shapes and what to show beside each field.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from designer.catalog.keras_layers import build_catalog
-from designer.catalog.spec import Catalog
+from designer.catalog.keras_layers import build_catalog, check_params
+from designer.catalog.spec import Catalog, LayerSpec
 from designer.catalog.user_modules import (
     LoadedModules,
     ModuleProblem,
@@ -61,7 +66,45 @@ def analyze(graph: ModelGraph, catalog: Catalog, engine: ShapeInference | None =
     """Validate and infer; an `engine` keeps its cache between calls."""
     engine = engine or ShapeInference(catalog)
     engine.infer(graph)
-    return Analysis(diagnose(graph, engine.results), dict(engine.results))
+    return Analysis(diagnose(graph, engine.results), with_param_errors(graph, catalog, engine.results))
+
+
+def with_param_errors(
+    graph: ModelGraph, catalog: Catalog, results: Mapping[str, NodeResult]
+) -> dict[str, NodeResult]:
+    """`results` with Keras' complaints about each node's own params (`check_params`).
+
+    Only a node whose inference failed can have any: one that inferred was constructed
+    from the same params. A custom layer is not constructed again when inference never
+    reached it (an upstream problem): its code runs only where the engine's guard watches.
+    """
+    checked = dict(results)
+    for node_id, result in results.items():
+        node = graph.nodes.get(node_id)
+        spec = catalog.get(node.type) if node is not None and node.shares is None else None
+        if node is None or spec is None or result.ok or (result.blocked and spec.source == "user"):
+            continue
+        errors = _checked_params(spec, node.params)
+        if errors:
+            checked[node_id] = dataclasses.replace(result, param_errors=tuple(errors.items()))
+    return checked
+
+
+_PARAM_CHECKS: dict[tuple[int, str], tuple[LayerSpec, dict[str, str]]] = {}
+PARAM_CHECK_LIMIT = 2048
+
+
+def _checked_params(spec: LayerSpec, params: Mapping[str, Any]) -> dict[str, str]:
+    """`check_params`, remembered per spec (this very object: a reloaded layer is another) and params."""
+    key = (id(spec), json.dumps(params, sort_keys=True, default=repr))
+    known = _PARAM_CHECKS.get(key)
+    if known is not None and known[0] is spec:
+        return known[1]
+    if len(_PARAM_CHECKS) >= PARAM_CHECK_LIMIT:
+        _PARAM_CHECKS.clear()
+    errors = check_params(spec, params)
+    _PARAM_CHECKS[key] = (spec, errors)
+    return errors
 
 
 def diagnose(graph: ModelGraph, results: Mapping[str, NodeResult]) -> list[Diagnostic]:

@@ -12,7 +12,8 @@ Operations:
 - "catalog" -> `Catalog.to_dict()`; the catalog is also stored in the disk cache
   of `--cache-dir` (`load_or_build_catalog`), which the GUI reads on its next start.
 - "analyze" {"project": project data} -> {"results": {node id: NodeResult}, "diagnostics":
-  [Diagnostic], "totals": [trainable, non_trainable]}. The host keeps the last
+  [Diagnostic], "totals": [trainable, non_trainable]}; a node's result carries Keras'
+  complaints about its params ("param_errors"). The host keeps the last
   design and re-infers only what the difference to it can change.
 - "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
 - "import" {"source", "weights_dir", "code"} -> {"project", "specs", "messages"}: a Keras model
@@ -213,6 +214,8 @@ class EngineHost:
         )
 
     def analyze(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        from designer.engine.analysis import with_param_errors
+
         data = _field(request, "project", dict)
         catalog = self._catalog_for(data)
         custom = self._custom_layers()
@@ -222,7 +225,8 @@ class EngineHost:
         self._previous = None  # a failing pass leaves no state to diff against
         inference.infer(graph, changed)
         self._previous = data
-        reply = _analysis_reply(graph, custom.explain(graph, inference.results, inference.catalog))
+        results = custom.explain(graph, inference.results, inference.catalog)
+        reply = _analysis_reply(graph, with_param_errors(graph, inference.catalog, results))
         reply["diagnostics"] += [diagnostic.to_dict() for diagnostic in custom.file_diagnostics()]
         return reply
 

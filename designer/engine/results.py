@@ -38,6 +38,8 @@ class NodeResult:
     `outputs` is empty when the node could not be inferred: then `diagnostics`
     says why, or `blocked` is True when an upstream node is at fault.
     `weight_shapes` lists (name, shape, trainable) of the layer's variables.
+    `param_errors` holds Keras' complaints about the layer's params, as (param, message)
+    pairs ("" for the layer as a whole): the Inspector shows them beside the fields.
     """
 
     outputs: tuple[TensorSpec, ...] = ()
@@ -47,6 +49,7 @@ class NodeResult:
     diagnostics: tuple[Diagnostic, ...] = ()
     blocked: bool = False
     shared: bool = False
+    param_errors: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -66,6 +69,7 @@ class NodeResult:
             diagnostics=tuple(Diagnostic.from_dict(d) for d in data["diagnostics"]),
             blocked=data["blocked"],
             shared=data["shared"],
+            param_errors=tuple((str(k), str(v)) for k, v in data.get("param_errors", {}).items()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +81,7 @@ class NodeResult:
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "blocked": self.blocked,
             "shared": self.shared,
+            "param_errors": dict(self.param_errors),
         }
 
 

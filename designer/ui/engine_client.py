@@ -131,7 +131,6 @@ class EngineClient(QObject):
     started = Signal()
     catalog_ready = Signal(object)  # Catalog
     analysis_ready = Signal(object, object, int)  # {node id: NodeResult}, [Diagnostic], request serial
-    params_checked = Signal(int, object)  # request id, {param: message}
     imported = Signal(int, object)  # request id, {"project", "specs", "messages"}
     answered = Signal(int, str, object)  # request id, op, result: replies to `request()`
     request_failed = Signal(int, str)  # request id, the host's error message
@@ -252,11 +251,6 @@ class EngineClient(QObject):
         """Ask for the catalog; `catalog_ready` brings it."""
         return self._submit(_Request(next(self._ids), "catalog", timeout_s=self.request_timeout_s))
 
-    def check_params(self, type_key: str, params: dict[str, Any]) -> int:
-        """Ask Keras about a layer's params; `params_checked` brings {param: message} with this id."""
-        fields = {"type": type_key, "params": params}
-        return self._submit(_Request(next(self._ids), "check_params", fields, self.request_timeout_s))
-
     def import_source(self, source: str, weights_dir: str) -> int:
         """Import the Keras model in the file `source` (a path, whatever its name: the host runs
         no module:function for it) in the engine; `imported` brings {"project", "specs", "messages"}."""
@@ -357,8 +351,6 @@ class EngineClient(QObject):
             self.catalog_ready.emit(Catalog.from_dict(result))
         elif request.op == "analyze":
             self._deliver_analysis(request, result)
-        elif request.op == "check_params":
-            self.params_checked.emit(request.id, dict(result))
         elif request.op == "import":
             self.imported.emit(request.id, dict(result))
         else:

@@ -94,7 +94,6 @@ class MainWindow(QMainWindow):
         self._imports: dict[int, Path] = {}  # import requests in flight: the file each imports
         self._busy: set[str] = set()  # what is under way ("engine", "import"...): the busy bar shows
         self.setAcceptDrops(True)
-        self._checks: dict[int, str] = {}
         self.theme_choice = str(self.settings.value("theme", "system"))
         self.scene = GraphScene(document, apply_theme(_application(), self.theme_choice))
         self.editor = CanvasEditor(document, self)
@@ -356,7 +355,6 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         document = self.document
         self.palette.add_requested.connect(self.add_layer_at_centre)
-        self.inspector.params_edited.connect(self.check_params)
         self.diagnostics.node_activated.connect(self.show_node)
         self.summary.node_activated.connect(self.show_node)
         self.diagnostics.place_fix = self.inspector.place_fix = self.editor.room_for  # fixes make room
@@ -377,8 +375,6 @@ class MainWindow(QMainWindow):
             hints.colorSchemeChanged.connect(self._follow_system_theme)
         if self.client is not None:
             self.client.status_changed.connect(self._engine_status)
-            self.client.params_checked.connect(self._params_checked)
-            self.client.request_failed.connect(self._request_failed)
             self.client.crashed.connect(self._engine_crashed)
         for name, panel in (("training", self.training), ("training_config", self.training_config)):
             panel.wants_attention.connect(lambda name=name: self.bring_forward(name))
@@ -425,20 +421,6 @@ class MainWindow(QMainWindow):
     def show_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])
         self.view.centre_on_node(node_id)
-
-    def check_params(self, node_id: str, params: dict[str, Any]) -> None:
-        if self.client is None or node_id not in self.document.graph.nodes:
-            return
-        request = self.client.check_params(self.document.graph.node(node_id).type, params)
-        self._checks[request] = node_id
-
-    def _params_checked(self, request: int, errors: dict[str, str]) -> None:
-        node_id = self._checks.pop(request, None)
-        if node_id is not None:
-            self.inspector.set_param_errors(node_id, errors)
-
-    def _request_failed(self, request: int, _message: str) -> None:
-        self._checks.pop(request, None)
 
     def _engine_status(self, text: str) -> None:
         """The engine's state; while it starts, a busy bar and a word on what waits for it."""

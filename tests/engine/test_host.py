@@ -183,6 +183,14 @@ def test_an_analysis_reports_layer_errors_as_diagnostics(host: HostProcess) -> N
     assert reply["result"]["results"]["n3"]["blocked"] is True
 
 
+def test_an_analysis_carries_keras_message_about_a_param(host: HostProcess) -> None:
+    reply = host.request("analyze", project=project_data(units=-3))
+    assert reply["ok"], reply
+    results = reply["result"]["results"]
+    assert "positive integer" in results["n2"]["param_errors"]["units"]
+    assert results["n1"]["param_errors"] == {} and results["n3"]["param_errors"] == {}
+
+
 def test_check_params_gives_keras_message(host: HostProcess) -> None:
     bad = host.request("check_params", type="Dense", params={"units": -3})
     assert bad["ok"], bad

@@ -156,3 +156,34 @@ def test_an_error_badge_shows_until_a_flatten_is_dropped_on_the_edge(session: Se
     session.wait_until(lambda: dense_item.severity == "")
     assert not dense_item.badge.isVisible()
     assert session.label(Edge(flatten, 0, dense, 0)) == "(None, 144)"
+
+
+def test_a_bad_parameter_shows_its_error_with_one_analysis(session: Session) -> None:
+    """One engine round trip per edit: the analysis brings the shapes and Keras' complaint."""
+    image = session.add("Input", -250, 0, shape=[8])
+    dense = session.add("Dense", 50, 0, units=4)
+    session.window.editor.connect(Edge(image, 0, dense, 0))
+    session.wait_until(lambda: session.scene.node_items[dense].count_text == "36 params")
+    session.window.show_node(dense)
+    client = session.window.client
+    assert client is not None
+    analyses: list[tuple[Any, ...]] = []
+    others: list[tuple[Any, ...]] = []
+
+    def count_analysis(*arguments: Any) -> None:
+        analyses.append(arguments)
+
+    def count_other(*arguments: Any) -> None:
+        others.append(arguments)
+
+    client.analysis_ready.connect(count_analysis)
+    client.answered.connect(count_other)
+    try:
+        session.window.inspector.editor("units").spin_box.setValue(-3)  # type: ignore[union-attr]
+        session.wait_until(lambda: "positive integer" in session.window.inspector.error_text("units"))
+        QApplication.processEvents()
+    finally:
+        client.analysis_ready.disconnect(count_analysis)
+        client.answered.disconnect(count_other)
+    assert len(analyses) == 1 and others == []
+    assert session.document.results[dense].param_errors  # from the document's results

@@ -136,11 +136,13 @@ def test_cached_catalog_is_none_without_a_cache_or_a_shipped_snapshot(
     assert cached_catalog(tmp_path) is None
 
 
-def test_check_params_brings_keras_message(qtbot: QtBot, client: EngineClient) -> None:
-    with qtbot.waitSignal(client.params_checked, timeout=REPLY_TIMEOUT_MS) as blocker:
-        request_id = client.check_params("Dense", {"units": -3})
-    assert blocker.args[0] == request_id
-    assert "positive integer" in blocker.args[1]["units"]
+def test_the_analysis_brings_keras_message_about_a_param(qtbot: QtBot, client: EngineClient) -> None:
+    with qtbot.waitSignal(client.analysis_ready, timeout=REPLY_TIMEOUT_MS) as blocker:
+        request_id = client.analyze(project_data(units=-3))
+    results, _, serial = blocker.args
+    assert serial == request_id
+    assert "positive integer" in dict(results["n2"].param_errors)["units"]
+    assert results["n1"].param_errors == ()
 
 
 def test_any_other_op_is_answered_with_its_id_and_op(qtbot: QtBot, client: EngineClient) -> None:

@@ -293,16 +293,17 @@ def test_renaming_to_a_taken_name_is_rejected_with_the_graph_message(
     assert section.line_edit.text() == "dense"
 
 
-def test_set_param_errors_shows_the_layers_message(qtbot: QtBot, document: Document) -> None:
+def test_param_errors_of_the_results_show_the_layers_message(qtbot: QtBot, document: Document) -> None:
     _, dense_id = dense_model(document)
     inspector = inspector_on(qtbot, document, dense_id)
     message = "Received an invalid value for `units`, expected a positive integer. Received: units=0"
-    inspector.set_param_errors(dense_id, {"units": message, "": "The layer as a whole is unhappy."})
+    errors = (("units", message), ("", "The layer as a whole is unhappy."))
+    document.set_results({dense_id: NodeResult(param_errors=errors)}, [])  # as the analysis brings them
     assert inspector.error_text("units") == message
     section = inspector.form.params_section  # type: ignore[union-attr]
     assert section.rows["units"].label.text() == message
     assert section.general_error.text() == "The layer as a whole is unhappy."
-    inspector.set_param_errors(dense_id, {})
+    document.set_results({dense_id: NodeResult()}, [])
     assert inspector.error_text("units") == ""
 
 

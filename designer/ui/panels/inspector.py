@@ -6,7 +6,8 @@ Widget -> model: every edit is an undo command on `document.undo_stack`
 step. Model -> widget: the inspector listens to the graph and the document
 and updates its fields with their signals blocked, so nothing loops. Text that
 does not parse is shown in red beside its field and never reaches the model;
-Keras' own complaints arrive through `set_param_errors`. A diagnostic's hint
+Keras' own complaints about the params come with each analysis, in the node's
+result (`NodeResult.param_errors`), beside their fields. A diagnostic's hint
 shows under its message, and a fix it carries is a button that inserts the
 layer as one undo step (`designer.ui.panels.fixes`). The form scrolls down,
 never sideways, so it fits a narrow dock (`designer.ui.panels.narrow`).
@@ -179,7 +180,7 @@ def node_values(spec: LayerSpec | None, node: Node) -> dict[str, Any]:
 class InspectorView(QWidget):
     """Edits the single selected node of `document`; shows a hint when none or several are selected."""
 
-    params_edited = Signal(str, dict)  # node id, its params after an edit: ask the engine to check them
+    params_edited = Signal(str, dict)  # node id, its params after an edit
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -188,7 +189,6 @@ class InspectorView(QWidget):
         self.node_id: str | None = None
         self.form: NodeForm | None = None
         self.block_form: BlockForm | None = None
-        self._param_errors: dict[str, dict[str, str]] = {}
         self._gesture = 0
         self._placeholder = QLabel("Select one node to edit it.")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -226,12 +226,6 @@ class InspectorView(QWidget):
         self._gesture += 1
         self._rebuild()
 
-    def set_param_errors(self, node_id: str, errors: dict[str, str]) -> None:
-        """Keras' messages about the node's params by param name ("" for the layer as a whole); {} clears."""
-        self._param_errors[node_id] = dict(errors)
-        if self.form is not None and node_id == self.node_id:
-            self.form.params_section.set_engine_errors(self._param_errors[node_id])
-
     def editor(self, param: str) -> ParamEditor | None:
         """The editor of one parameter of the shown node."""
         row = self.form.params_section.rows.get(param) if self.form else None
@@ -253,7 +247,6 @@ class InspectorView(QWidget):
             self.form.params_section.edited.connect(self._push_param)
             self.form.params_section.finished.connect(self._field_finished)
             self.form.result_section.fix_requested.connect(self._apply_fix)
-            self.form.params_section.set_engine_errors(self._param_errors.get(self.node_id, {}))
             self._scroll.setWidget(self.form)
             self._refresh_results()
         self._placeholder.setVisible(self.form is None and self.block_form is None)
@@ -275,6 +268,7 @@ class InspectorView(QWidget):
         diagnostics = self.document.node_diagnostics(self.node_id)
         fixes = [d.fix for d in diagnostics if d.fix is not None and can_apply(self.document, d.fix)]
         self.form.result_section.refresh(node, result, diagnostics, fixes)
+        self.form.params_section.set_engine_errors(dict(result.param_errors) if result is not None else {})
 
     # ------------------------------------------------------------ the model
     def _push_param(self, node_id: str, name: str, value: Any, merge: bool) -> None:
@@ -308,7 +302,6 @@ class InspectorView(QWidget):
             self.form.name_section.refresh()
 
     def _node_removed(self, node: Node) -> None:
-        self._param_errors.pop(node.id, None)
         if node.id == self.node_id:
             self.show_node(None)
 
@@ -352,5 +345,4 @@ class InspectorView(QWidget):
             self.show_block(None)
 
     def _graph_replaced(self) -> None:
-        self._param_errors.clear()
         self.show_node(None)
