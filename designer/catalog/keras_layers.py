@@ -32,11 +32,10 @@ import keras
 from keras.src.layers.merging.base_merge import Merge
 from keras.src.utils.naming import to_snake_case
 
-from designer.catalog.spec import PROJECT_SOURCE, Catalog, LayerSpec, ParamSpec
+from designer.catalog.spec import CATALOG_CACHE_FORMAT, PROJECT_SOURCE, Catalog, LayerSpec, ParamSpec
 from designer.graph.model import MERGE_PORTS, PortLayout
 
 KERAS_MODULE = "keras.layers"
-CACHE_FORMAT = 1  # bump when the specs this module makes change for the same Keras
 
 # Public classes that cannot be placed as a node: abstract bases, the input
 # layer (the catalog has its own Input spec), and Lambda, whose Python function
@@ -613,14 +612,14 @@ def load_or_build_catalog(cache_dir: Path) -> Catalog:
     if cached is not None:
         return cached
     catalog = build_catalog()
-    _write_atomically(path, json.dumps({"format": CACHE_FORMAT, **catalog.to_dict()}))
+    _write_atomically(path, json.dumps({"format": CATALOG_CACHE_FORMAT, **catalog.to_dict()}))
     return catalog
 
 
 def _read_cached_catalog(path: Path) -> Catalog | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != CACHE_FORMAT or data.get("version") != f"keras-{keras.__version__}":
+        if data.get("format") != CATALOG_CACHE_FORMAT or data.get("version") != f"keras-{keras.__version__}":
             return None
         return Catalog.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

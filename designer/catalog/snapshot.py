@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from designer.catalog.spec import CATALOG_CACHE_FORMAT
+
 SNAPSHOT_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "catalog"
 
 
@@ -25,9 +27,9 @@ def snapshot_name(keras_version: str) -> str:
 
 def snapshot_text() -> str:
     """The catalog of the installed Keras, exactly as the disk cache stores it."""
-    from designer.catalog.keras_layers import CACHE_FORMAT, build_catalog
+    from designer.catalog.keras_layers import build_catalog
 
-    return json.dumps({"format": CACHE_FORMAT, **build_catalog().to_dict()}, sort_keys=True)
+    return json.dumps({"format": CATALOG_CACHE_FORMAT, **build_catalog().to_dict()}, sort_keys=True)
 
 
 def write_snapshot(folder: Path = SNAPSHOT_FOLDER) -> Path:

@@ -17,6 +17,9 @@ from designer.graph.errors import ProjectError
 from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 
 IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
+# The format of the catalog's disk cache and shipped snapshots (keras_layers writes them, the GUI
+# reads them without Keras): bump when the specs keras_layers makes change for the same Keras.
+CATALOG_CACHE_FORMAT = 1
 
 
 PROJECT_SOURCE = "project"  # a spec a project file carries for a class outside Keras

@@ -26,7 +26,7 @@ from typing import Any
 from psygnal import EmissionInfo
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QStandardPaths, QTimer, Signal
 
-from designer.catalog.spec import IMPORTED_SPECS_KEY, Catalog
+from designer.catalog.spec import CATALOG_CACHE_FORMAT, IMPORTED_SPECS_KEY, Catalog
 from designer.engine.results import NodeResult
 from designer.graph import project
 from designer.graph.model import ModelGraph, changes_design
@@ -36,8 +36,6 @@ from designer.ui.document import Document
 
 HOST_MODULE = "designer.engine.host"
 READY_ID = 0  # the id of the host's first line
-# designer.catalog.keras_layers.CACHE_FORMAT, which a Keras-free process cannot import.
-CATALOG_CACHE_FORMAT = 1
 STDERR_LINES = 50
 WATCHDOG_INTERVAL_MS = 250
 RESTART_WINDOW_S = 60.0

@@ -608,6 +608,6 @@ def test_code_hidden_behind_another_tab_is_generated_when_shown(qtbot: QtBot, do
     generations = view._generation
     dense_model(document)
     qtbot.wait(3 * 300)  # past the debounce
-    assert view._generation == generations and view._stale
+    assert view._generation == generations and view.shown_refresh.owed
     tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: "layers.Dense(" in view.text(), timeout=20_000)

@@ -57,6 +57,7 @@ from designer.ui.panels.inspection_plots import (
     unit_levels,
     with_gaps,
 )
+from designer.ui.panels.shown import ShownRefresh
 from designer.ui.panels.subscription import Debouncer
 from designer.ui.panels.weights import load_array, shape_text
 from designer.ui.theme import CanvasColors, PlotColors, current_colors, follow_theme
@@ -277,7 +278,8 @@ class ActivationsView(QWidget):
         self.tiles: dict[str, np.ndarray] = {}  # each listed layer's thumbnail, drawn again on a new theme
         self.sample: dict[str, Any] = {"kind": "data", "index": 0}
         self.active = True
-        self._stale = True  # shown for the first time: run sample #0 through the model
+        # shown for the first time: run sample #0 through the model
+        self.shown_refresh = ShownRefresh(owed=True)
         self._drawings = itertools.count(1)
         self._make_widgets()
         self._lay_out()
@@ -405,15 +407,13 @@ class ActivationsView(QWidget):
     # ---------------------------------------------------------- requests
     def set_active(self, active: bool) -> None:
         self.active = active
-        if active and self._stale:
+        if self.shown_refresh.due(active):
             self.refresh()
 
     def refresh(self, *_: object) -> None:
         """Ask for every layer's output for the sample, from the current source."""
-        if not self.active:
-            self._stale = True
+        if self.shown_refresh.hold(self.active):
             return
-        self._stale = False
         if len(self.client.document.graph) == 0:
             self._show_nothing("The design is empty.")
             return

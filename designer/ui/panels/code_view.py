@@ -38,6 +38,7 @@ from designer.graph.validation import Diagnostic
 from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document
 from designer.ui.panels.python_highlighter import PythonHighlighter
+from designer.ui.panels.shown import ShownRefresh
 from designer.ui.panels.subscription import Debouncer, GraphSubscription
 
 FUNCTIONAL, SUBCLASSED, SEQUENTIAL = "functional", "subclassed", "sequential"
@@ -92,7 +93,7 @@ class CodeView(QWidget):
         self.document = document
         self.code_style = FUNCTIONAL
         self._generation = 0
-        self._stale = False
+        self.shown_refresh = ShownRefresh()
         self._jobs = BackgroundJobs("codegen", self)
         self.editor = _code_editor()
         self.highlighter = PythonHighlighter(self.editor.document())
@@ -173,11 +174,8 @@ class CodeView(QWidget):
         While the view is hidden in a shown window (another tab of its dock is in front), it
         only notes that the code is stale and generates it when it is shown."""
         self._debouncer.cancel()
-        window = self.window()
-        if window is not self and window.isVisible() and not self.isVisible():
-            self._stale = True
+        if self.shown_refresh.hold(self._is_shown()):
             return
-        self._stale = False
         graph = self.document.graph
         sequential = can_be_sequential(graph)
         self.style_button(SEQUENTIAL).setEnabled(sequential)
@@ -199,8 +197,13 @@ class CodeView(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        if self._stale:
+        if self.shown_refresh.due(True):
             self.regenerate()
+
+    def _is_shown(self) -> bool:
+        """Hidden only in a shown window (another tab of its dock in front): alone, it always generates."""
+        window = self.window()
+        return window is self or not window.isVisible() or self.isVisible()
 
     def copy_to_clipboard(self) -> None:
         QGuiApplication.clipboard().setText(self.text())

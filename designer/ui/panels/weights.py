@@ -58,6 +58,7 @@ from designer.ui.panels.inspection_plots import (
     cell_at,
     with_gaps,
 )
+from designer.ui.panels.shown import ShownRefresh
 from designer.ui.panels.subscription import Debouncer
 from designer.ui.theme import CanvasColors, current_colors, follow_theme
 
@@ -182,7 +183,7 @@ class WeightsView(QWidget):
         self.run_reply: dict[str, Any] | None = None
         self.variable: dict[str, Any] | None = None
         self.active = True
-        self._stale = False
+        self.shown_refresh = ShownRefresh()
         self._run_asked: tuple[str, Source] | None = None  # the node and source of the run reply asked for
         self._make_widgets()
         self._lay_out()
@@ -272,15 +273,13 @@ class WeightsView(QWidget):
     def set_active(self, active: bool) -> None:
         """Shown (ask the engine) or hidden (remember to ask once shown)."""
         self.active = active
-        if active and self._stale:
+        if self.shown_refresh.due(active):
             self.refresh()
 
     def refresh(self, *_: object) -> None:
         """Ask for the selected node's weights from the current source (and its run's epochs)."""
-        if not self.active:
-            self._stale = True
+        if self.shown_refresh.hold(self.active):
             return
-        self._stale = False
         node = self.client.node
         if self._run_asked != (node, self.client.source):
             self.run_reply = None  # another node's or source's epochs
