@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -644,7 +645,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------- recent files
     def recent_files(self) -> list[Path]:
         value = self.settings.value("recent_files", [])
-        items = [value] if isinstance(value, str) else list(value or [])
+        items = [value] if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else []
         return [Path(item) for item in items if item]
 
     def add_recent(self, path: Path) -> None:
@@ -655,7 +656,7 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.recent_files():
-            action = self.recent_menu.addAction(path.name, lambda p=path: self._open_recent(p))
+            action = self.recent_menu.addAction(path.name, partial(self._open_recent, path))
             action.setToolTip(str(path))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("No recent files").setEnabled(False)

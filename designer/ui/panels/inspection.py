@@ -15,6 +15,7 @@ only while their dock is shown.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ class Inspection(QObject):
         }
         menu.addSeparator()
         for export_format, (text, _, _, _) in EXPORTS.items():
-            self.actions[export_format] = menu.addAction(text, lambda f=export_format: self.export_dialog(f))
+            self.actions[export_format] = menu.addAction(text, partial(self.export_dialog, export_format))
         self.menu = menu
 
     def _connect(self) -> None:

@@ -333,7 +333,9 @@ class InspectorView(QWidget):
             self.block_form = None
         if group_id is not None and group_id in self.document.graph.groups:
             self.block_form = BlockForm(self.document, group_id)
-            self.layout().addWidget(self.block_form)
+            layout = self.layout()
+            if layout is not None:
+                layout.addWidget(self.block_form)
         self._placeholder.setVisible(self.form is None and self.block_form is None)
 
     def _group_changed(self, *_: object) -> None:
