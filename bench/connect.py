@@ -1,6 +1,6 @@
 """Benchmark: one connection on the canvas of a 300-node design.
 
-Times `CanvasEditor.connect` (check on the model, then the undo commands) for
+Times `CanvasEditor.connect_edge` (check on the model, then the undo commands) for
 two gestures: a link into an occupied input, which replaces its edge, and a
 link that would make a cycle, which is refused. The baseline, measured in the
 same run on the same design, is the way connect worked before it checked
@@ -43,7 +43,7 @@ def catalog() -> Catalog:
 
 
 def copying_connect(editor: CanvasEditor, edge: Edge) -> bool:
-    """`CanvasEditor.connect` as it was: the edge tried on a copy of the graph, and the
+    """`CanvasEditor.connect_edge` as it was: the edge tried on a copy of the graph, and the
     reconnect checked on a second copy."""
     graph = editor.graph
     probe = graph.copy()
@@ -100,9 +100,9 @@ def main() -> None:
         "reconnect an occupied input": Edge(early, 0, merge, 0),
         "refuse a cycle": Edge(merge, 0, graph.topological_order()[1], 0),
     }
-    print(f"CanvasEditor.connect on a {len(graph)}-node design, median of {arguments.repeat}:")
+    print(f"CanvasEditor.connect_edge on a {len(graph)}-node design, median of {arguments.repeat}:")
     for label, edge in gestures.items():
-        new = median_gesture(editor, CanvasEditor.connect, edge, arguments.repeat)
+        new = median_gesture(editor, CanvasEditor.connect_edge, edge, arguments.repeat)
         old = median_gesture(editor, copying_connect, edge, arguments.repeat)
         print(
             f"  {label:30s} {new * 1e3:7.3f} ms, copying the graph {old * 1e3:7.3f} ms: ratio {new / old:.2f}"

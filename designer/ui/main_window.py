@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- layout
     def _build_docks(self) -> None:
         document = self.document
-        self.palette = PaletteView(document)
+        self.palette_view = PaletteView(document)
         self.inspector = InspectorView(document)
         self.diagnostics = DiagnosticsView(document)
         self.summary = SummaryView(document)
@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.BottomDockWidgetArea,
         )
         self.docks = {
-            "palette": self._dock("Layers", self.palette, left),
+            "palette": self._dock("Layers", self.palette_view, left),
             "inspector": self._dock("Inspector", self.inspector, right),
             "diagnostics": self._dock("Problems", self.diagnostics, bottom),
             "summary": self._dock("Summary", self.summary, bottom),
@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
         else:
             target.insertActions(before, list(actions.values()))
             target.insertSeparator(before)
-        self.actions.update(actions)
+        self.menu_actions.update(actions)
 
     def add_menu(self, menu: QMenu, before: str | None = None) -> None:
         bar = self.menuBar()
@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
         raise LookupError(f"The window has no {title} menu.")
 
     def action(self, name: str) -> QAction | None:
-        return self.actions.get(name)
+        return self.menu_actions.get(name)
 
     def add_close_check(self, check: Callable[[], bool]) -> None:
         self._close_checks.append(check)
@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         keys = QKeySequence.StandardKey
         stack = self.document.undo_stack
-        self.actions: dict[str, QAction] = {
+        self.menu_actions: dict[str, QAction] = {
             "new": self._action("&New", self.new_design, keys.New),
             "open": self._action("&Open…", self.open_dialog, keys.Open),
             "save": self._action("&Save", self.save, keys.Save),
@@ -281,26 +281,29 @@ class MainWindow(QMainWindow):
             "zoom_out": self._action("Zoom &Out", self.view.zoom_out, keys.ZoomOut),
             "layout": self._action("&Auto-layout", self.editor.auto_layout, "Ctrl+L"),
         }
-        self.actions["undo"].setShortcuts(QKeySequence.keyBindings(keys.Undo))
-        self.actions["redo"].setShortcuts(_with_ctrl_y(QKeySequence.keyBindings(keys.Redo)))
-        self.actions["reset_layout"] = self._action("&Reset Layout", self.reset_layout)
+        self.menu_actions["undo"].setShortcuts(QKeySequence.keyBindings(keys.Undo))
+        self.menu_actions["redo"].setShortcuts(_with_ctrl_y(QKeySequence.keyBindings(keys.Redo)))
+        self.menu_actions["reset_layout"] = self._action("&Reset Layout", self.reset_layout)
+
+    def _menu_actions(self, *names: str) -> list[QAction]:
+        return [self.menu_actions[name] for name in names]
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.actions["new"], self.actions["open"]])
+        file_menu.addActions([self.menu_actions["new"], self.menu_actions["open"]])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
-        file_menu.addActions([self.actions[name] for name in ("save", "save_as", "import", "export")])
+        file_menu.addActions(self._menu_actions("save", "save_as", "import", "export"))
         file_menu.addSeparator()
-        file_menu.addAction(self.actions["quit"])
+        file_menu.addAction(self.menu_actions["quit"])
         edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.actions["undo"], self.actions["redo"]])
+        edit_menu.addActions([self.menu_actions["undo"], self.menu_actions["redo"]])
         edit_menu.addSeparator()
-        edit_menu.addActions([self.actions[name] for name in ("cut", "copy", "paste", "duplicate", "delete")])
+        edit_menu.addActions(self._menu_actions("cut", "copy", "paste", "duplicate", "delete"))
         edit_menu.addSeparator()
-        edit_menu.addActions([self.actions[name] for name in ("select_all", "toggle_output", "quick_add")])
+        edit_menu.addActions(self._menu_actions("select_all", "toggle_output", "quick_add"))
         training_menu = bar.addMenu("&Training")
         for text, slot, shortcut in (
             ("&Start", self.training.start, "F5"),
@@ -311,11 +314,11 @@ class MainWindow(QMainWindow):
         ):
             training_menu.addAction(self._action(text, slot, shortcut))
         view_menu = bar.addMenu("&View")
-        view_menu.addActions([self.actions[name] for name in ("fit", "zoom_in", "zoom_out", "layout")])
+        view_menu.addActions(self._menu_actions("fit", "zoom_in", "zoom_out", "layout"))
         view_menu.addSeparator()
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
-        view_menu.addAction(self.actions["reset_layout"])
+        view_menu.addAction(self.menu_actions["reset_layout"])
         view_menu.addSeparator()
         self._build_theme_menu(view_menu.addMenu("&Theme"))
 
@@ -355,7 +358,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         document = self.document
-        self.palette.add_requested.connect(self.add_layer_at_centre)
+        self.palette_view.add_requested.connect(self.add_layer_at_centre)
         self.diagnostics.node_activated.connect(self.show_node)
         self.summary.node_activated.connect(self.show_node)
         self.diagnostics.place_fix = self.inspector.place_fix = self.editor.room_for  # fixes make room

@@ -108,8 +108,8 @@ def test_variadic_node_shows_its_connected_ports_and_one_free(canvas: Canvas) ->
     first, second = canvas.add("Dense", -300, -100), canvas.add("Dense", -300, 100)
     add = canvas.add("Add", 0, 0)
     assert len(canvas.scene.node_items[add].inputs) == 2
-    assert canvas.editor.connect(Edge(first, 0, add, 0))
-    assert canvas.editor.connect(Edge(second, 0, add, 1))
+    assert canvas.editor.connect_edge(Edge(first, 0, add, 0))
+    assert canvas.editor.connect_edge(Edge(second, 0, add, 1))
     ports = canvas.scene.node_items[add].inputs
     assert len(ports) == 3 and [p.connected for p in ports] == [True, True, False]
 
@@ -132,7 +132,7 @@ def test_connect_backwards_from_an_input(qtbot: object, canvas: Canvas) -> None:
 
 def test_a_cycle_is_refused_with_a_message_and_adds_nothing(qtbot: object, canvas: Canvas) -> None:
     first, second = canvas.add("Dense", -200, 0), canvas.add("Dense", 200, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     steps = canvas.stack.count()
     drag(qtbot, canvas, canvas.port_point(second, 0, False), canvas.port_point(first, 0, True))
     assert canvas.graph.edges == [Edge(first, 0, second, 0)]
@@ -142,7 +142,7 @@ def test_a_cycle_is_refused_with_a_message_and_adds_nothing(qtbot: object, canva
 
 def test_nodes_a_link_cannot_reach_are_dimmed_while_dragging(qtbot: object, canvas: Canvas) -> None:
     first, second, third = (canvas.add("Dense", x, 0) for x in (-300, 0, 300))
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     viewport = canvas.view.viewport()
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=canvas.port_point(second, 0, False))
     qtbot.mouseMove(viewport, canvas.node_point(third))
@@ -160,7 +160,7 @@ def test_connecting_into_an_occupied_input_replaces_it_in_one_step(qtbot: object
         canvas.add("Dense", -300, 150),
         canvas.add("Dense", 200, 0),
     )
-    canvas.editor.connect(Edge(first, 0, target, 0))
+    canvas.editor.connect_edge(Edge(first, 0, target, 0))
     steps = canvas.stack.count()
     drag(qtbot, canvas, canvas.port_point(second, 0, False), canvas.port_point(target, 0, True))
     assert canvas.graph.edges == [Edge(second, 0, target, 0)]
@@ -220,7 +220,7 @@ def test_dragging_moves_every_selected_node_in_one_step(qtbot: object, canvas: C
 
 def test_auto_layout_is_one_step(canvas: Canvas) -> None:
     first, second = canvas.add("Dense", 500, 500), canvas.add("Dense", -500, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     steps = canvas.stack.count()
     canvas.editor.auto_layout()
     assert canvas.stack.count() == steps + 1
@@ -239,8 +239,8 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor(canvas: Canvas) -> None:
 # ------------------------------------------------------------------- editing
 def test_delete_key_removes_the_selection_in_one_step(qtbot: object, canvas: Canvas) -> None:
     first, second, third = (canvas.add("Dense", x, 0) for x in (-300, 0, 300))
-    canvas.editor.connect(Edge(first, 0, second, 0))
-    canvas.editor.connect(Edge(second, 0, third, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(second, 0, third, 0))
     canvas.scene.select_nodes([second])
     steps = canvas.stack.count()
     canvas.view.delete_selection()
@@ -252,7 +252,7 @@ def test_delete_key_removes_the_selection_in_one_step(qtbot: object, canvas: Can
 
 def test_copy_and_paste_make_new_ids_unique_names_and_an_offset(canvas: Canvas) -> None:
     first, second = canvas.add("Dense", 0, 0), canvas.add("ReLU", 300, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     canvas.scene.select_nodes([first, second])
     assert canvas.view.copy_selection()
     assert QGuiApplication.clipboard().mimeData().hasFormat(NODES_MIME)
@@ -302,7 +302,7 @@ def test_a_dropped_layer_lands_at_the_drop_point(canvas: Canvas) -> None:
 
 def test_a_layer_dropped_on_an_edge_is_inserted_into_it(canvas: Canvas) -> None:
     first, second = canvas.add("Conv2D", -300, 0), canvas.add("Dense", 300, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     middle = canvas.scene.edge_items[Edge(first, 0, second, 0)].path().pointAtPercent(0.5)
     steps = canvas.stack.count()
     layer_drop(canvas, "Flatten", middle)
@@ -314,7 +314,7 @@ def test_a_layer_dropped_on_an_edge_is_inserted_into_it(canvas: Canvas) -> None:
 # ------------------------------------------------------------------- results
 def test_results_become_labels_counts_and_badges(canvas: Canvas) -> None:
     first, second = canvas.add("Conv2D", -300, 0), canvas.add("Dense", 300, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     error = Diagnostic("error", "Dense expects a rank-2 input.", "Insert Flatten.", node=second)
     results = {
         first: NodeResult(outputs=(TensorSpec((None, 8, 8, 16), "float32"),), trainable=160),
@@ -351,7 +351,7 @@ def test_zoomed_far_out_one_overview_item_paints_and_nodes_stay_selectable(
     qtbot: object, canvas: Canvas
 ) -> None:
     first, second = canvas.add("Dense", -300, 0), canvas.add("Dense", 300, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     canvas.view.zoom_by(0.1)
     assert canvas.scene.far and canvas.scene.overview.isVisible()
     item = canvas.scene.node_items[first]

@@ -101,7 +101,7 @@ class Session:
 
     def drop_from_palette(self, key: str, scene_point: QPointF) -> None:
         """Drop a layer as the palette drags it out: with the palette model's own mime data."""
-        model = self.window.palette.catalog_model
+        model = self.window.palette_view.catalog_model
         index = model.match(model.index(0, 0), KEY_ROLE, key, 1, Qt.MatchFlag.MatchRecursive)[0]
         mime: QMimeData = model.mimeData([index])
         view = self.window.view
@@ -127,8 +127,8 @@ def test_edges_show_inferred_shapes_that_follow_parameter_edits(session: Session
     image = session.add("Input", -250, 0, shape=[8, 8, 1])
     conv = session.add("Conv2D", 50, 0, filters=16, kernel_size=[3, 3], padding="same")
     relu = session.add("ReLU", 350, 0)
-    session.window.editor.connect(Edge(image, 0, conv, 0))
-    session.window.editor.connect(Edge(conv, 0, relu, 0))
+    session.window.editor.connect_edge(Edge(image, 0, conv, 0))
+    session.window.editor.connect_edge(Edge(conv, 0, relu, 0))
     session.wait_until(lambda: session.label(Edge(conv, 0, relu, 0)) == "(None, 8, 8, 16)")
     assert session.label(Edge(image, 0, conv, 0)) == "(None, 8, 8, 1)"
     assert session.scene.node_items[conv].count_text == "160 params"
@@ -143,8 +143,8 @@ def test_an_error_badge_shows_until_a_flatten_is_dropped_on_the_edge(session: Se
     image = session.add("Input", -300, 0, shape=[8, 8, 1])
     conv = session.add("Conv2D", 0, 0, filters=4, kernel_size=[3, 3])
     dense = session.add("Dense", 300, 0, units=10)
-    session.window.editor.connect(Edge(image, 0, conv, 0))
-    session.window.editor.connect(Edge(conv, 0, dense, 0))
+    session.window.editor.connect_edge(Edge(image, 0, conv, 0))
+    session.window.editor.connect_edge(Edge(conv, 0, dense, 0))
     dense_item = session.scene.node_items[dense]
     session.wait_until(lambda: dense_item.severity == "error")
     assert dense_item.badge.isVisible()
@@ -162,7 +162,7 @@ def test_a_bad_parameter_shows_its_error_with_one_analysis(session: Session) -> 
     """One engine round trip per edit: the analysis brings the shapes and Keras' complaint."""
     image = session.add("Input", -250, 0, shape=[8])
     dense = session.add("Dense", 50, 0, units=4)
-    session.window.editor.connect(Edge(image, 0, dense, 0))
+    session.window.editor.connect_edge(Edge(image, 0, dense, 0))
     session.wait_until(lambda: session.scene.node_items[dense].count_text == "36 params")
     session.window.show_node(dense)
     client = session.window.client

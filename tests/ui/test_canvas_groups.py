@@ -48,7 +48,7 @@ def chain(canvas: Canvas, count: int = 4) -> list[str]:
     """Dense layers left to right, each feeding the next."""
     ids = [canvas.add("Dense", index * 260, 0) for index in range(count)]
     for source, target in itertools.pairwise(ids):
-        assert canvas.editor.connect(Edge(source, 0, target, 0))
+        assert canvas.editor.connect_edge(Edge(source, 0, target, 0))
     return ids
 
 
@@ -208,9 +208,9 @@ def test_gestures_are_checked_on_the_model_without_copying_it(
         raise AssertionError("a gesture copied the whole graph to check itself")
 
     monkeypatch.setattr(ModelGraph, "copy", refuse_to_copy)
-    assert canvas.editor.connect(Edge(source, 0, first, 0))
-    assert canvas.editor.connect(Edge(first, 0, fourth, 0))  # replaces third -> fourth
-    assert not canvas.editor.connect(Edge(fourth, 0, first, 0))
+    assert canvas.editor.connect_edge(Edge(source, 0, first, 0))
+    assert canvas.editor.connect_edge(Edge(first, 0, fourth, 0))  # replaces third -> fourth
+    assert not canvas.editor.connect_edge(Edge(fourth, 0, first, 0))
     assert "would make a cycle" in canvas.messages[-1]
     assert canvas.editor.rename_group(group_id, "encoder")
     assert canvas.graph.group(group_id).name == "encoder"
@@ -524,12 +524,12 @@ def test_a_block_saved_to_the_library_is_inserted_as_a_new_instance_or_sharing_w
     window, ids = window_chain(qtbot, tmp_path, 3)
     scene, graph = window.scene, window.document.graph
     scene.select_nodes(ids[1:])
-    window.actions["group"].trigger()
+    window.menu_actions["group"].trigger()
     (group_id,) = graph.groups
     window.editor.rename_group(group_id, "head")
     assert window.block_library.block_names() == []
     scene.select_groups([group_id])
-    window.actions["save_block"].trigger()
+    window.menu_actions["save_block"].trigger()
     assert block_path("head", library).exists() and load_block(library / "head.json")["name"] == "head"
     assert window.block_library.block_names() == ["head"]
     item = window.block_library.item_of("head")
@@ -645,7 +645,7 @@ def window_chain(qtbot: object, tmp_path: Path, count: int) -> tuple[MainWindow,
     window = make_window(qtbot, tmp_path)
     ids = [window.editor.add_layer("Dense", QPointF(index * 260, 0)) or "" for index in range(count)]
     for source, target in itertools.pairwise(ids):
-        assert window.editor.connect(Edge(source, 0, target, 0))
+        assert window.editor.connect_edge(Edge(source, 0, target, 0))
     return window, ids
 
 
@@ -686,7 +686,7 @@ def test_grouping_and_ungrouping_round_trip_through_save_load_undo_and_export(
     original_code = _export(window, tmp_path / "original.py")
     ids = [n.id for n in graph.nodes.values() if n.name.startswith("dense")]
     window.scene.select_nodes(ids[:2])
-    window.actions["group"].trigger()
+    window.menu_actions["group"].trigger()
     (group_id,) = window.document.graph.groups
     assert window.editor.rename_group(group_id, "encoder")
     grouped_code = _export(window, tmp_path / "grouped.py")
@@ -703,7 +703,7 @@ def test_grouping_and_ungrouping_round_trip_through_save_load_undo_and_export(
     assert _export(loaded, tmp_path / "loaded.py") == grouped_code
 
     loaded.scene.select_groups([group_id])
-    loaded.actions["ungroup"].trigger()
+    loaded.menu_actions["ungroup"].trigger()
     assert loaded.document.graph.groups == {} and _export(loaded, tmp_path / "ungrouped.py") == original_code
     loaded.document.undo_stack.undo()  # ungroup undone
     assert _export(loaded, tmp_path / "regrouped.py") == grouped_code
@@ -776,8 +776,8 @@ def test_a_link_to_a_block_input_feeding_two_members_connects_both_in_one_step(
     left, right = canvas.add("Dense", 0, -100), canvas.add("Dense", 0, 100)
     merge = canvas.add("Add", 300, 0)
     for edge in (Edge(source, 0, left, 0), Edge(source, 0, right, 0), Edge(left, 0, merge, 0)):
-        assert canvas.editor.connect(edge)
-    assert canvas.editor.connect(Edge(right, 0, merge, 1))
+        assert canvas.editor.connect_edge(edge)
+    assert canvas.editor.connect_edge(Edge(right, 0, merge, 1))
     group_id = grouped(canvas, [left, right, merge])
     assert block(canvas, group_id).inputs[0].consumers == ((left, 0), (right, 0))
     other = canvas.add("Dense", -300, 400)
@@ -809,7 +809,7 @@ def test_a_block_a_link_cannot_reach_is_dimmed_while_dragging(qtbot: object, can
 def test_showing_a_node_hidden_in_a_block_selects_the_block(qtbot: object, tmp_path: Path) -> None:
     window, ids = window_chain(qtbot, tmp_path, 3)
     window.scene.select_nodes(ids[1:])
-    window.actions["group"].trigger()
+    window.menu_actions["group"].trigger()
     (group_id,) = window.document.graph.groups
     window.show_node(ids[2])
     assert window.scene.selected_group_ids() == [group_id]

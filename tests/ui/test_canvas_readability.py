@@ -92,7 +92,7 @@ def test_opening_fit_and_auto_layout_keep_titles_readable(canvas: Canvas, exampl
 def test_a_design_that_fits_at_a_readable_zoom_is_shown_whole(canvas: Canvas) -> None:
     ids = [canvas.add("Dense", index * 280, 0) for index in range(3)]
     for source, target in itertools.pairwise(ids):
-        assert canvas.editor.connect(Edge(source, 0, target, 0))
+        assert canvas.editor.connect_edge(Edge(source, 0, target, 0))
     canvas.view.set_scale(0.1)
     canvas.view.show_design()
     visible = canvas.view.visible_scene_rect()
@@ -103,7 +103,7 @@ def test_a_design_that_fits_at_a_readable_zoom_is_shown_whole(canvas: Canvas) ->
 def test_auto_layout_brings_the_laid_out_design_into_view(canvas: Canvas) -> None:
     ids = [canvas.add("Dense", 5000 + index * 40, 3000) for index in range(3)]
     for source, target in itertools.pairwise(ids):
-        assert canvas.editor.connect(Edge(source, 0, target, 0))
+        assert canvas.editor.connect_edge(Edge(source, 0, target, 0))
     canvas.view.centerOn(-8000, -8000)
     canvas.editor.auto_layout()
     visible = canvas.view.visible_scene_rect()
@@ -148,7 +148,7 @@ def covering(canvas: Canvas, rect: QRectF) -> list[object]:
 
 def test_a_shape_label_sits_between_its_nodes_on_a_background(canvas: Canvas) -> None:
     first, second = canvas.add("Conv2D", 0, 0), canvas.add("Dense", 280, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     shaped(canvas, first, (None, 4, 4, 16))
     edge = canvas.scene.edge_items[Edge(first, 0, second, 0)]
     assert edge.shown_label == "(None, 4, 4, 16)" and edge.toolTip() == ""
@@ -159,7 +159,7 @@ def test_a_shape_label_sits_between_its_nodes_on_a_background(canvas: Canvas) ->
 
 def test_a_label_without_room_is_elided_and_whole_in_the_tooltip(canvas: Canvas) -> None:
     first, second = canvas.add("Conv2D", 0, 0), canvas.add("Dense", 200, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     shaped(canvas, first, (None, 4, 4, 16))
     edge = canvas.scene.edge_items[Edge(first, 0, second, 0)]
     assert edge.shown_label.endswith("\u2026") and edge.shown_label != edge.label
@@ -169,7 +169,7 @@ def test_a_label_without_room_is_elided_and_whole_in_the_tooltip(canvas: Canvas)
 
 def test_edges_show_a_pending_label_until_the_engine_answers(canvas: Canvas) -> None:
     first, second = canvas.add("Conv2D", 0, 0), canvas.add("Dense", 280, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     edge = canvas.scene.edge_items[Edge(first, 0, second, 0)]
     assert edge.shown_label == PENDING
     shaped(canvas, first, (None, 8, 8, 32))
@@ -203,7 +203,7 @@ def test_a_layer_dropped_on_an_edge_makes_room_in_one_step(canvas: Canvas) -> No
 
 def test_a_layer_dropped_where_there_is_room_moves_nothing(canvas: Canvas) -> None:
     first, second = canvas.add("Dense", 0, 0), canvas.add("Dense", 800, 0)
-    canvas.editor.connect(Edge(first, 0, second, 0))
+    canvas.editor.connect_edge(Edge(first, 0, second, 0))
     before = canvas.graph.node(second).position
     middle = canvas.scene.edge_items[Edge(first, 0, second, 0)].path().pointAtPercent(0.5)
     layer_drop(canvas, "ReLU", middle)
@@ -227,7 +227,7 @@ def test_an_empty_design_shows_how_to_begin_until_a_layer_is_added(canvas: Canva
 def test_connecting_the_one_sink_marks_it_as_the_output_in_the_same_step(canvas: Canvas) -> None:
     first, second = canvas.add("Dense", 0, 0), canvas.add("Dense", 280, 0)
     steps = canvas.stack.count()
-    assert canvas.editor.connect(Edge(first, 0, second, 0))
+    assert canvas.editor.connect_edge(Edge(first, 0, second, 0))
     name = canvas.graph.node(second).name
     assert canvas.graph.outputs == (ModelOutput(second, 0, name),)
     assert canvas.scene.node_items[second].output_text == name
@@ -238,7 +238,7 @@ def test_connecting_the_one_sink_marks_it_as_the_output_in_the_same_step(canvas:
 
 def test_extending_the_chain_past_its_output_moves_the_output_to_the_new_end(canvas: Canvas) -> None:
     first, second = canvas.add("Dense", 0, 0), canvas.add("Dense", 280, 0)
-    assert canvas.editor.connect(Edge(first, 0, second, 0))
+    assert canvas.editor.connect_edge(Edge(first, 0, second, 0))
     assert [output.node for output in canvas.graph.outputs] == [second]
     link = PendingLink(second, 0, from_input=False)
     third = canvas.editor.add_layer_linked("Dense", QPointF(640, 40), link)
@@ -250,10 +250,10 @@ def test_extending_the_chain_past_its_output_moves_the_output_to_the_new_end(can
 
 def test_no_output_is_marked_while_there_are_several_sinks_or_an_output(canvas: Canvas) -> None:
     first, second, third = (canvas.add("Dense", x, 0) for x in (0, 280, 560))
-    assert canvas.editor.connect(Edge(first, 0, second, 0))
+    assert canvas.editor.connect_edge(Edge(first, 0, second, 0))
     assert canvas.graph.outputs == ()  # second and third both feed nothing
     canvas.editor.toggle_output(first)
-    assert canvas.editor.connect(Edge(second, 0, third, 0))
+    assert canvas.editor.connect_edge(Edge(second, 0, third, 0))
     assert [output.node for output in canvas.graph.outputs] == [first]
 
 

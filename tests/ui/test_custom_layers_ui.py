@@ -190,8 +190,8 @@ def output_shape(window: MainWindow, node_id: str) -> tuple[int | None, ...] | N
 
 def custom_group(window: MainWindow) -> list[tuple[str, bool]]:
     """(text, enabled) of the palette's Custom group's items, top to bottom."""
-    tree, model = window.palette.tree, window.palette.filter_model
-    category = window.palette.category_index("custom")
+    tree, model = window.palette_view.tree, window.palette_view.filter_model
+    category = window.palette_view.category_index("custom")
     assert category.isValid() and category.row() == 0 and tree.isExpanded(category)
     items = [model.index(row, 0, category) for row in range(model.rowCount(category))]
     return [(item.data(), bool(item.flags() & Qt.ItemFlag.ItemIsEnabled)) for item in items]
@@ -207,7 +207,7 @@ def test_a_file_of_three_layers_loads_the_two_good_ones_into_the_custom_group_an
 ) -> None:
     path = write(tmp_path / "my_layers.py", THREE_LAYERS)
     window.custom_layers.ask_layer_files = lambda: [path]  # type: ignore[method-assign]
-    window.actions["load_custom_layers"].trigger()
+    window.menu_actions["load_custom_layers"].trigger()
     qtbot.waitUntil(lambda: "my_layers.TfDense" in window.document.catalog, timeout=ENGINE_MS)
 
     assert consent.asked == [[path]]
@@ -222,7 +222,7 @@ def test_a_file_of_three_layers_loads_the_two_good_ones_into_the_custom_group_an
         "Number of output features.",
     )
     assert split.ports.outputs == ("z_mean", "z_log_var")
-    item = window.palette.index_of("my_layers.TfDense")
+    item = window.palette_view.index_of("my_layers.TfDense")
     assert "written with tf.* ops" in item.data(Qt.ItemDataRole.ToolTipRole)
     assert list(window.document.model.custom_layers) == [str(path)]  # untitled: an absolute path
     qtbot.waitUntil(lambda: bool(messages(window, "custom-layer-file")), timeout=ENGINE_MS)
@@ -230,7 +230,7 @@ def test_a_file_of_three_layers_loads_the_two_good_ones_into_the_custom_group_an
 
     features = window.add_layer_at_centre(INPUT_TYPE)
     dense = window.add_layer_at_centre("my_layers.TfDense")
-    assert features and dense and window.editor.connect(Edge(features, 0, dense, 0))
+    assert features and dense and window.editor.connect_edge(Edge(features, 0, dense, 0))
     qtbot.waitUntil(lambda: output_shape(window, dense) == (None, 4), timeout=ENGINE_MS)  # tf.matmul ran
     window.document.undo_stack.undo()  # the edge
     window.document.undo_stack.undo()
@@ -248,11 +248,11 @@ def test_consent_is_asked_once_per_file_content_and_declined_code_does_not_run(
     path = write(tmp_path / "consent_layers.py", source)
     window.custom_layers.ask_layer_files = lambda: [path]  # type: ignore[method-assign]
     consent.answers = [False]
-    window.actions["load_custom_layers"].trigger()
+    window.menu_actions["load_custom_layers"].trigger()
     assert consent.asked == [[path]] and list(window.document.model.custom_layers) == []
     assert window.statusBar().currentMessage() == "Not loaded: consent_layers.py"
 
-    window.actions["load_custom_layers"].trigger()  # asked again: this content was never trusted
+    window.menu_actions["load_custom_layers"].trigger()  # asked again: this content was never trusted
     qtbot.waitUntil(lambda: "consent_layers.TfDense" in window.document.catalog, timeout=ENGINE_MS)
     assert len(consent.asked) == 2 and marker.exists()
     assert TrustStore().is_trusted(path)

@@ -157,7 +157,7 @@ def check(qtbot: QtBot, editor: LayerEditor) -> str:
 
 
 def test_the_template_passes_check_with_its_shape_and_weights(qtbot: QtBot, window: MainWindow) -> None:
-    window.actions["new_custom_layer"].trigger()
+    window.menu_actions["new_custom_layer"].trigger()
     editor = window.custom_layers.editor
     assert window.docks["layer_editor"].isVisible() and editor.shape_field.text() == "(None, 16)"
     result = check(qtbot, editor)
@@ -213,7 +213,7 @@ def test_save_writes_the_file_beside_the_design_and_puts_the_layer_in_the_palett
     assert window.save()
     assert json.loads(project.read_text())["custom_layers"] == ["scaled_dense.py"]  # relative in the file
     qtbot.waitUntil(lambda: "scaled_dense.ScaledDense" in window.document.catalog, timeout=ENGINE_MS)
-    assert window.palette.index_of("scaled_dense.ScaledDense").isValid()
+    assert window.palette_view.index_of("scaled_dense.ScaledDense").isValid()
     assert window.document.catalog["scaled_dense.ScaledDense"].param("units").default == 12  # type: ignore[union-attr]
 
     editor.code.setPlainText(editor.source().replace("units: int = 12", "units: int = 10"))

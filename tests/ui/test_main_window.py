@@ -162,13 +162,13 @@ def test_a_file_opened_before_the_catalog_waits_for_it(qtbot: object, tmp_path: 
     assert len(window.document.graph) == 0
     window.set_catalog(small_catalog())
     assert len(window.document.graph) == 6
-    window.palette.set_filter("Dense")
-    assert window.palette.visible_keys() == ["Dense"]
+    window.palette_view.set_filter("Dense")
+    assert window.palette_view.visible_keys() == ["Dense"]
 
 
 def test_palette_requests_add_at_the_view_centre_without_piling_up(window: MainWindow) -> None:
-    window.palette.add_requested.emit("Dense")
-    window.palette.add_requested.emit("Dense")
+    window.palette_view.add_requested.emit("Dense")
+    window.palette_view.add_requested.emit("Dense")
     items = list(window.scene.node_items.values())
     assert len(items) == 2 and items[0].pos() != items[1].pos()
     centre = window.view.mapToScene(window.view.viewport().rect().center())
@@ -201,7 +201,7 @@ def test_inspector_edits_are_checked_by_the_engine(qtbot: object, tmp_path: Path
 
 def test_mark_output_action_marks_the_selected_node(window: MainWindow) -> None:
     node_id = window.add_layer_at_centre("Dense")
-    window.actions["toggle_output"].trigger()
+    window.menu_actions["toggle_output"].trigger()
     assert [o.node for o in window.document.graph.outputs] == [node_id]
     assert window.scene.node_items[node_id].output_text == "dense"
 
@@ -351,10 +351,10 @@ def test_undo_and_redo_are_in_the_edit_menu(window: MainWindow) -> None:
     first = window.editor.add_layer("Dense", QPointF(0, 0))
     second = window.editor.add_layer("Dense", QPointF(300, 0))
     assert first and second
-    window.editor.connect(Edge(first, 0, second, 0))
-    window.actions["undo"].trigger()
+    window.editor.connect_edge(Edge(first, 0, second, 0))
+    window.menu_actions["undo"].trigger()
     assert window.document.graph.edges == []
-    window.actions["redo"].trigger()
+    window.menu_actions["redo"].trigger()
     assert len(window.document.graph.edges) == 1
 
 

@@ -72,7 +72,7 @@ def test_the_main_window_is_window_services(qtbot: object, tmp_path: Path) -> No
     services.bring_forward("extra")
     QApplication.processEvents()
     assert dock.isVisible()
-    assert services.menu("&Edit") is not None and services.action("quit") is window.actions["quit"]
+    assert services.menu("&Edit") is not None and services.action("quit") is window.menu_actions["quit"]
     services.show_message("hello")
     assert window.statusBar().currentMessage() == "hello"
 

@@ -172,7 +172,7 @@ def test_an_example_opened_at_start_is_readable_before_the_engine(qtbot: object,
 
     assert window.catalog_known and open_example(window)
     assert len(window.document.graph) == 6 and len(window.scene.node_items) == 6
-    assert window.palette.visible_keys()  # the palette is full
+    assert window.palette_view.visible_keys()  # the palette is full
 
 
 @pytest.mark.parametrize(("width", "height"), SCREENS)

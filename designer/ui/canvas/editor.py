@@ -217,7 +217,7 @@ class CanvasEditor(QObject):
         self.layout_applied.emit()
 
     # ------------------------------------------------------------------ edges
-    def connect(self, edge: Edge) -> bool:
+    def connect_edge(self, edge: Edge) -> bool:
         """Connect, replacing an occupied input in the same step (and marking the one sink as
         the model output when there is none); a refusal becomes a message."""
         graph = self.graph
@@ -236,7 +236,7 @@ class CanvasEditor(QObject):
         port it stands for). Edges from one source cannot close a cycle through each other, so
         each is checked on its own."""
         if len(edges) == 1:
-            return self.connect(edges[0])
+            return self.connect_edge(edges[0])
         graph = self.graph
         try:
             for edge in edges:
