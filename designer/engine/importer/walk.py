@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from designer.engine.importer.base import (
     SUBCLASSED_MESSAGE,
     WEIGHTS_SUFFIX,
     ImportRefused,
+    identifier,
     is_model,
 )
 from designer.engine.importer.modules import defining_file
@@ -31,7 +31,7 @@ from designer.engine.importer.weights import save_imported_weights
 from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.layout import layered_positions
-from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node, is_valid_name
+from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node
 
 
 @dataclass(frozen=True)
@@ -749,14 +749,6 @@ def _output_count(operation: Any) -> int:
 
 
 # ---------------------------------------------------------------------- names
-def identifier(name: str) -> str:
-    """A Keras name as a node name: kept when it is a Python identifier, else made one."""
-    text = re.sub(r"\W", "_", name) or "layer"
-    if text[0].isdigit():
-        text = f"layer_{text}"
-    return f"{text}_" if not is_valid_name(text) else text
-
-
 def _node_names(calls: list[_Call]) -> list[str]:
     """Unique names: layers keep theirs first, then each further call is `<layer>_<n>`."""
     names = [""] * len(calls)
