@@ -25,8 +25,9 @@ SUBCLASSED_MESSAGE = (
     "Rebuild it with the Functional API, or import a function that returns a functional model."
 )
 _REGISTER_HINT = (
-    "Decorate it with @keras.saving.register_keras_serializable() in a module and import that "
-    "module before importing the model (or put the module in layers/)."
+    "Decorate it with @keras.saving.register_keras_serializable() in a .py file and load that file "
+    "before importing the model (designer import --layers FILE, or Load Custom Layers in the "
+    "editor): the project then records the file."
 )
 
 
