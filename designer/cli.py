@@ -146,6 +146,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         args.weights_dir,
         on_message=lambda message: print(f"note: {message}", file=out),
         run_code=args.trust,
+        layers=args.layers,
     )
     out.write(f"{output}: imported {args.source}\n")
     return EXIT_OK
@@ -243,7 +244,17 @@ def _add_extra_arguments(sub: argparse._SubParsersAction) -> None:
     source.add_argument("source", help="a .keras file, a model JSON config, or module:function (--trust)")
     source.add_argument("-o", "--output", type=Path, required=True, help="the project file to write")
     source.add_argument("--weights-dir", type=Path, default=None, help="where the imported weights go")
-    source.add_argument("--trust", action="store_true", help="run the code a module:function source names")
+    source.add_argument(
+        "--trust", action="store_true", help="run the code a module:function source or --layers names"
+    )
+    source.add_argument(
+        "--layers",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="load the custom layers of this .py file or folder first; the project records those it uses",
+    )
     train = sub.choices["train"]
     train.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
     train.add_argument("--data", default=None, help="data source, e.g. sklearn:digits or data.npz")

@@ -643,3 +643,33 @@ def test_an_imported_registered_layer_analyses_in_the_same_engine(
     for _ in range(2):
         analysis = engine.handle({"op": "analyze", "project": answer["project"]})
         assert [d for d in analysis["diagnostics"] if d["severity"] == "error"] == []
+
+
+def test_an_import_records_the_custom_layer_files_its_classes_come_from(
+    trust_store: TrustStore, tmp_path: Path
+) -> None:
+    """The GUI imports in the engine: a model using a class of a loaded custom-layer file gives a
+    project that names that file (absolutely: the design has no folder yet), so the design
+    keeps loading it (issue 14, item 7)."""
+    import keras
+
+    layer_file = tmp_path / "recorded_scaling.py"
+    layer_file.write_text(
+        "import keras\n\n\n"
+        '@keras.saving.register_keras_serializable(package="host_record")\n'
+        "class RecordedScale(keras.layers.Layer):\n"
+        "    def call(self, inputs):\n"
+        "        return inputs * 2.0\n"
+    )
+    trust_store.trust([layer_file])
+    engine = EngineHost()
+    assert engine.handle({"op": "load_custom_layers", "paths": [str(layer_file)]})["problems"] == []
+    scale = sys.modules["recorded_scaling"].RecordedScale
+    inputs = keras.Input((3,), name="x")
+    keras.Model(inputs, scale(name="scale")(inputs)).save(tmp_path / "scaled.keras")
+    answer = engine.handle(
+        {"op": "import", "source": str(tmp_path / "scaled.keras"), "weights_dir": str(tmp_path / "w")}
+    )
+    assert answer["specs"] == []  # the loaded file's layer, not a class of the import's own
+    assert answer["project"]["custom_layers"] == [str(layer_file.resolve())]
+    assert answer["project"]["nodes"][1]["type"] == "recorded_scaling.RecordedScale"

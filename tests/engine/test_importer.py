@@ -35,6 +35,7 @@ from designer.engine.importer import (
     project_weights,
     weights_for_design,
 )
+from designer.engine.importer.base import identifier_path
 from designer.graph import project
 from designer.graph.model import INPUT_TYPE, Edge, ModelGraph, ModelOutput, Node
 
@@ -227,15 +228,17 @@ def assert_exported_code_round_trips(
     """The functional and subclassed code of the design: same parameters, layers and outputs."""
     codegen = codegen_or_skip()
     merged = result.catalog(catalog)
-    expected_layers = sorted(
-        name for name, layer in _layers_by_path(original) if getattr(layer, "weights", None)
+    expected_layers = sorted(  # as exported code names them: "mobilenetv2_1.00_32" is no identifier
+        identifier_path(name) for name, layer in _layers_by_path(original) if getattr(layer, "weights", None)
     )
     for style in ("functional", "subclassed"):
         source = getattr(codegen, f"generate_{style}")(result.graph, merged)
         exported = exec_module(source, folder, f"exported_{style}_{result.graph.name}").build_model()
         assert exported.count_params() == original.count_params(), style
         loaded = load_weights_by_name(exported, original, result.origins)
-        assert sorted(result.origins.get(path, path) for path in loaded) == expected_layers, style
+        assert (
+            sorted(identifier_path(result.origins.get(path, path)) for path in loaded) == expected_layers
+        ), style
         assert_same_outputs(original, exported, result)
 
 
@@ -843,3 +846,36 @@ def test_weights_for_an_edited_design_load_by_name_and_leave_new_layers_fresh(
     graph.set_params(graph.node_by_name("head").id, {"units": 3})  # a head edited since the import
     edited = weights_for_design(graph, catalog, result.weights, tmp_path / "head.weights.h5")
     assert edited.loaded == ["hidden"] and sorted(edited.fresh) == ["extra", "head"]
+
+
+def nested_mobilenet() -> keras.Model:
+    """A MobileNetV2 used as one call inside a Functional model, as in transfer learning."""
+    inputs = keras.Input((32, 32, 3), name="image")
+    base = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3))
+    features = keras.layers.GlobalAveragePooling2D(name="pool")(base(inputs))
+    return keras.Model(inputs, keras.layers.Dense(10, name="head")(features), name="classifier")
+
+
+def test_a_nested_application_is_one_collapsed_block_named_after_it(catalog: Catalog, tmp_path: Path) -> None:
+    """Issue 14, item 10: a nested Functional model stays one readable call: one block of all its
+    layers, named after the model, collapsed on the canvas; both exports give its outputs."""
+    original = nested_mobilenet()
+    base = original.get_layer("mobilenetv2_1.00_32")
+    result = import_model(original, catalog)
+    [group] = result.graph.groups.values()
+    assert (group.name, group.block, group.collapsed) == ("mobilenetv2_1_00_32", "mobilenetv2_1_00_32", True)
+    assert len(group.nodes) == len(base.operations) - 1  # its layers; its input is the outer one
+    outside = sorted(node.name for node in result.graph.nodes.values() if node.id not in group.nodes)
+    assert outside == ["head", "image", "pool"]
+    assert result.messages == [] and result.extra_specs == [] and result.custom_layers == []
+    assert_analysis_clean(original, result, catalog)
+    assert_same_outputs(original, rebuilt_with_weights(original, result, catalog), result)
+    assert_exported_code_round_trips(original, result, catalog, tmp_path)
+    source = codegen_or_skip().generate_functional(result.graph, result.catalog(catalog))
+    assert source.count("class ") == 1 and "class Mobilenetv210032(keras.layers.Layer)" in source
+    assert "mobilenetv2_1_00_32 = Mobilenetv210032(name=" in source
+    written = import_model(original, catalog, weights_dir=tmp_path / "weights").weights
+    exported = exec_module(source, tmp_path, "exported_nested_from_file").build_model()
+    with_weights = [identifier_path(path) for path, layer in _layers_by_path(original) if layer.weights]
+    assert sorted(load_weights_by_name(exported, written)) == sorted(with_weights)
+    assert_same_outputs(original, exported, result)

@@ -602,3 +602,41 @@ def test_a_design_edited_while_an_open_waits_is_asked_about_again(
     assert window.open_path(p)  # nothing edited while it waits: not asked
     engine.answer(3)
     assert window.document.path == p and len(asked) == 2
+
+
+RECORDED_LAYERS = """
+import keras
+
+
+@keras.saving.register_keras_serializable(package="ui_record")
+class RecordedScale(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * 2.0
+"""
+
+
+def test_an_imported_model_keeps_the_custom_layer_file_its_class_comes_from(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """Issue 14, item 7: importing a model whose class comes from a loaded custom-layer file gives
+    a design that names that file, so it still builds, and a saved project that opens as imported."""
+    import sys
+
+    import keras
+
+    from designer.catalog.user_modules import load_module
+
+    path = write(tmp_path / "ui_recorded_layers.py", RECORDED_LAYERS)
+    assert window.custom_layers.add_paths([path])
+    qtbot.waitUntil(lambda: "ui_recorded_layers.RecordedScale" in window.document.catalog, timeout=ENGINE_MS)
+    scale = load_module(path).module.RecordedScale  # type: ignore[union-attr]  # to save a model here
+    sys.modules.pop("ui_recorded_layers")
+    inputs = keras.Input((8,), name="features")
+    keras.Model(inputs, scale(name="scaled")(inputs)).save(tmp_path / "scaled.keras")
+    assert window.import_path(tmp_path / "scaled.keras")
+    qtbot.waitUntil(lambda: len(window.document.graph) == 2, timeout=ENGINE_MS)
+    assert window.document.model.custom_layers == (str(path.resolve()),)
+    qtbot.waitUntil(lambda: output_shape(window, "n2") == (None, 8), timeout=ENGINE_MS)
+    (tmp_path / "designs").mkdir()
+    saved = window.document.save(tmp_path / "designs" / "scaled.json")
+    assert json.loads(saved.read_text())["custom_layers"] == ["../ui_recorded_layers.py"]

@@ -26,11 +26,13 @@ which also records which layer each entry belongs to, so that
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from designer.catalog.spec import Catalog
+from designer.catalog.spec import Catalog, LayerSpec
+from designer.catalog.user_modules import expand_paths, load_paths
 from designer.engine.importer.base import (
     LAYER_PATHS_ATTRIBUTE,
     MODEL_FILE_SUFFIXES,
@@ -52,6 +54,7 @@ from designer.engine.importer.weights import (
     weights_for_design,
 )
 from designer.graph import project
+from designer.trust import TrustStore
 
 __all__ = [
     "LAYER_PATHS_ATTRIBUTE",
@@ -74,6 +77,7 @@ __all__ = [
     "layers_by_path",
     "load_file",
     "load_imported_project",
+    "load_layer_files",
     "load_source",
     "load_weights_by_name",
     "model_from_config_data",
@@ -107,18 +111,54 @@ def import_to_project(
     on_message: Callable[[str], None] | None = None,
     *,
     run_code: bool = False,
+    layers: Sequence[Path] = (),
 ) -> Path:
     """Import `source` and save it as the project file `output`; the weights go to
     `weights_dir` (by default next to the project) and the project refers to them.
-    `module:function` only with `run_code` (see `import_source`)."""
+    `module:function` only with `run_code` (see `import_source`). `layers`: custom-layer files
+    or folders loaded first (they run: trusted before, or `run_code` is the consent), so that a
+    model using their registered classes loads. The files that define the custom classes of
+    the design are recorded in the project, and with `run_code` trusted, so that it opens as it
+    was imported."""
     output = Path(output)
     folder = Path(weights_dir) if weights_dir is not None else output.parent
+    if layers:
+        catalog = catalog.merged(load_layer_files(layers, trust=run_code))
     result = import_source(source, catalog, folder, run_code=run_code)
+    messages = list(result.messages)
+    if result.custom_layers:
+        messages.append(f"The project loads the custom layers of {', '.join(result.custom_layers)}.")
+        if run_code:
+            with contextlib.suppress(OSError):  # --trust is the consent; an unwritable store forgets it
+                TrustStore().trust([Path(file) for file in result.custom_layers])
     if on_message is not None:
-        for message in result.messages:
+        for message in messages:
             on_message(message)
     project.save(output, result.project(output.parent))
     return output
+
+
+def load_layer_files(paths: Sequence[Path], *, trust: bool) -> list[LayerSpec]:
+    """Run the custom-layer files (and folders) `paths` and return their specs; a file the user
+    did not trust before runs only with `trust`, a file that fails is refused."""
+    files = expand_paths([Path(path) for path in paths])
+    missing = [str(path) for path in paths if not Path(path).exists()]
+    if missing:
+        raise ImportRefused(f"No such custom-layer file or folder: {', '.join(missing)}.")
+    store = TrustStore()
+    untrusted = store.untrusted(files)
+    if untrusted and not trust:
+        raise ImportRefused(
+            f"Loading the custom layers of {', '.join(map(str, untrusted))} runs their code with your "
+            "permissions. Pass --trust if you trust it."
+        )
+    loaded = load_paths(files)
+    if loaded.problems:
+        raise ImportRefused("; ".join(str(problem) for problem in loaded.problems))
+    if untrusted:
+        with contextlib.suppress(OSError):
+            store.trust(untrusted)
+    return loaded.specs
 
 
 def load_imported_project(path: Path, catalog: Catalog) -> tuple[project.Project, Catalog]:

@@ -3,6 +3,7 @@ weights files, and what counts as a nested model."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import keras
@@ -10,6 +11,7 @@ from keras.src.models.functional import Functional
 
 from designer.catalog.spec import IMPORTED_SPECS_KEY
 from designer.graph.errors import GraphError
+from designer.graph.model import is_valid_name
 from designer.graph.project import IMPORTED_WEIGHTS_KEY
 
 WEIGHTS_SUFFIX = ".weights.h5"
@@ -23,8 +25,9 @@ SUBCLASSED_MESSAGE = (
     "Rebuild it with the Functional API, or import a function that returns a functional model."
 )
 _REGISTER_HINT = (
-    "Decorate it with @keras.saving.register_keras_serializable() in a module and import that "
-    "module before importing the model (or put the module in layers/)."
+    "Decorate it with @keras.saving.register_keras_serializable() in a .py file and load that file "
+    "before importing the model (designer import --layers FILE, or Load Custom Layers in the "
+    "editor): the project then records the file."
 )
 
 
@@ -43,3 +46,17 @@ def first_line(error: BaseException, limit: int = 300) -> str:
     text = str(error).strip()
     line = text.splitlines()[0] if text else type(error).__name__
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def identifier(name: str) -> str:
+    """A Keras name as a node name: kept when it is a Python identifier, else made one."""
+    text = re.sub(r"\W", "_", name) or "layer"
+    if text[0].isdigit():
+        text = f"layer_{text}"
+    return f"{text}_" if not is_valid_name(text) else text
+
+
+def identifier_path(path: str) -> str:
+    """A layer path of the imported model ("mobilenetv2_1.00_32/Conv1") as exported code with
+    blocks names it: each part an identifier ("mobilenetv2_1_00_32/Conv1")."""
+    return "/".join(identifier(part) for part in path.split("/"))

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import json
 import re
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import keras
 
+from designer.catalog.user_modules import USER_FILE_ATTRIBUTE, module_name_problem
 from designer.engine.importer.base import _REGISTER_HINT, MODEL_FILE_SUFFIXES, ImportRefused, first_line
 
 
@@ -152,12 +154,25 @@ def _import_module(module_name: str, source: str) -> Any:
 
 
 def _import_file(path: Path) -> Any:
+    """Run `path` as the module named after its stem, the way custom-layer files are loaded
+    (`designer.catalog.user_modules`): the classes it defines are then found by their module
+    when the design is built, and the project can record the file."""
     _require_file(path)
+    path = path.resolve()
+    clash = module_name_problem(path)
+    if clash is not None:
+        raise ImportRefused(f"{path}: {clash.message}.")
     spec = importlib.util.spec_from_file_location(path.stem, path)
     if spec is None or spec.loader is None:
         raise ImportRefused(f"{path}: not a Python module.")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    setattr(module, USER_FILE_ATTRIBUTE, str(path))
+    sys.modules[path.stem] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(path.stem, None)  # as a failed import leaves no module behind
+        raise
     return module
 
 

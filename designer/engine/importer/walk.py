@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +22,16 @@ from designer.engine.importer.base import (
     SUBCLASSED_MESSAGE,
     WEIGHTS_SUFFIX,
     ImportRefused,
+    identifier,
     is_model,
 )
+from designer.engine.importer.modules import defining_file
 from designer.engine.importer.params import layer_params, policy_name
 from designer.engine.importer.weights import save_imported_weights
 from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.layout import layered_positions
-from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node, is_valid_name
+from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ class ImportResult:
     weights); `groups` lists them as {"id", "name", "nodes"}. `origins` maps
     node names to the layer paths of the imported model ("encoder/dense"), for
     copying weights. `weights` is the weights file written, if any. `messages`
-    are what the import changed or left out.
+    are what the import changed or left out. `custom_layers` are the files (absolute)
+    that define the custom classes of its nodes: the project loads them when it opens.
     """
 
     graph: ModelGraph
@@ -88,6 +90,7 @@ class ImportResult:
     origins: dict[str, str] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     weights: str | None = None
+    custom_layers: list[str] = field(default_factory=list)
 
     def catalog(self, base: Catalog) -> Catalog:
         """`base` with the specs made during the import."""
@@ -100,7 +103,10 @@ class ImportResult:
             extra[PROJECT_WEIGHTS_KEY] = _relative(Path(self.weights), folder)
         if self.extra_specs:
             extra[PROJECT_SPECS_KEY] = [spec.to_dict() for spec in self.extra_specs]
-        return project.Project(graph=self.graph, extra=extra)
+        references = list(self.custom_layers)
+        if folder is not None:  # named as the project model names them in a file
+            references = [Path(_relative(Path(file), folder)).as_posix() for file in references]
+        return project.Project(graph=self.graph, custom_layers=references, extra=extra)
 
 
 def _relative(path: Path, folder: Path | None) -> str:
@@ -186,6 +192,8 @@ class _Walker:
         self.messages: dict[str, None] = {}
         self.owners: dict[int, int] = {}  # id(layer) -> the call that owns it
         self.needed: set[tuple[str, int]] = set()  # the calls the outputs of the model walked need
+        self.files: dict[str, None] = {}  # the files defining the custom classes used, in order
+        self.classes: set[type] = set()  # the layer classes whose file was looked for
 
     def spec(self, key: str) -> LayerSpec:
         return self.extra.get(key) or self.catalog[key]
@@ -394,6 +402,8 @@ class _Walker:
     # -- specs
     def spec_of(self, name: str, operation: Any, list_call: bool) -> LayerSpec:
         cls = type(operation)
+        if isinstance(operation, keras.layers.Layer):
+            self.record_file(cls)
         key = self.type_keys.get(cls)
         if key is not None:
             return self.catalog[key]
@@ -408,6 +418,17 @@ class _Walker:
         if key not in self.extra:
             self.extra[key] = self.new_spec(name, cls, key, operation, list_call)
         return self.extra[key]
+
+    def record_file(self, cls: type) -> None:
+        """Remember the custom-layer file that defines `cls`, or note why it cannot be named."""
+        if cls in self.classes:
+            return
+        self.classes.add(cls)
+        found = defining_file(cls)
+        if found.path is not None:
+            self.files[str(found.path)] = None
+        elif found.note:
+            self.note(found.note)
 
     def new_spec(self, name: str, cls: type, key: str, operation: Any, list_call: bool) -> LayerSpec:
         if isinstance(operation, keras.layers.Layer):
@@ -451,6 +472,7 @@ class _Walker:
             groups=[{"id": g.id, "name": g.name, "nodes": list(g.nodes)} for g in graph.groups.values()],
             origins={names[index]: call.origin for index, call in enumerate(self.calls) if call.origin},
             messages=list(self.messages),
+            custom_layers=list(self.files),
         )
 
     def add_groups(self, graph: ModelGraph, ids: list[str]) -> None:
@@ -727,14 +749,6 @@ def _output_count(operation: Any) -> int:
 
 
 # ---------------------------------------------------------------------- names
-def identifier(name: str) -> str:
-    """A Keras name as a node name: kept when it is a Python identifier, else made one."""
-    text = re.sub(r"\W", "_", name) or "layer"
-    if text[0].isdigit():
-        text = f"layer_{text}"
-    return f"{text}_" if not is_valid_name(text) else text
-
-
 def _node_names(calls: list[_Call]) -> list[str]:
     """Unique names: layers keep theirs first, then each further call is `<layer>_<n>`."""
     names = [""] * len(calls)

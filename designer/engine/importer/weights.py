@@ -21,6 +21,7 @@ from designer.engine.importer.base import (
     WEIGHTS_SUFFIX,
     ImportRefused,
     first_line,
+    identifier_path,
     is_model,
 )
 from designer.graph.model import ModelGraph
@@ -50,12 +51,18 @@ def save_imported_weights(result: ImportResult, model: keras.Model, catalog: Cat
 
 def _record_layer_paths(model: keras.Model, path: Path, origins: Mapping[str, str]) -> None:
     """Store where each layer's weights are in the file (Keras addresses them by class, in
-    order), by node name and by the layer's path in the imported model (which exported code
-    with blocks reproduces: "encoder/dense")."""
+    order), by node name and by the layer's path in the imported model, as it is and as exported
+    code with blocks names it ("encoder/dense"; "mobilenetv2_1_00_32/Conv1" for
+    "mobilenetv2_1.00_32/Conv1")."""
     paths = keras_layer_paths(model)
     with h5py.File(path, "a") as file:
         if all(paths[layer.name] in file for layer in model.layers if layer.weights):
-            by_origin = {origin: paths[name] for name, origin in origins.items() if name in paths}
+            by_origin = {
+                path: paths[name]
+                for name, origin in origins.items()
+                if name in paths
+                for path in (identifier_path(origin), origin)
+            }
             file.attrs[LAYER_PATHS_ATTRIBUTE] = json.dumps({**by_origin, **paths})
 
 
@@ -155,6 +162,8 @@ def _copy_layers(target: keras.Model, copy: _Copy, strict: bool = True) -> tuple
 
 def _from_model(source: keras.Model, names: Mapping[str, str]) -> _Copy:
     sources = dict(layers_by_path(source))
+    for path, layer in list(sources.items()):  # as exported code with blocks names them
+        sources.setdefault(identifier_path(path), layer)
 
     def copy(name: str, layer: keras.layers.Layer) -> bool:
         found = sources.get(names.get(name, name))
