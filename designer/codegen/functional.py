@@ -1,6 +1,7 @@
 """The design as a Keras Functional model: a module with `build_model() -> keras.Model`.
 
-One line per layer call, in topological order. Every layer is named after its
+One line per layer call, in topological order. A model with several inputs
+takes them as a dict keyed by input name or as a list in input order. Every layer is named after its
 node (`name="dense"`) so weights can be copied by name; a shared layer is
 created once as a variable and called once per node that uses it. A group is
 one block object (`encoder = Encoder(name="encoder")`), its class defined
@@ -72,10 +73,14 @@ def _block_call_lines(plan: ModelPlan, call: BlockCall, created: set[str]) -> li
 
 
 def model_inputs(plan: ModelPlan) -> str:
-    """The input tensor, or a dict of them keyed by input name."""
+    """The input tensor, or a list of them in input order.
+
+    A list, not a dict: Keras matches a dict by the inputs' names to a list of inputs
+    without a warning, while a model whose inputs are a dict warns when called on a list.
+    """
     if len(plan.inputs) == 1:
         return plan.names[plan.inputs[0].id]
-    return _dict((node.name, plan.names[node.id]) for node in plan.inputs)
+    return "[" + ", ".join(plan.names[node.id] for node in plan.inputs) + "]"
 
 
 def model_outputs(plan: ModelPlan) -> str:

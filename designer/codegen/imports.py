@@ -5,13 +5,19 @@ custom layers (spec.source != "keras") are imported from their module
 (`from layers.linear import Linear`), or, for a self-contained export, their
 class source is copied in with the imports and module-level helpers it needs,
 read from the layer's file with `ast` (never imported: codegen runs no user code).
+
+An inlined import that binds a name the module already binds otherwise (a
+tutorial's `from tensorflow import keras` beside the generated `import keras`)
+is imported under a name of its own (`from tensorflow import keras as
+tensorflow_keras`) and the copied code's uses of it are renamed to match, so
+the code means what it meant in its file and no import shadows another.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +25,9 @@ from designer.catalog.spec import LayerSpec
 from designer.codegen.errors import CodegenError
 
 KERAS_LAYERS_MODULE = "keras.layers"
+
+# The generated code's own imports: these names always mean Keras' modules in it.
+OWN_IMPORTS = {"keras": "import keras", "layers": "from keras import layers"}
 
 
 @dataclass
@@ -49,11 +58,11 @@ class Imports:
 
     # ------------------------------------------------------------ requests
     def keras(self) -> str:
-        self.third_party.add("import keras")
+        self.third_party.add(OWN_IMPORTS["keras"])
         return "keras"
 
     def layers(self) -> str:
-        self.third_party.add("from keras import layers")
+        self.third_party.add(OWN_IMPORTS["layers"])
         return "layers"
 
     def add(self, line: str) -> None:
@@ -119,6 +128,19 @@ class Imports:
         return sources
 
     # ------------------------------------------------------------ internal
+    def _bindings(self) -> dict[str, str | None]:
+        """Each module-level name bound so far, with the import line that binds it
+        (None for an inlined definition); `keras` and `layers` always Keras' own."""
+        bindings: dict[str, str | None] = dict(OWN_IMPORTS)
+        lines = [*sorted(self.standard), *sorted(self.third_party), *self.local]
+        lines += [line for item in self.inlined.values() for line in item.imports]
+        for line in lines:
+            for name in _names_of([line]):
+                bindings.setdefault(name, line)
+        for item in self.inlined.values():
+            bindings.update(dict.fromkeys(item.defined, None))
+        return bindings
+
     def _definition(self, name: str) -> str | None:
         """The source an already inlined class brought for `name`, if any."""
         return next((item.defined[name] for item in self.inlined.values() if name in item.defined), None)
@@ -126,7 +148,7 @@ class Imports:
     def _custom_class(self, spec: LayerSpec) -> str:
         taken = self.bound_names
         if self.self_contained:
-            inlined = inline_class(spec)
+            inlined = inline_class(spec, self._bindings())
             clash = sorted(
                 name
                 for name in inlined.defined
@@ -182,9 +204,13 @@ def _names_of(import_lines: Iterable[str]) -> set[str]:
 
 
 # ---------------------------------------------------------------- inlining
-def inline_class(spec: LayerSpec) -> InlinedClass:
+def inline_class(spec: LayerSpec, bindings: Mapping[str, str | None] | None = None) -> InlinedClass:
     """The class `spec.class_name` from `spec.file`, with the imports and the
-    module-level definitions it uses (transitively), in file order."""
+    module-level definitions it uses (transitively), in file order.
+
+    `bindings` are the names the module binds already, with the import line of
+    each (None: a definition); an import of the file that would bind one of them
+    otherwise gets a name of its own, and the copied code uses that name."""
     if not spec.file:
         raise CodegenError(f"Cannot inline {spec.key}: its spec names no source file.")
     path = Path(spec.file)
@@ -206,11 +232,13 @@ def inline_class(spec: LayerSpec) -> InlinedClass:
     needed = _closure(definitions[spec.class_name], definitions)
     kept = [node for node in tree.body if any(node is definitions.get(n) for n in needed)]
     used = set().union(*(_used_names(node) for node in kept))
-    import_lines = sorted(
-        {line for name in used if name in imports for line in _import_lines(imports[name], name, spec)}
-    )
+    file_names = set(definitions) | set(imports)
+    found = [(name, _import_line(imports[name], name, spec)) for name in sorted(used & set(imports))]
+    renames = _renames(found, bindings or {}, file_names, spec)
+    import_lines = sorted({_aliased(line, renames.get(name)) for name, line in found})
     if any(isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body):
         import_lines.insert(0, "from __future__ import annotations")
+    lines = _renamed_uses(kept, lines, renames, spec)
     sources = [_source_of(node, lines) for node in kept]
     defined = {name: source for node, source in zip(kept, sources, strict=True) for name in _defined_by(node)}
     return InlinedClass(spec.key, import_lines, sources, defined)
@@ -249,17 +277,106 @@ def _bound_by(node: ast.stmt) -> set[str]:
     return set()
 
 
-def _import_lines(node: ast.Import | ast.ImportFrom, name: str, spec: LayerSpec) -> list[str]:
-    """The import of `name` alone, relative imports made absolute."""
+def _import_line(node: ast.Import | ast.ImportFrom, name: str, spec: LayerSpec) -> str:
+    """The import of `name` alone, a relative import made absolute."""
     for alias in node.names:
         bound = alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
         if bound != name:
             continue
         suffix = f" as {alias.asname}" if alias.asname else ""
         if isinstance(node, ast.Import):
-            return [f"import {alias.name}{suffix}"]
-        return [f"from {_absolute(node, spec)} import {alias.name}{suffix}"]
-    return []
+            return f"import {alias.name}{suffix}"
+        return f"from {_absolute(node, spec)} import {alias.name}{suffix}"
+    raise AssertionError(f"{name!r} is bound by the import, by construction")
+
+
+# ------------------------------------------------- imports that clash, renamed
+_ABSENT = object()
+
+
+def _renames(
+    found: list[tuple[str, str]],
+    bindings: Mapping[str, str | None],
+    file_names: set[str],
+    spec: LayerSpec,
+) -> dict[str, str]:
+    """A name of its own (`tensorflow_keras`) for each import in `found`, (name, import
+    line), that would bind a name of `bindings` to something else."""
+    renames: dict[str, str] = {}
+    for name, line in found:
+        if bindings.get(name, line) == line or _same_package(line, name, bindings.get(name)):
+            continue
+        if line.startswith("import ") and " as " not in line:
+            raise CodegenError(
+                f"Cannot inline {spec.class_name} from {spec.file}: its '{line}' binds {name!r}, which the "
+                f"generated module binds to {bindings[name] or 'a definition'}. Import it with "
+                f"'import {line.split()[1]} as ...' in the file, or export without self_contained."
+            )
+        stem = _alias_stem(line)
+        for candidate in [stem, *(f"{stem}_{index}" for index in range(2, 10_000))]:
+            free = bindings.get(candidate, _ABSENT) in (_ABSENT, _aliased(line, candidate))
+            if free and candidate not in file_names and candidate not in renames.values():
+                renames[name] = candidate
+                break
+    return renames
+
+
+def _same_package(line: str, name: str, bound: str | None) -> bool:
+    """`import keras.layers` binds `keras` as `import keras` does."""
+    return bound == f"import {name}" and line.startswith(f"import {name}.") and " as " not in line
+
+
+def _alias_stem(line: str) -> str:
+    """`tensorflow_keras` for `from tensorflow import keras` or `import tensorflow.keras as keras`."""
+    words = line.split()
+    path = f"{words[1]}.{words[3]}" if words[0] == "from" else words[1]
+    return path.replace(".", "_").lstrip("_")
+
+
+def _aliased(line: str, alias: str | None) -> str:
+    """`line` binding `alias` instead of its own name."""
+    if alias is None:
+        return line
+    return f"{line.split(' as ')[0]} as {alias}"
+
+
+def _renamed_uses(
+    kept: list[ast.stmt], lines: list[str], renames: Mapping[str, str], spec: LayerSpec
+) -> list[str]:
+    """`lines` with each use of a renamed import in the `kept` definitions renamed."""
+    if not renames:
+        return lines
+    uses = [n for node in kept for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in renames]
+    rebound = {n.id for n in uses if not isinstance(n.ctx, ast.Load)} | {
+        name for node in kept for name in _locally_bound(node) if name in renames
+    }
+    if rebound:
+        raise CodegenError(
+            f"Cannot inline {spec.class_name} from {spec.file}: it binds {', '.join(sorted(rebound))} "
+            "inside its code too, which the generated module imports otherwise. Rename them in the file, "
+            "or export without self_contained."
+        )
+    edited = list(lines)
+    for use in sorted(uses, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+        text = edited[use.lineno - 1].encode("utf-8")  # ast offsets count UTF-8 bytes
+        replacement = renames[use.id].encode("utf-8")
+        edited[use.lineno - 1] = (text[: use.col_offset] + replacement + text[use.end_col_offset :]).decode()
+    return edited
+
+
+def _locally_bound(node: ast.AST) -> set[str]:
+    """Names bound inside `node` other than by assignment: arguments, imports, global declarations."""
+    names: set[str] = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.arg):
+            names.add(inner.arg)
+        elif isinstance(inner, (ast.Import, ast.ImportFrom)):
+            names |= _bound_by(inner)
+        elif isinstance(inner, (ast.Global, ast.Nonlocal)):
+            names |= set(inner.names)
+        elif isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and inner is not node:
+            names.add(inner.name)
+    return names
 
 
 def _absolute(node: ast.ImportFrom, spec: LayerSpec) -> str:

@@ -74,6 +74,11 @@ class ModelPlan:
         spec = self.writer.catalog.get(INPUT_TYPE, INPUT_SPEC)
         return self.writer.input_constructor(spec, node.params, node.name)
 
+    def symbolic_input(self, node: Node, shape: str) -> str:
+        """`keras.KerasTensor(<shape>)` with the dtype (and sparseness) of the Input `node`."""
+        spec = self.writer.catalog.get(INPUT_TYPE, INPUT_SPEC)
+        return self.writer.symbolic_input(spec, node.params, shape)
+
 
 def plan_model(
     graph: ModelGraph,

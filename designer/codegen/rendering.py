@@ -22,6 +22,9 @@ TUPLE_KINDS = frozenset({"tuple", "shape", "ints"})  # what the engine passes as
 # hold these values (an auto-generated name is never worth keeping).
 _NESTED_DEFAULTS: dict[str, Any] = {"trainable": True, "dtype": "float32"}
 
+# The parameters of an Input that a `keras.KerasTensor` takes too.
+_SYMBOLIC_INPUT_PARAMS = ("dtype", "sparse")
+
 
 def literal(value: Any, kind: str | None = None) -> str:
     """`value` (JSON) as a Python literal; lists become tuples for tuple kinds."""
@@ -95,6 +98,14 @@ class LayerWriter:
         arguments = [f"{key}={self.value(spec.param(key), value)}" for key, value in values.items()]
         arguments.append(f"name={string(name)}")
         return f"{self.imports.keras()}.Input({', '.join(arguments)})"
+
+    def symbolic_input(self, spec: LayerSpec, params: Mapping[str, Any], shape: str) -> str:
+        """`keras.KerasTensor(shape)`, the source `shape` its shape (batch axis included),
+        with the Input's other parameters (dtype, sparse) where they are not the defaults."""
+        kept = {k: v for k, v in params.items() if k in _SYMBOLIC_INPUT_PARAMS}
+        values = spec.non_default_params(kept)
+        arguments = [shape, *(f"{key}={self.value(spec.param(key), value)}" for key, value in values.items())]
+        return f"{self.imports.keras()}.KerasTensor({', '.join(arguments)})"
 
     def arguments(self, spec: LayerSpec, params: Mapping[str, Any]) -> list[str]:
         values = spec.non_default_params(params)

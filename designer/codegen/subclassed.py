@@ -2,9 +2,12 @@
 
 Layers are attributes named after their nodes (a shared layer once) and keep
 the node's name (`name="dense"`), so layer names and parameter counts match
-the Functional export. `call(inputs, training=None)` takes a dict keyed by
-input name when the model has several inputs, else one tensor, and passes
-`training=training` to every layer whose call accepts it, and to every block.
+the Functional export. `call(inputs, training=None)` takes one tensor, or,
+when the model has several inputs, a dict keyed by input name or a list in
+input order (as a Functional model does), and passes `training=training` to
+every layer whose call accepts it, and to every block. `build(input_shape)`
+calls the layers on symbolic inputs, so each builds eagerly, never inside
+Keras' trace of `call` (see `build_body`).
 The class registers itself for saving, and the module's `build_model()` builds
 it on `keras.Input`s so `summary()` and `save()` work at once. A group is a
 block object attribute (`self.encoder = Encoder(name="encoder")`), its class
@@ -60,6 +63,7 @@ def class_lines(plan: ModelPlan, name: str) -> list[str]:
         "        super().__init__(name=name, **kwargs)",
     ]
     lines += [f"        self.{plan.names[owner]} = {source}" for owner, source in plan.constructors.items()]
+    lines += ["", "    def build(self, input_shape):", *build_body(plan)]
     lines += ["", "    def call(self, inputs, training=None):", *call_body(plan)]
     lines += [
         "",
@@ -74,11 +78,37 @@ def class_lines(plan: ModelPlan, name: str) -> list[str]:
     return lines
 
 
+def build_body(plan: ModelPlan) -> list[str]:
+    """`build()` calls the model's layers on symbolic inputs of the shapes Keras passes.
+
+    Without it Keras builds the model by tracing `call` in a scratch graph, and a layer
+    that makes tensors in its own build (Normalization's mean and variance) keeps tensors
+    of that graph, which fail once it is gone ("out of scope" on TensorFlow, a leaked
+    tracer on JAX). Built here, every layer builds eagerly, as in a Functional model.
+    """
+    lines = [
+        "        # Each layer builds when called on symbolic inputs: here, not in Keras' trace of",
+        "        # call(), where a layer that makes tensors in build (Normalization) would lose them.",
+    ]
+    if len(plan.inputs) == 1:
+        return [*lines, f"        self.call({plan.symbolic_input(plan.inputs[0], 'input_shape')})"]
+    tensors = ", ".join(
+        f"{string(node.name)}: {plan.symbolic_input(node, f'input_shape[{string(node.name)}]')}"
+        for node in plan.inputs
+    )
+    return [*lines, *_keyed_by_input_name(plan, "input_shape"), f"        self.call({{{tensors}}})"]
+
+
 def call_body(plan: ModelPlan) -> list[str]:
+    """`call()`: one input tensor, or several as a dict by input name or a list in input order."""
     if len(plan.inputs) == 1:
         lines = [f"        {plan.names[plan.inputs[0].id]} = inputs"]
     else:
-        lines = [f"        {plan.names[node.id]} = inputs[{string(node.name)}]" for node in plan.inputs]
+        lines = [
+            "        # A dict keyed by input name, or a list (tuple) in input order.",
+            *_keyed_by_input_name(plan, "inputs"),
+            *(f"        {plan.names[node.id]} = inputs[{string(node.name)}]" for node in plan.inputs),
+        ]
     for call in plan.calls:
         if isinstance(call, BlockCall):
             lines.append(
@@ -104,4 +134,13 @@ def build_lines(plan: ModelPlan, name: str) -> list[str]:
         f"    model = {name}()",
         f"    model({inputs})",
         "    return model",
+    ]
+
+
+def _keyed_by_input_name(plan: ModelPlan, variable: str) -> list[str]:
+    """Lines that make `variable`, when a list in input order, a dict keyed by input name."""
+    names = ", ".join(string(node.name) for node in plan.inputs)
+    return [
+        f"        if not isinstance({variable}, dict):",
+        f"            {variable} = dict(zip(({names}), {variable}, strict=True))",
     ]

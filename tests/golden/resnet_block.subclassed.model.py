@@ -30,6 +30,11 @@ class ResnetBlock(keras.Model):
         self.pool = layers.GlobalAveragePooling2D(name="pool")
         self.digit = layers.Dense(10, activation="softmax", name="digit")
 
+    def build(self, input_shape):
+        # Each layer builds when called on symbolic inputs: here, not in Keras' trace of
+        # call(), where a layer that makes tensors in build (Normalization) would lose them.
+        self.call(keras.KerasTensor(input_shape))
+
     def call(self, inputs, training=None):
         image = inputs
         stem_conv = self.stem_conv(image)

@@ -15,7 +15,7 @@ def build_model() -> keras.Model:
     digit = layers.Dense(10, activation="softmax", name="digit")(hidden)
     size = layers.Dense(1, name="size")(hidden)
     return keras.Model(
-        inputs={"image": image, "meta": meta},
+        inputs=[image, meta],
         outputs={"digit": digit, "size": size},
         name="two_in_two_out",
     )
