@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+from collections.abc import Iterable
 
 import pytest
 from codegen_helpers import GraphBuilder, clash_graph, custom_graph, shared_graph
@@ -38,7 +39,7 @@ def test_names_that_clash_are_renamed_and_reported(catalog: Catalog) -> None:
 class UncheckedGraph(ModelGraph):
     """Takes any node name: codegen must not rely on the graph's own name checks."""
 
-    def check_name(self, name: str, node_id: str | None = None) -> None:
+    def check_name(self, name: str, node_id: str | None = None, others: Iterable[Node] = ()) -> None:
         return None
 
 
