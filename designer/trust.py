@@ -9,9 +9,10 @@ finds helper_mod.py there), so consent covers those modules too:
 Imports made by other means (importlib, __import__, exec) are not seen. The
 store is a small JSON file in the user's configuration folder, written
 atomically. Both processes ask it: the GUI before it offers a file to the
-engine, the engine again before it runs one. A layer whose file did not run
-still has its nodes: `stand_in_specs` gives them ports from the design itself.
-No Qt, no Keras.
+engine, the engine again before it runs one; `survey_consent` reads all the GUI's
+consent flow needs (digests, the files not trusted, their imports) in one call,
+which it makes off the GUI thread. A layer whose file did not run still has its
+nodes: `stand_in_specs` gives them ports from the design itself. No Qt, no Keras.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +192,48 @@ class TrustStore:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, self.path)
+
+
+@dataclass(frozen=True)
+class ConsentSurvey:
+    """Layer files as they are now, read and hashed for the consent flow (off the GUI thread: a
+    file's local imports are parsed and hashed with it)."""
+
+    digests: dict[Path, str | None]  # each file's trust digest; None when it cannot be read
+    untrusted: list[Path]  # the files the store does not trust as they are now
+    snapshot: dict[str, dict[str, object]]  # those by digest, as `consent_snapshot` gives them
+    imports: dict[Path, list[Path]]  # the modules each untrusted file imports from its folder
+
+    def asking(self, declined: set[str]) -> list[Path]:
+        """The untrusted files to ask about: not those whose content was declined already."""
+        return [file for file in self.untrusted if self.digests.get(file) not in declined]
+
+    def shown(self, files: Iterable[Path]) -> dict[str, dict[str, object]]:
+        """The snapshot of `files`: what a dialog asking about them shows, and trusting them stores."""
+        wanted = {self.digests.get(file) for file in files}
+        return {digest: entry for digest, entry in self.snapshot.items() if digest in wanted}
+
+
+def survey_consent(files: Iterable[Path], store: TrustStore | None = None) -> ConsentSurvey:
+    """Hash each of `files` with its local imports and ask `store` (the user's, by default)
+    which it trusts; files that cannot be read are not trusted and get no snapshot."""
+    store = store if store is not None else TrustStore()
+    digests: dict[Path, str | None] = {}
+    survey = ConsentSurvey(digests, [], {}, {})
+    for file in map(Path, files):
+        try:
+            digests[file] = digest = trust_digest(file)
+            imports = local_imports(file) if not store.trusts(digest) else []
+        except OSError:
+            digests[file] = None
+            if file.is_file():
+                survey.untrusted.append(file)
+            continue
+        if not store.trusts(digest):
+            survey.untrusted.append(file)
+            survey.snapshot[digest] = _entry(file, imports)
+            survey.imports[file] = imports
+    return survey
 
 
 def consent_snapshot(files: list[Path]) -> dict[str, dict[str, object]]:

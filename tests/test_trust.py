@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from designer.trust import TrustStore, consent_snapshot, content_hash, local_imports, trust_digest
+from designer.trust import (
+    TrustStore,
+    consent_snapshot,
+    content_hash,
+    local_imports,
+    survey_consent,
+    trust_digest,
+)
 
 LAYER = """
 import os
@@ -111,3 +118,23 @@ def test_consent_covers_what_the_dialog_showed_not_what_changed_while_it_was_ope
     store = TrustStore(tmp_path / "trust.json")
     store.trust_snapshot(shown)  # the person said yes to what they saw
     assert not TrustStore(tmp_path / "trust.json").is_trusted(layer)
+
+
+def test_a_survey_reads_what_the_consent_flow_needs_in_one_call(tmp_path: Path) -> None:
+    """survey_consent (the GUI calls it off its thread) agrees with the one-file functions: each
+    file's digest, the untrusted ones with their imports and snapshot, unreadable files left out."""
+    marker = tmp_path / "ran"
+    layer = write(tmp_path / "layer.py", LAYER)
+    helped_folder(tmp_path, marker)
+    plain = write(tmp_path / "plain.py", "x = 1\n")
+    missing = tmp_path / "missing.py"
+    store = TrustStore(tmp_path / "trust.json")
+    store.trust([plain])
+
+    survey = survey_consent([layer, plain, missing], store)
+
+    assert survey.digests == {layer: trust_digest(layer), plain: trust_digest(plain), missing: None}
+    assert survey.untrusted == [layer] and survey.imports == {layer: local_imports(layer)}
+    assert survey.shown([layer]).keys() == consent_snapshot([layer]).keys()
+    assert survey.asking({trust_digest(layer)}) == [] and survey.asking(set()) == [layer]
+    assert not marker.exists()

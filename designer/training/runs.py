@@ -39,7 +39,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, overload
 
 from designer.catalog.spec import LayerSpec
 from designer.codegen import MODEL_FILE, TRAINING_FILE, export
@@ -246,6 +246,45 @@ def _megabytes(count: int) -> str:
     return f"{count / 1000**2:,.1f} MB"
 
 
+# What a run folder holds, by the RunFolder attribute that names it: run.events_file is
+# run.path / "events.jsonl". One table, one accessor (RunPath), instead of a property each.
+RUN_PATHS = {
+    "model_file": MODEL_FILE,
+    "training_file": TRAINING_FILE,
+    "events_file": EVENTS_FILE,
+    "history_file": HISTORY_FILE,
+    "history_before_resume": HISTORY_BEFORE_RESUME,
+    "stdout_file": STDOUT_FILE,
+    "stderr_file": STDERR_FILE,
+    "stop_file": STOP_FILE,
+    "worker_file": WORKER_FILE,
+    "config_file": CONFIG_FILE,
+    "graph_file": GRAPH_FILE,
+    "run_file": RUN_FILE,
+    "checkpoints": CHECKPOINTS,
+    "last_checkpoint": f"{CHECKPOINTS}/{LAST_CHECKPOINT}",
+    "last_state_file": f"{CHECKPOINTS}/{LAST_STATE}",
+}
+
+
+class RunPath:
+    """A RunFolder attribute that is a path in the run folder, as RUN_PATHS names it."""
+
+    relative = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.relative = RUN_PATHS[name]
+
+    @overload
+    def __get__(self, run: None, owner: type) -> RunPath: ...
+
+    @overload
+    def __get__(self, run: RunFolder, owner: type) -> Path: ...
+
+    def __get__(self, run: RunFolder | None, owner: type) -> Path | RunPath:
+        return self if run is None else run.path / self.relative
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """One line of a project's run list."""
@@ -334,60 +373,33 @@ class RunFolder:
         copy_user_modules(run.path, list(files.values()), user_layer_folders(graph, catalog))
         if initial_weights is not None:
             shutil.copyfile(initial_weights, run.path / INITIAL_WEIGHTS_FILE)
-        _write_json(run.path / CONFIG_FILE, config.to_dict())
-        _write_json(run.path / GRAPH_FILE, project.to_dict(graph))
+        _write_json(run.config_file, config.to_dict())
+        _write_json(run.graph_file, project.to_dict(graph))
         options = {"style": style, "self_contained": self_contained}
         _write_json(
-            run.path / RUN_FILE,
+            run.run_file,
             {**dict(metadata or {}), **options, "graph_hash": graph_hash(graph), "created": time.time()},
         )
         for folder in (CHECKPOINTS, LOGS):
             (run.path / folder).mkdir(exist_ok=True)
-        (run.path / EVENTS_FILE).touch()
+        run.events_file.touch()
         return run
 
     # ------------------------------------------------------------ files
+    model_file, training_file, events_file, history_file = RunPath(), RunPath(), RunPath(), RunPath()
+    stdout_file, stderr_file, stop_file, worker_file = RunPath(), RunPath(), RunPath(), RunPath()
+    config_file, graph_file, run_file, history_before_resume = RunPath(), RunPath(), RunPath(), RunPath()
+    checkpoints, last_checkpoint, last_state_file = RunPath(), RunPath(), RunPath()
+
     @property
     def name(self) -> str:
         return self.path.name
 
-    @property
-    def model_file(self) -> Path:
-        return self.path / MODEL_FILE
-
-    @property
-    def training_file(self) -> Path:
-        return self.path / TRAINING_FILE
-
-    @property
-    def events_file(self) -> Path:
-        return self.path / EVENTS_FILE
-
-    @property
-    def history_file(self) -> Path:
-        return self.path / HISTORY_FILE
-
-    @property
-    def stderr_file(self) -> Path:
-        return self.path / STDERR_FILE
-
-    @property
-    def stdout_file(self) -> Path:
-        return self.path / STDOUT_FILE
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / CHECKPOINTS
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoints / LAST_CHECKPOINT
-
     def config(self) -> TrainingConfig:
-        return TrainingConfig.from_dict(json.loads((self.path / CONFIG_FILE).read_text(encoding="utf-8")))
+        return TrainingConfig.from_dict(json.loads(self.config_file.read_text(encoding="utf-8")))
 
     def metadata(self) -> dict[str, Any]:
-        return json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
+        return json.loads(self.run_file.read_text(encoding="utf-8"))
 
     @property
     def graph_hash(self) -> str:
@@ -395,7 +407,7 @@ class RunFolder:
 
     def completed_epochs(self) -> int:
         """Epochs whose weights `last.keras` holds (0 without a checkpoint): where a resume starts."""
-        state = self.checkpoints / LAST_STATE
+        state = self.last_state_file
         if not state.exists() or not self.last_checkpoint.exists():
             return 0
         return int(json.loads(state.read_text(encoding="utf-8"))["epoch"])
@@ -420,7 +432,7 @@ class RunFolder:
             kept = [line for line in lines if not _of_epoch_from(line, epoch)]
             if len(kept) < len(lines):
                 project.atomic_write_text(self.events_file, b"".join(kept).decode("utf-8", "replace"))
-        for history in (self.history_file, self.path / HISTORY_BEFORE_RESUME):
+        for history in (self.history_file, self.history_before_resume):
             if history.exists():
                 _keep_history_before(history, epoch)
 
@@ -431,20 +443,15 @@ class RunFolder:
         strings "nan", "inf", "-inf" (float() reads them)."""
         return [event for event in self.events() if event.get("type") == INSPECTION_EVENT]
 
-    # ------------------------------------------------------------- stop
-    @property
-    def stop_file(self) -> Path:
-        return self.path / STOP_FILE
-
     # ----------------------------------------------------------- worker
     def record_worker(self, pid: int) -> None:
         """Note the pid of the worker training this run (the worker does, as it starts)."""
-        _write_json(self.path / WORKER_FILE, {"pid": pid, "time": time.time()})
+        _write_json(self.worker_file, {"pid": pid, "time": time.time()})
 
     def worker_pid(self) -> int | None:
         """The pid of this run's worker while it is alive; None when it is gone (or never started)."""
         try:
-            pid = int(json.loads((self.path / WORKER_FILE).read_text(encoding="utf-8"))["pid"])
+            pid = int(json.loads(self.worker_file.read_text(encoding="utf-8"))["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
         arguments = command_line(pid) if pid_alive(pid) else []

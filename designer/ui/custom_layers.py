@@ -49,13 +49,16 @@ from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
 from designer.trust import (
+    ConsentSurvey,
     TrustStore,
     consent_snapshot,
     layer_files,
     local_imports,
     stand_in_specs,
+    survey_consent,
     trust_digest,
 )
+from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document, ProjectSubscription
 from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
 from designer.ui.services import WindowServices
@@ -76,12 +79,14 @@ def _hash_or_none(path: Path) -> str | None:
         return None
 
 
-def consent_text(files: list[Path]) -> str:
-    """The files whose code would run, each with the modules it imports from its folder."""
+def consent_text(files: list[Path], imports: Mapping[Path, list[Path]] | None = None) -> str:
+    """The files whose code would run, each with the modules it imports from its folder (`imports`
+    when they were read already)."""
     lines = []
     for file in files:
         lines.append(f"    {file}")
-        lines += [f"        imports {module}" for module in _local_imports_or_none(file)]
+        found = imports[file] if imports is not None and file in imports else _local_imports_or_none(file)
+        lines += [f"        imports {module}" for module in found]
     return "The design uses Python code from:\n\n" + "\n".join(lines)
 
 
@@ -90,6 +95,11 @@ def _local_imports_or_none(file: Path) -> list[Path]:
         return local_imports(file)
     except OSError:
         return []
+
+
+def _survey_files(paths: list[Path]) -> ConsentSurvey:
+    """On the worker thread: the layer files `paths` name, read and hashed with their imports."""
+    return survey_consent(layer_files(paths))
 
 
 def _normal(path: Path) -> Path:
@@ -123,6 +133,7 @@ class _Load:
     data: Mapping[str, Any] | None = None
     then: Callable[[], None] | None = None
     files: dict[Path, str | None] = field(default_factory=dict)
+    only_if_changed: bool = False  # a file changed on disk: offered again only when its content did
 
 
 @dataclass
@@ -148,7 +159,10 @@ class CustomLayerFiles(QObject):
         self.requested: list[Path] | None = None  # the paths offered last (None: never)
         self.sent: dict[Path, str | None] = {}  # each file offered last, and its hash then
         self.declined: set[str] = set()  # contents (hashes) the person would not run, this session
-        self._pending: dict[int, _Load] = {}
+        self._pending: dict[int, _Load] = {}  # by request; a negative key: its files are being read
+        self._surveys = 0
+        self._consent_imports: Mapping[Path, list[Path]] = {}  # of the files confirm_trust asks about
+        self._trust_jobs = BackgroundJobs("custom-layer-trust", self)
         self._checks: set[int] = set()
         self._waiting: _Opening | None = None  # the open waiting for its files to load
         self._ready: Path | None = None  # a project whose files were just loaded for it
@@ -255,7 +269,7 @@ class CustomLayerFiles(QObject):
         box = QMessageBox(self.window.window())
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Run custom layer code?")
-        box.setText(consent_text(files))
+        box.setText(consent_text(files, self._consent_imports))
         box.setInformativeText(
             "Loading runs this code, and the modules it imports from its folder, with your permissions. "
             "Trust it only if you know where it comes from; the answer is remembered until one of "
@@ -266,21 +280,22 @@ class CustomLayerFiles(QObject):
         box.exec()
         return box.clickedButton() is trust
 
-    def _ask_consent(self, files: list[Path]) -> None:
-        """Trust or decline the files not trusted yet (a declined content is not asked about again)."""
-        store = TrustStore()
-        untrusted = [
-            f
-            for f in files
-            if f.is_file() and not store.is_trusted(f) and _hash_or_none(f) not in self.declined
-        ]
+    def _ask_consent(self, survey: ConsentSurvey) -> None:
+        """Trust or decline the files not trusted yet (a declined content is not asked about again),
+        as `survey` read them off the GUI thread."""
+        untrusted = survey.asking(self.declined)
         if not untrusted:
             return
-        shown = consent_snapshot(untrusted)  # what the dialog shows is what gets trusted
-        if self.confirm_trust(untrusted):
-            self._remember_trust(lambda: store.trust_snapshot(shown))
+        shown = survey.shown(untrusted)  # what the dialog shows is what gets trusted
+        self._consent_imports = survey.imports
+        try:
+            trusted = self.confirm_trust(untrusted)
+        finally:
+            self._consent_imports = {}
+        if trusted:
+            self._remember_trust(lambda: TrustStore().trust_snapshot(shown))
         else:
-            self.declined |= {digest for digest in map(_hash_or_none, untrusted) if digest}
+            self.declined |= {digest for file in untrusted if (digest := survey.digests.get(file))}
             self.window.show_message(f"Not run: {', '.join(f.name for f in untrusted)} (not trusted)")
 
     def _remember_trust(self, write: Callable[[], None]) -> None:
@@ -303,11 +318,40 @@ class CustomLayerFiles(QObject):
         folder: Path | None = None,
         then: Callable[[], None] | None = None,
     ) -> None:
-        """Offer the design's files (or those of `data`) to the engine, after asking about new ones."""
-        paths = self.paths(data, folder)
-        if self.client is not None:
-            self._ask_consent(layer_files(paths))
-        self._send(_Load(paths, data, then, {file: _hash_or_none(file) for file in layer_files(paths)}))
+        """Offer the design's files (or those of `data`) to the engine, after asking about new ones.
+        The files and their local imports are read and hashed off the GUI thread first (a load is
+        under way meanwhile); without an engine nothing runs, so nothing is asked."""
+        load = _Load(self.paths(data, folder), data, then)
+        if self.client is None:
+            load.files = {file: _hash_or_none(file) for file in layer_files(load.paths)}
+            self._send(load)
+            return
+        self._survey(load)
+
+    def _survey(self, load: _Load) -> None:
+        self._surveys += 1
+        key = -self._surveys
+        self._pending[key] = load
+        self._trust_jobs.submit(
+            _survey_files,
+            load.paths,
+            done=lambda survey: self._surveyed(key, survey),
+            failed=lambda _error: self._surveyed(key, ConsentSurvey({}, [], {}, {})),  # the engine asks too
+        )
+
+    def _surveyed(self, key: int, survey: ConsentSurvey) -> None:
+        """Back on the GUI thread: ask about the files not trusted, then offer them to the engine."""
+        load = self._pending.pop(key, None)
+        if load is None or self.client is None:
+            return  # closed meanwhile
+        unchanged = set(survey.digests) == set(self.sent) and all(
+            digest == self.sent[file] for file, digest in survey.digests.items()
+        )
+        if load.only_if_changed and unchanged:
+            return
+        self._ask_consent(survey)
+        load.files = dict(survey.digests)
+        self._send(load)
 
     def _send(self, load: _Load) -> None:
         self.requested, self.sent = list(load.paths), dict(load.files)
@@ -516,9 +560,12 @@ class CustomLayerFiles(QObject):
             return
         paths = self.paths()
         self._watch(paths)
-        files = layer_files(paths)
-        if set(files) != set(self.sent) or any(_hash_or_none(f) != self.sent.get(f) for f in files):
-            self.sync()
+        if self.client is None:
+            files = layer_files(paths)
+            if set(files) != set(self.sent) or any(_hash_or_none(f) != self.sent.get(f) for f in files):
+                self.sync()
+            return
+        self._survey(_Load(paths, only_if_changed=True))  # the hashes compared off the GUI thread
 
     # ----------------------------------------------------------------- editor
     def new_layer(self) -> None:

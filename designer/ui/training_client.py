@@ -15,7 +15,9 @@ lines of its stderr. Nothing the worker does can take the design with it.
 
 `stop()` asks the worker to stop after the current batch (it keeps a
 checkpoint); `kill()` ends it at once; `resume(run)` continues a stopped run
-from its last checkpoint, epochs counting on.
+from its last checkpoint, epochs counting on (the records of the epochs it
+trains again are dropped on the worker thread first, as a start's folder is
+written there).
 """
 
 from __future__ import annotations
@@ -225,7 +227,8 @@ class TrainingClient(QObject):
 
     @property
     def preparing(self) -> bool:
-        """Whether a start is checking the data and writing its run folder (no worker yet)."""
+        """Whether a start is checking the data and writing its run folder, or a resume rewriting
+        its records (no worker yet)."""
         return self._preparing is not None
 
     def cancel_start(self) -> None:
@@ -245,24 +248,40 @@ class TrainingClient(QObject):
         self._launch(preparation.run, resume=False)
 
     def resume(self, run: RunFolder, epochs: int | None = None) -> bool:
-        """Continue `run` from its last checkpoint (to `epochs` in all, by default its config's)."""
-        if self.running:
+        """Continue `run` from its last checkpoint (to `epochs` in all, by default its config's).
+        Its log and history.csv lose the epochs the checkpoint does not hold off the GUI thread
+        (`forget_epochs_from` rewrites them); `started` follows, or `refused`. False when refused
+        at once."""
+        if self.running or self.preparing:
             self.refused.emit(["A run is in progress: stop it before resuming another."], [])
             return False
-        if not run.completed_epochs():
+        completed = run.completed_epochs()
+        if not completed:
             self.refused.emit([f"{run.name} has no checkpoint to resume from."], [])
             return False
         if shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES):
             self.refused.emit([f"Cannot resume {run.name}: {shortage}."], [])
             return False
-        self._launch(run, resume=True, epochs=epochs)
+        self._generation += 1
+        self._preparing = generation = self._generation
+        self._jobs.submit(
+            run.forget_epochs_from,  # records of epochs the resume trains again go, before the tail starts
+            completed,
+            done=lambda _: self._resumable(generation, run, epochs),
+            failed=lambda error: self._prepared(generation, _unprepared(error)),
+        )
         return True
+
+    def _resumable(self, generation: int, run: RunFolder, epochs: int | None) -> None:
+        """Back on the GUI thread: the run's records end at its checkpoint; start its worker."""
+        if generation != self._preparing:
+            return  # cancelled meanwhile: the epochs forgotten were not checkpointed anyway
+        self._preparing = None
+        self._launch(run, resume=True, epochs=epochs)
 
     def _launch(self, run: RunFolder, *, resume: bool, epochs: int | None = None) -> None:
         run.clear_stop()
         self.run, self._final = run, None
-        if resume:  # records of epochs the resume trains again go, before the tail starts at the end
-            run.forget_epochs_from(run.completed_epochs())
         self._tail = EventTail(run.events_file, offset=run.events_file.stat().st_size)
         self.process = self._worker_process(run, resume, epochs)
         self.started.emit(run)

@@ -20,6 +20,7 @@ from designer.codegen.errors import CodegenError
 from designer.graph import project
 from designer.training.config import TrainingConfig
 from designer.training.runs import (
+    RUN_PATHS,
     EventTail,
     RunFolder,
     exit_message,
@@ -38,6 +39,15 @@ def example_run(root: Path, catalog: Catalog, name: str = "digits_mlp", **option
 
 
 # ----------------------------------------------------------------- folders
+def test_each_path_of_a_run_folder_is_one_entry_of_its_table(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path / "run_0001")
+    assert run.events_file == tmp_path / "run_0001" / "events.jsonl"
+    assert run.last_checkpoint == tmp_path / "run_0001" / "checkpoints" / "last.keras"
+    assert run.stop_file == tmp_path / "run_0001" / "stop"
+    for name, relative in RUN_PATHS.items():
+        assert getattr(run, name) == run.path / relative
+
+
 @pytest.mark.parametrize(("style", "self_contained"), [("functional", True), ("subclassed", False)])
 def test_the_code_of_a_run_is_byte_for_byte_what_export_writes(
     tmp_path: Path, catalog: Catalog, style: str, self_contained: bool

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt, Signal
 from pytestqt.qtbot import QtBot
+from stall_helpers import Slowed, assert_loop_kept_turning, heartbeat
 from test_main_window import FakeClient, make_window
 
 from designer.app import stop_engine
@@ -21,6 +22,7 @@ from designer.catalog.keras_layers import build_catalog
 from designer.catalog.spec import Catalog
 from designer.graph.model import INPUT_TYPE, Edge
 from designer.trust import TrustStore
+from designer.ui import custom_layers
 from designer.ui.custom_layers import consent_text
 from designer.ui.engine_client import EngineClient, EngineSync
 from designer.ui.main_window import MainWindow
@@ -563,12 +565,18 @@ def waiting(
     window.custom_layers.close()
 
 
+def offered(qtbot: QtBot, engine: LoadingEngine, count: int) -> None:
+    """Wait until the engine was offered `count` loads (the files are hashed off the GUI thread first)."""
+    qtbot.waitUntil(lambda: len(engine.loads) >= count, timeout=10_000)
+
+
 def test_opening_another_design_while_the_first_ones_layers_load_opens_only_the_last(
-    waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path
+    qtbot: QtBot, waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path
 ) -> None:
     window, engine = waiting
     p, q = two_designs(tmp_path)
     assert window.open_path(p) and window.open_path(q)
+    offered(qtbot, engine, 2)
     assert len(engine.loads) == 2 and window.document.path is None
     engine.answer(1)  # P's files: P is not wanted any more
     assert len(engine.loads) == 2 and window.document.path is None
@@ -578,7 +586,7 @@ def test_opening_another_design_while_the_first_ones_layers_load_opens_only_the_
 
 
 def test_a_design_edited_while_an_open_waits_is_asked_about_again(
-    waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path
+    qtbot: QtBot, waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path
 ) -> None:
     window, engine = waiting
     p, q = two_designs(tmp_path)
@@ -592,14 +600,17 @@ def test_a_design_edited_while_an_open_waits_is_asked_about_again(
     assert window.open_path(p)
     window.confirm_discard = confirm_discard  # type: ignore[method-assign]
     dense = window.add_layer_at_centre("Dense")
+    offered(qtbot, engine, 1)
     engine.answer(1)
     assert len(asked) == 1 and window.document.path is None and dense in window.document.graph.nodes
     assert window.open_path(q)
     window.add_layer_at_centre("Dense")
+    offered(qtbot, engine, 2)
     engine.answer(2)  # asked again: this time the edits may go
     assert len(asked) == 2 and window.document.path == q
 
     assert window.open_path(p)  # nothing edited while it waits: not asked
+    offered(qtbot, engine, 3)
     engine.answer(3)
     assert window.document.path == p and len(asked) == 2
 
@@ -640,3 +651,22 @@ def test_an_imported_model_keeps_the_custom_layer_file_its_class_comes_from(
     (tmp_path / "designs").mkdir()
     saved = window.document.save(tmp_path / "designs" / "scaled.json")
     assert json.loads(saved.read_text())["custom_layers"] == ["../ui_recorded_layers.py"]
+
+
+def test_a_changed_layer_file_is_hashed_with_its_imports_off_the_gui_thread(
+    qtbot: QtBot, window: MainWindow, consent: Consent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that changed on disk is read, hashed with its local imports and looked up in the trust
+    store on a worker thread (made a second slow here): the event loop turns until the consent
+    dialog asks about the new content."""
+    helper = write(tmp_path / "slow_helper.py", "def factor():\n    return 2.0\n")
+    path = write(tmp_path / "slow_layers.py", HELPED_LAYERS.replace("ui_helper", "slow_helper"))
+    assert window.custom_layers.add_paths([path])
+    qtbot.waitUntil(lambda: "slow_layers.Scaled" in window.document.catalog, timeout=ENGINE_MS)
+    slowed = Slowed(custom_layers.survey_consent)
+    monkeypatch.setattr(custom_layers, "survey_consent", slowed)
+    with heartbeat() as beat:
+        save_by_rename(helper, "def factor():\n    return 3.0\n")
+        qtbot.waitUntil(lambda: len(consent.asked) == 2, timeout=ENGINE_MS)
+    assert consent.asked[1] == [path]
+    assert_loop_kept_turning(beat, slowed)

@@ -1003,6 +1003,7 @@ def test_a_training_run_gives_epochs_gradient_norms_health_flags_and_exports(
 
     nan_into(run / "checkpoints" / "epoch_002.weights.h5", "conv2d")  # conv_1
     window.training.refresh_runs()
+    qtbot.waitUntil(lambda: not window.training.listing_runs, timeout=ENGINE_MS)  # read off the GUI thread
     window.training.run_table.selectRow(len(window.training.run_model.runs) - 1)
     conv = window.scene.node_items[CONV]
     qtbot.waitUntil(lambda: conv.health.isVisible(), timeout=ENGINE_MS)

@@ -453,6 +453,11 @@ def run_cell(window: MainWindow, name: str, column: int) -> str:
     return str(model.data(model.index(row, column)))
 
 
+def listed(qtbot: object, window: MainWindow) -> None:
+    """Wait for the training panel's run list, read off the GUI thread, to be shown."""
+    qtbot.waitUntil(lambda: not window.training.listing_runs, timeout=10_000)  # type: ignore[attr-defined]
+
+
 def run_status_cell(window: MainWindow, name: str) -> str:
     return run_cell(window, name, 1)
 
@@ -476,6 +481,7 @@ def test_training_start_shows_the_run_at_once_and_stop_says_one_epoch(
     run = started.args[0]
     assert run.path.parent == tmp_path / "user runs" / "digits_mlp"  # not in the installed examples
     assert view.status_label.text() == "Starting the worker of run_0001…"
+    listed(qtbot, window)
     assert run_status_cell(window, "run_0001") == "starting"
 
     with qtbot.waitSignal(window.training_client.finished, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
@@ -488,6 +494,7 @@ def test_training_start_shows_the_run_at_once_and_stop_says_one_epoch(
 
     assert view.status_label.text() == "Stopped after 1 epoch (stop requested)."
     assert view.progress_label.text() == "1 of 3 epochs done"
+    listed(qtbot, window)
     assert run_status_cell(window, "run_0001") == "stopped: stop requested"
     assert run_cell(window, "run_0001", 2) == "1/3"
     assert "run_0001: Stopped after 1 epoch (stop requested)." in said  # in the status bar

@@ -95,6 +95,11 @@ def run_until_end(qtbot: QtBot, view: TrainingView, button: Any) -> dict[str, An
     return blocker.args[0]
 
 
+def listed(qtbot: QtBot, view: TrainingView) -> None:
+    """Wait for the run list read off the GUI thread to be shown."""
+    qtbot.waitUntil(lambda: not view.listing_runs, timeout=10_000)
+
+
 def curve(view: TrainingView, metric: str, which: str = "train_curve") -> tuple[list[float], list[float]]:
     """The points a curve was given (getData() gives those left after clipping to the view)."""
     x, y = getattr(view.plots.plots[metric], which).getOriginalDataset()
@@ -140,8 +145,9 @@ def test_a_run_started_from_the_panel_plots_its_curves_and_joins_the_run_list(
     for file in ("model.py", "train.py", "config.json", "graph.json", "run.json", "history.csv"):
         assert (run.path / file).is_file(), file
     assert run.last_checkpoint.is_file() and (run.path / "model.keras").is_file()
-    listed = view.run_model.runs[-1]
-    assert (listed.name, listed.status, listed.epochs) == (run.name, "finished", 3)
+    listed(qtbot, view)
+    summary = view.run_model.runs[-1]
+    assert (summary.name, summary.status, summary.epochs) == (run.name, "finished", 3)
     assert "accuracy" in view.run_model.data(view.run_model.index(0, 3))
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
 
@@ -160,6 +166,7 @@ def test_stop_after_the_first_epoch_then_resume_continues_the_epochs(
     stopped_at = max(curve(view, "loss")[0])
     assert stopped_at < 3
     name = view.run.name
+    listed(qtbot, view)
     assert status_cell(view, name).startswith("stopped: stop requested")
 
     with qtbot.waitSignal(view.client.finished, timeout=RUN_TIMEOUT_MS) as resumed:
@@ -174,6 +181,7 @@ def test_stop_after_the_first_epoch_then_resume_continues_the_epochs(
     assert x == sorted(x) and x[-1] == 3.0 and len(x) >= 3
     batch_x = curve(view, "loss", "batch_curve")[0]
     assert batch_x == sorted(batch_x) and batch_x[-1] > stopped_at + 1
+    listed(qtbot, view)
     assert view.run_model.runs[-1].status == "finished"
 
 
@@ -253,11 +261,14 @@ def fake_run(root: Path, name: str, losses: list[float]) -> None:
     (folder / "events.jsonl").write_text("".join(json.dumps(event) + "\n" for event in events))
 
 
-def test_selected_runs_overlay_their_epoch_curves(view: TrainingView, document: Document) -> None:
+def test_selected_runs_overlay_their_epoch_curves(
+    qtbot: QtBot, view: TrainingView, document: Document
+) -> None:
     root = runs_root(document)
     fake_run(root, "run_0001", [1.0, 0.5])
     fake_run(root, "run_0002", [0.9, 0.4, 0.2])
     view.refresh_runs()
+    listed(qtbot, view)
     assert [run.name for run in view.run_model.runs] == ["run_0001", "run_0002"]
     assert view.run_model.data(view.run_model.index(1, 2)) == "3/3"
 
@@ -296,6 +307,7 @@ def test_a_worker_that_outlived_its_designer_can_be_stopped_killed_and_then_resu
     try:
         run = orphaned_run(runs_root(document), "run_0001", stand_in.pid)
         view.refresh_runs()
+        listed(qtbot, view)
         view.run_table.selectRow(0)
         assert view.run_model.data(view.run_model.index(0, 1)) == "running"
         assert view.stop_button.isEnabled() and view.kill_button.isEnabled()
@@ -335,7 +347,9 @@ def test_data_that_does_not_fit_blocks_the_start_until_fixed(
     click(qtbot, view.problems.fix_buttons[0])
 
     assert stored_training(document)["data"]["reshape"] == {"pixels": [64]}
-    assert view.problems.messages == ["Fixed: the data fits the model. Press Start."]
+    assert view.problems.messages == ["Checking the data…"]  # read again off the GUI thread
+    fixed = ["Fixed: the data fits the model. Press Start."]
+    qtbot.waitUntil(lambda: view.problems.messages == fixed, timeout=60_000)
     document.undo_stack.undo()
     assert "reshape" not in stored_training(document)["data"]
 

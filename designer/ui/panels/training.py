@@ -18,11 +18,15 @@ project's runs with their status, final metrics, duration and config, the
 followed run's row as the header and the progress line say it; selecting runs
 overlays their epoch curves on the plots. Opening another design resets the
 panel: no curve, status or run of the last design stays (a run of it still
-training is asked to stop, keeping its checkpoint).
+training is asked to stop, keeping its checkpoint). The run list (every run's log parsed),
+Resume's rewriting of the log and a fix's data check are read and written off the GUI thread
+(`BackgroundJobs`); their answers show when they come, and one about a design no longer open is
+dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,11 +53,13 @@ from PySide6.QtWidgets import (
 )
 
 from designer.training.config import ConfigError, TrainingConfig
+from designer.training.data import check_data, model_output_shapes
 from designer.training.launcher import WeightsMatch, weights_note
 from designer.training.runs import RunFolder, RunSummary, graph_hash, list_runs
+from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document
 from designer.ui.panels.plot_style import PlotTheme, add_legend_outside
-from designer.ui.panels.training_config import ProblemList, apply_data_fix, current_config, data_problems
+from designer.ui.panels.training_config import CHECKING_TEXT, ProblemList, apply_data_fix, current_config
 from designer.ui.training_client import TrainingClient, project_folder, runs_root
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -536,6 +542,7 @@ class TrainingView(QWidget):
 
     wants_attention = Signal()  # Start was pressed: the panel should be in front
     message = Signal(str)  # a line for the window's status bar: a run starting, started, ended, refused
+    runs_listed = Signal()  # the run list read off the GUI thread is shown
 
     def __init__(self, document: Document, client: TrainingClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -551,6 +558,10 @@ class TrainingView(QWidget):
         self._detached = False  # the client's run belongs to the design open before this one
         self._weights_note = ""  # shown once a start from imported weights has started
         self._overlaid: set[str] = set()
+        self._runs_asked = self._runs_shown = 0  # run-list reads asked for, and the one shown
+        self._fix_number = 0  # the latest data check after a fix: older answers are dropped
+        self._list_jobs = BackgroundJobs("run-list", self)
+        self._check_jobs = BackgroundJobs("fix-check", self)
         self._make_widgets()
         self._lay_out()
         self._redraw_timer = QTimer(self)
@@ -638,6 +649,7 @@ class TrainingView(QWidget):
         if not self.start_button.isEnabled():
             return
         self.problems.clear()
+        self._fix_number += 1  # a data check after a fix, still under way, is answered by this start
         self._weights_note = ""
         self.wants_attention.emit()
         try:
@@ -748,7 +760,11 @@ class TrainingView(QWidget):
         if self.run is None or self.run.path != run.path:
             self.show_run(run)
         self.problems.clear()
-        return self.client.resume(run)
+        if not self.client.resume(run):
+            return False
+        self._show_live("starting")  # its folder still says "stopped" until the worker logs
+        self._update_buttons()
+        return True
 
     def show_run(self, run: RunFolder) -> None:
         """Show a run's curves as its event log has them."""
@@ -848,10 +864,27 @@ class TrainingView(QWidget):
         self._update_buttons()
 
     def _fix(self, fix: dict[str, Any]) -> None:
+        """Apply a data problem's fix (one undo step), then check the data again off the GUI thread:
+        the answer replaces "Checking the data…" unless the design, or the problems shown, changed
+        meanwhile."""
         config = apply_data_fix(self.document, fix)
-        problems = data_problems(self.document, config)
-        if problems:
-            self.problems.show_problems([], problems)
+        self._fix_number += 1
+        number, document = self._fix_number, self.document
+        self.problems.show_fine(CHECKING_TEXT)
+        self._check_jobs.submit(
+            functools.partial(check_data, base_dir=project_folder(document)),
+            config,
+            document.graph.copy(),
+            model_output_shapes(document.graph, document.results),
+            done=lambda problems: self._fix_checked(number, problems),
+            failed=lambda error: self._fix_checked(number, [], str(error)),
+        )
+
+    def _fix_checked(self, number: int, problems: list[Any], failure: str = "") -> None:
+        if number != self._fix_number:
+            return  # about a design or problems no longer shown
+        if failure or problems:
+            self.problems.show_problems([failure] if failure else [], problems)
         else:
             self.problems.show_fine("Fixed: the data fits the model. Press Start.")
 
@@ -879,18 +912,41 @@ class TrainingView(QWidget):
             self.client.stop()
         self._reset(None)
         self.report, self._stopping, self._weights_note = None, False, ""
+        self._fix_number += 1  # a data check after a fix is about the last design
         self.problems.clear()
         self.crash_text.hide()
         self.device_label.setText("Device: not started")
         self.status_label.setText("The previous design's run is stopping…" if ending else "Ready.")
         self.run_table.clearSelection()
+        self.run_model.set_runs([])  # the last design's runs go at once; this one's come when read
         self.refresh_runs()
 
     # ----------------------------------------------------------- run list
+    @property
+    def listing_runs(self) -> bool:
+        """Whether the run list is being read (the list shown is the last one read)."""
+        return self._runs_shown != self._runs_asked
+
     def refresh_runs(self) -> None:
-        """Re-read the project's run list, keeping the selection."""
+        """Read the project's run list off the GUI thread (`list_runs` parses every run's log); it
+        shows when it comes, keeping the selection. Only the answer to the latest refresh shows: one
+        about the runs of a design no longer open never lands in the next."""
+        self._runs_asked += 1
+        number, root = self._runs_asked, runs_root(self.document)
+        self._list_jobs.submit(
+            list_runs,
+            root,
+            done=lambda runs: self._runs_listed(number, runs),
+            failed=lambda error: self._runs_not_listed(number, root, error),
+        )
+        self._update_buttons()  # for what changed now (a run started or ended); again once listed
+
+    def _runs_listed(self, number: int, runs: list[RunSummary]) -> None:
+        if number != self._runs_asked:
+            return  # a later refresh (another design, a run started or ended) is on its way
+        self._runs_shown = number
         selected = {run.path for run in self.selected_runs()}
-        self.run_model.set_runs(list_runs(runs_root(self.document)))
+        self.run_model.set_runs(runs)
         selection = self.run_table.selectionModel()
         for row, run in enumerate(self.run_model.runs):
             if run.path in selected:
@@ -899,6 +955,12 @@ class TrainingView(QWidget):
                     selection.SelectionFlag.Select | selection.SelectionFlag.Rows,
                 )
         self._update_buttons()
+        self.runs_listed.emit()
+
+    def _runs_not_listed(self, number: int, root: Path, error: Exception) -> None:
+        if number == self._runs_asked:
+            self._runs_shown = number
+            self.message.emit(f"The runs in {root} cannot be listed: {error}")
 
     def selected_runs(self) -> list[RunSummary]:
         rows = sorted({index.row() for index in self.run_table.selectionModel().selectedRows()})
