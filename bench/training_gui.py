@@ -187,18 +187,18 @@ def app_run(view: TrainingView, probe: LoopProbe, start_times: list[float]) -> f
     reports: list[dict[str, Any]] = []
     view.client.finished.connect(reports.append)
     events: list[dict[str, Any]] = []
-    view.client.event.connect(events.append)
-    view.client.event.connect(probe.begin)  # from the worker's first event on
+    view.client.logged.connect(events.append)
+    view.client.logged.connect(probe.begin)  # from the worker's first event on
     with StallProbe() as stall:
         settle(50)
         view.start_button.click()
         wait(lambda: bool(events) or bool(reports), RUN_LIMIT_S)
     start_times.append(stall.longest)
-    view.client.event.disconnect(events.append)
+    view.client.logged.disconnect(events.append)
     wait(lambda: bool(reports), RUN_LIMIT_S)
     probe.end()
     view.client.finished.disconnect(reports.append)
-    view.client.event.disconnect(probe.begin)
+    view.client.logged.disconnect(probe.begin)
     if reports[0]["status"] != "finished":
         raise RuntimeError(f"The app's run ended {reports[0]}")
     return run_samples_per_second(RunFolder(reports[0]["run"]))

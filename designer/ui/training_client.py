@@ -166,7 +166,7 @@ class TrainingClient(QObject):
 
     starting = Signal()  # a start was accepted: its data check and run folder are under way
     started = Signal(object)  # RunFolder: its worker is starting (a new run or a resumed one)
-    event = Signal(dict)  # each event the worker logs, in order
+    logged = Signal(dict)  # each event the worker logs, in order
     finished = Signal(dict)  # exit report: run, exit_code, status, reason, stderr (last lines)
     refused = Signal(list, list)  # messages (config, run folder) and DataProblems: nothing started
 
@@ -335,7 +335,7 @@ class TrainingClient(QObject):
                 self._final = None
             elif event.get("type") in TERMINAL_EVENTS:
                 self._final = event
-            self.event.emit(event)
+            self.logged.emit(event)
 
     def _on_finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
         crashed = exit_status == QProcess.ExitStatus.CrashExit

@@ -633,7 +633,7 @@ class TrainingView(QWidget):
         self.resume_button.clicked.connect(self.resume)
         self.client.starting.connect(self._starting)
         self.client.started.connect(self._started)
-        self.client.event.connect(self.add_event)
+        self.client.logged.connect(self.add_event)
         self.client.finished.connect(self._finished)
         self.client.refused.connect(self._refused)
         self.problems.fix_requested.connect(self._fix)
@@ -833,7 +833,7 @@ class TrainingView(QWidget):
         self.redraw()
         text = end_text(self.curves, report)
         self.status_label.setText(text)
-        self.message.emit(f"{self.run.name}: {text}")
+        self.message.emit(f"{self.run.name}: {text}" if self.run is not None else text)
         if report.get("status") == "error":
             self._show_crash(report)
         self.run_model.set_live(None)
