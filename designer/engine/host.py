@@ -15,7 +15,6 @@ Operations:
   [Diagnostic], "totals": [trainable, non_trainable]}; a node's result carries Keras'
   complaints about its params ("param_errors"). The host keeps the last
   design and re-infers only what the difference to it can change.
-- "check_params" {"type": key, "params": {...}} -> {param: Keras' message}, {} when valid.
 - "import" {"source", "weights_dir", "code"} -> {"project", "specs", "messages"}: a Keras model
   as a design (designer.engine.importer), its weights written into weights_dir. `source` is a
   file's path, whatever its name; only with "code": true (the person agreed to run it) may it
@@ -131,7 +130,6 @@ class EngineHost:
             "ping": self.ping,
             "catalog": self.catalog,
             "analyze": self.analyze,
-            "check_params": self.check_params,
             "import": self.import_model,
             "design_weights": self.design_weights,
             "load_custom_layers": self.load_custom_layers,
@@ -147,15 +145,6 @@ class EngineHost:
 
     def catalog(self, request: Mapping[str, Any]) -> dict[str, Any]:
         return self._current_catalog().to_dict()
-
-    def check_params(self, request: Mapping[str, Any]) -> dict[str, str]:
-        from designer.catalog.keras_layers import check_params
-
-        type_key = _field(request, "type", str)
-        spec = self._current_catalog().get(type_key)
-        if spec is None:
-            raise RequestError(f"Unknown layer type {type_key!r}.")
-        return check_params(spec, _field(request, "params", dict))
 
     def import_model(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """A Keras model (.keras, JSON config, module:function) as project data, its weights

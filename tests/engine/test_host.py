@@ -191,15 +191,6 @@ def test_an_analysis_carries_keras_message_about_a_param(host: HostProcess) -> N
     assert results["n1"]["param_errors"] == {} and results["n3"]["param_errors"] == {}
 
 
-def test_check_params_gives_keras_message(host: HostProcess) -> None:
-    bad = host.request("check_params", type="Dense", params={"units": -3})
-    assert bad["ok"], bad
-    assert "units" in bad["result"] and "positive integer" in bad["result"]["units"]
-    assert host.request("check_params", type="Dense", params={"units": 3})["result"] == {}
-    unknown = host.request("check_params", type="NoSuchLayer", params={})
-    assert unknown["ok"] is False and "NoSuchLayer" in unknown["error"]
-
-
 def test_an_unwritable_cache_still_gives_a_catalog(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

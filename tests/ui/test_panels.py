@@ -202,7 +202,7 @@ def test_typing_a_value_is_one_undo_step(qtbot: QtBot, document: Document) -> No
     inspector = inspector_on(qtbot, document, dense_id)
     spin_box = inspector.editor("units").spin_box  # type: ignore[union-attr]
     edits: list[tuple[str, dict[str, Any]]] = []
-    inspector.params_edited.connect(lambda node_id, params: edits.append((node_id, params)))
+    document.graph.events.params_changed.connect(lambda node_id, _old, new: edits.append((node_id, new)))
     spin_box.selectAll()
     qtbot.keyClicks(spin_box, "640")
     stack = document.undo_stack

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -180,8 +180,6 @@ def node_values(spec: LayerSpec | None, node: Node) -> dict[str, Any]:
 class InspectorView(QWidget):
     """Edits the single selected node of `document`; shows a hint when none or several are selected."""
 
-    params_edited = Signal(str, dict)  # node id, its params after an edit
-
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
@@ -280,7 +278,6 @@ class InspectorView(QWidget):
             return
         command = EditParam(graph, node_id, params, name, self._gesture if merge else None)
         self.document.undo_stack.push(command)
-        self.params_edited.emit(node_id, dict(graph.node(node_id).params))
 
     def _apply_fix(self, fix: Fix) -> None:
         """Insert the layer a diagnostic suggests (one undo step); the selection moves to it."""

@@ -105,12 +105,6 @@ def current_config(document: Document) -> TrainingConfig:
     return document.model.training_config(model_output_shapes(document.graph, document.results))
 
 
-def data_problems(document: Document, config: TrainingConfig) -> list[DataProblem]:
-    """Every misfit between the config's data and the design (sources read from the project folder)."""
-    shapes = model_output_shapes(document.graph, document.results)
-    return check_data(config, document.graph, shapes, base_dir=project_folder(document))
-
-
 class SetTrainingConfig(QUndoCommand):
     """Replace the model's training config (a config, its JSON, or None for the defaults);
     consecutive edits with the same `merge_key` fold into one step."""
@@ -1063,15 +1057,6 @@ class TrainingConfigView(QWidget):
             return
         self._forget_check()
         self.document.undo_stack.push(SetTrainingConfig(self.document, new, text, merge_key))
-
-    def set_config(self, config: TrainingConfig, text: str = "Edit training config") -> None:
-        """Store a whole config as one undo step."""
-
-        def replace(data: dict[str, Any]) -> None:
-            data.clear()
-            data.update(config.to_dict())
-
-        self.edit(text, replace)
 
     def apply_fix(self, fix: dict[str, Any]) -> None:
         apply_data_fix(self.document, fix)
