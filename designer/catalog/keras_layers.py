@@ -96,8 +96,23 @@ def public_name(cls: type) -> str:
     return next(name for name in sorted(dir(keras.layers)) if getattr(keras.layers, name) is cls)
 
 
+def layer_aliases(classes: Mapping[str, type]) -> dict[str, str]:
+    """The other names `keras.layers` exports these classes under, each to its class' key
+    (MaxPool2D -> MaxPooling2D, Convolution2D -> Conv2D, GroupQueryAttention ->
+    GroupedQueryAttention)."""
+    keys = {cls: key for key, cls in classes.items()}
+    exported = {name: getattr(keras.layers, name) for name in dir(keras.layers)}
+    return {
+        name: keys[candidate]
+        for name, candidate in exported.items()
+        if isinstance(candidate, type) and candidate in keys and name != keys[candidate]
+    }
+
+
 def build_catalog() -> Catalog:
-    """Specs of every placeable `keras.layers` class, plus the Input spec."""
+    """Specs of every placeable `keras.layers` class, plus the Input spec; the classes' other
+    exported names are the catalog's aliases."""
+    classes = public_layer_classes()
     specs = [
         spec_from_class(
             cls,
@@ -106,9 +121,9 @@ def build_catalog() -> Catalog:
             category=keras_category(cls) or "other",
             class_name=public_name(cls),
         )
-        for key, cls in public_layer_classes().items()
+        for key, cls in classes.items()
     ]
-    return Catalog(specs, version=f"keras-{keras.__version__}")
+    return Catalog(specs, version=f"keras-{keras.__version__}", aliases=layer_aliases(classes))
 
 
 # ----------------------------------------------------------- one layer class

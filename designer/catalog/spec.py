@@ -19,7 +19,7 @@ from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
 # The format of the catalog's disk cache and shipped snapshots (keras_layers writes them, the GUI
 # reads them without Keras): bump when the specs keras_layers makes change for the same Keras.
-CATALOG_CACHE_FORMAT = 1
+CATALOG_CACHE_FORMAT = 2  # 2: the catalog carries its aliases
 
 
 PROJECT_SOURCE = "project"  # a spec a project file carries for a class outside Keras
@@ -212,13 +212,23 @@ INPUT_SPEC = LayerSpec(
 
 
 class Catalog(Mapping[str, LayerSpec]):
-    """Layer specs by key, in a stable order, grouped by category."""
+    """Layer specs by key, in a stable order, grouped by category.
 
-    def __init__(self, specs: Mapping[str, LayerSpec] | Iterable[LayerSpec] = (), version: str = "") -> None:
+    `aliases` maps the other names Keras exports a class under to its key (MaxPool2D ->
+    MaxPooling2D). They are not keys: reading a project turns them into keys (`canonical_key`).
+    """
+
+    def __init__(
+        self,
+        specs: Mapping[str, LayerSpec] | Iterable[LayerSpec] = (),
+        version: str = "",
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
         items = specs.values() if isinstance(specs, Mapping) else specs
         self._specs: dict[str, LayerSpec] = {s.key: s for s in items}
         self._specs.setdefault(INPUT_TYPE, INPUT_SPEC)
         self.version = version
+        self.aliases: dict[str, str] = dict(sorted((aliases or {}).items()))
 
     def __getitem__(self, key: str) -> LayerSpec:
         return self._specs[key]
@@ -240,8 +250,12 @@ class Catalog(Mapping[str, LayerSpec]):
         spec = self._specs.get(key)
         return spec.ports if spec else None
 
+    def canonical_key(self, key: str) -> str:
+        """The key a layer type is kept under: `key` itself, or the key its alias stands for."""
+        return key if key in self._specs else self.aliases.get(key, key)
+
     def merged(self, specs: list[LayerSpec]) -> Catalog:
-        return Catalog([*self._specs.values(), *specs], self.version)
+        return Catalog([*self._specs.values(), *specs], self.version, self.aliases)
 
     def with_project_specs(self, data: Any, file: str | None = None) -> Catalog:
         """This catalog plus the specs a project file carries (an import's keras.ops nodes and
@@ -263,11 +277,13 @@ class Catalog(Mapping[str, LayerSpec]):
         return self.merged(new) if new else self
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "specs": [s.to_dict() for s in self._specs.values()]}
+        specs = [s.to_dict() for s in self._specs.values()]
+        return {"version": self.version, "specs": specs, "aliases": dict(self.aliases)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
-        return cls([LayerSpec.from_dict(s) for s in data["specs"]], data.get("version", ""))
+        specs = [LayerSpec.from_dict(s) for s in data["specs"]]
+        return cls(specs, data.get("version", ""), dict(data.get("aliases", {})))
 
 
 # --------------------------------------------------------- specs in a project file

@@ -117,7 +117,7 @@ def diagnose(graph: ModelGraph, results: Mapping[str, NodeResult]) -> list[Diagn
 
 
 def load_project(path: str | Path, catalog: Catalog) -> project.Project:
-    return project.load(path, catalog.ports_of)
+    return project.load(path, catalog.ports_of, type_key=catalog.canonical_key)
 
 
 @dataclass
@@ -140,7 +140,8 @@ def open_project(
     files = [*custom_layer_files(path, data), *map(Path, layers)]
     loaded = _trusted_layers(path, files, trust) if files else LoadedModules()
     catalog = catalog.merged(loaded.specs)
-    return OpenedProject(project.from_dict(data, catalog.ports_of, str(path)), catalog, loaded.problems)
+    loaded_project = project.from_dict(data, catalog.ports_of, str(path), type_key=catalog.canonical_key)
+    return OpenedProject(loaded_project, catalog, loaded.problems)
 
 
 def custom_layer_files(path: str | Path, data: object) -> list[Path]:

@@ -55,6 +55,7 @@ STALE_TEMPORARY_SECONDS = 60.0  # a save's temporary file older than this was le
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 PortsOf = Callable[[str], PortLayout | None]
+TypeKey = Callable[[str], str]  # a node type as read -> the key it is kept under (an alias's class key)
 
 
 @dataclass
@@ -211,9 +212,9 @@ def _sync_folder(folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------ read
-def load(path: str | os.PathLike[str], ports_of: PortsOf) -> Project:
+def load(path: str | os.PathLike[str], ports_of: PortsOf, *, type_key: TypeKey | None = None) -> Project:
     """Read the project file at `path`; every problem is a ProjectError naming the file."""
-    return from_dict(read_data(path), ports_of, os.fspath(path))
+    return from_dict(read_data(path), ports_of, os.fspath(path), type_key=type_key)
 
 
 def read_data(path: str | os.PathLike[str]) -> Any:
@@ -300,9 +301,13 @@ def _format_version(data: dict[str, Any], file: str | None) -> int:
     return version
 
 
-def from_dict(data: Any, ports_of: PortsOf, file: str | None = None) -> Project:
-    """Build a Project from project data; raise ProjectError at the first problem."""
-    reader = _Reader(ports_of, file)
+def from_dict(
+    data: Any, ports_of: PortsOf, file: str | None = None, *, type_key: TypeKey | None = None
+) -> Project:
+    """Build a Project from project data; raise ProjectError at the first problem. `type_key`
+    (a catalog's `canonical_key`) names the type each node keeps, so an alias a file uses
+    (MaxPool2D) is read and saved as its catalog key (MaxPooling2D)."""
+    reader = _Reader(ports_of, file, type_key)
     check_limits(data, file)
     data = migrate(reader.expect(data, dict, "$"), file)
     graph = ModelGraph()
@@ -355,9 +360,10 @@ def _key_path(path: str, key: str) -> str:
 class _Reader:
     """Reads the parts of project data into a graph, knowing the file and the port catalog."""
 
-    def __init__(self, ports_of: PortsOf, file: str | None) -> None:
+    def __init__(self, ports_of: PortsOf, file: str | None, type_key: TypeKey | None = None) -> None:
         self.ports_of = ports_of
         self.file = file
+        self.type_key = type_key
 
     # -- checks
     def expect(self, value: Any, kind: type, path: str) -> Any:
@@ -406,6 +412,7 @@ class _Reader:
         if not node_id:
             raise self.fail("a node id cannot be empty", f"{path}.id")
         type_key = self.field(data, "type", str, path)
+        type_key = self.type_key(type_key) if self.type_key is not None else type_key
         return Node(
             id=node_id,
             type=type_key,

@@ -317,7 +317,7 @@ def train_cli(
     2 for an unusable project or config, 130 when stopped with Ctrl-C.
     """
     try:
-        loaded = project.load(project_path, catalog.ports_of)
+        loaded = project.load(project_path, catalog.ports_of, type_key=catalog.canonical_key)
         config = _cli_config(loaded, epochs, data, fresh)
     except (GraphError, ConfigError, DataError) as error:
         err.write(f"error: {error}\n")

@@ -97,7 +97,7 @@ class Document(QObject):
         """Load a project file; raises ProjectError (the current design stays) when it is bad."""
         data = project.read_data(path)
         catalog = self.catalog.with_project_specs(data, str(path))
-        loaded = project.from_dict(data, catalog.ports_of, str(path))
+        loaded = project.from_dict(data, catalog.ports_of, str(path), type_key=catalog.canonical_key)
         if catalog is not self.catalog:
             self.set_catalog(catalog)
         self.replace(loaded, Path(path))

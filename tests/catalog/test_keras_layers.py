@@ -47,6 +47,31 @@ def test_aliases_are_folded_under_the_class_name(catalog: Catalog) -> None:
     assert all(cls.__name__ == key for key, cls in zip(list(catalog)[:-1], classes, strict=True))
 
 
+def test_every_other_exported_name_of_a_class_is_an_alias_of_its_key(catalog: Catalog) -> None:
+    keys = {layer_class(spec): key for key, spec in catalog.items() if not spec.is_input}
+    exported = {name: getattr(keras.layers, name) for name in dir(keras.layers)}
+    expected = {
+        name: keys[cls]
+        for name, cls in exported.items()
+        if isinstance(cls, type) and keys.get(cls, name) != name
+    }
+    assert catalog.aliases == expected
+    assert {"MaxPool2D", "Convolution2D", "AvgPool1D", "GlobalAvgPool2D", "SeparableConvolution2D"} <= set(
+        expected
+    )
+    assert catalog.canonical_key("MaxPool2D") == "MaxPooling2D"
+    assert catalog.canonical_key("Convolution2D") == "Conv2D"
+    assert catalog.canonical_key("GroupQueryAttention") == "GroupedQueryAttention"
+    assert catalog.canonical_key("Dense") == "Dense"
+    assert catalog.canonical_key("Dens") == "Dens"  # unknown stays as it is: reading reports it
+
+
+def test_aliases_travel_with_the_catalog(catalog: Catalog) -> None:
+    restored = Catalog.from_dict(json.loads(json.dumps(catalog.to_dict())))
+    assert restored.aliases == catalog.aliases
+    assert catalog.merged([]).canonical_key("AvgPool3D") == "AveragePooling3D"
+
+
 def test_a_class_exported_under_another_name_is_imported_by_that_name(catalog: Catalog) -> None:
     spec = catalog["GroupedQueryAttention"]
     assert spec.class_name == "GroupQueryAttention"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from designer.cli import run_command
+from designer.graph import project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
@@ -320,3 +321,58 @@ def test_a_design_without_custom_layers_is_analysed_in_process(monkeypatch: pyte
     monkeypatch.setattr("designer.cli.run_supervised", no_child)
     code, out, _ = run("validate", str(EXAMPLES / "digits_cnn.json"))
     assert code == 0, out
+
+
+# ------------------------------------------------------- alias names (issue 14, item 6)
+ALIASES = {
+    "Conv2D": "Convolution2D",
+    "MaxPooling2D": "MaxPool2D",
+    "GlobalAveragePooling2D": "GlobalAvgPool2D",
+}
+
+
+def _aliased_cnn(tmp_path: Path) -> Path:
+    """digits_cnn with its layer types written under the other names keras.layers exports."""
+    data = json.loads((EXAMPLES / "digits_cnn.json").read_text())
+    for node in data["nodes"]:
+        node["type"] = ALIASES.get(node["type"], node["type"])
+    path = tmp_path / "aliased.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_validate_and_export_accept_alias_types_and_write_the_class_names(tmp_path: Path) -> None:
+    path = _aliased_cnn(tmp_path)
+    code, out, _ = run("validate", str(path))
+    assert code == 0 and out.strip().endswith("0 error(s), 0 warning(s)")
+    code, _, _ = run("export", str(path), "-o", str(tmp_path / "model.py"))
+    source = (tmp_path / "model.py").read_text()
+    assert code == 0 and "layers.MaxPooling2D(" in source and "layers.Conv2D(" in source
+    assert not any(alias in source for alias in ALIASES.values())
+
+
+def test_an_opened_alias_project_is_saved_under_the_catalog_keys(tmp_path: Path) -> None:
+    from designer.engine.analysis import open_project
+
+    opened = open_project(_aliased_cnn(tmp_path))
+    types = [node.type for node in opened.project.graph]
+    assert "MaxPooling2D" in types and "Conv2D" in types
+    project.save(tmp_path / "saved.json", opened.project)
+    saved = json.loads((tmp_path / "saved.json").read_text())
+    original = json.loads((EXAMPLES / "digits_cnn.json").read_text())
+    assert [node["type"] for node in saved["nodes"]] == [node["type"] for node in original["nodes"]]
+
+
+def test_import_of_a_config_naming_a_class_by_its_alias_saves_the_class_key(tmp_path: Path) -> None:
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Flatten()(keras.layers.MaxPool2D()(inputs)))
+    config = json.loads(model.to_json())
+    pooling = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "MaxPooling2D")
+    pooling["class_name"] = "MaxPool2D"
+    (tmp_path / "model.json").write_text(json.dumps(config))
+    code, _, _ = run("import", str(tmp_path / "model.json"), "-o", str(tmp_path / "imported.json"))
+    imported = json.loads((tmp_path / "imported.json").read_text())
+    assert code == 0 and [node["type"] for node in imported["nodes"]] == ["Input", "MaxPooling2D", "Flatten"]
+

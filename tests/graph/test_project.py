@@ -133,6 +133,20 @@ def test_input_nodes_need_no_catalog_entry() -> None:
     assert graph.node("n1").ports == INPUT_PORTS
 
 
+def test_a_type_read_under_another_name_is_kept_and_saved_under_its_key(tmp_path: Path) -> None:
+    data = sample_data()
+    data["nodes"][2]["type"] = "FullyConnected"  # an alias of Dense, as a catalog's canonical_key says
+    aliases = {"FullyConnected": "Dense"}
+    path = tmp_path / "aliased.json"
+    path.write_text(json.dumps(data))
+    loaded = load(path, ports_of, type_key=lambda type_key: aliases.get(type_key, type_key))
+    assert loaded.graph.node("n3").type == "Dense"
+    assert loaded.graph.node("n3").ports == PORTS["Dense"]
+    assert to_dict(loaded.graph)["nodes"][2]["type"] == "Dense"
+    with pytest.raises(ProjectError, match="unknown layer type 'FullyConnected'"):
+        from_dict(data, ports_of)  # without the catalog's aliases the name is unknown
+
+
 def test_sharer_may_come_before_its_owner() -> None:
     data = sample_data()
     data["nodes"][2], data["nodes"][3] = data["nodes"][3], data["nodes"][2]

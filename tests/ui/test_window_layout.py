@@ -3,6 +3,7 @@ standard keys, a Help menu, a compact problem count and a full palette from the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,24 @@ def test_a_first_start_has_the_full_palette_from_the_shipped_snapshot(tmp_path: 
     assert catalog is not None and len(catalog) > 100
     assert {"Conv2D", "Dense", "MultiHeadAttention", "LSTM", "Input"} <= set(catalog.keys())
     assert bundled_catalog("0.0.1") is None  # another Keras release: no snapshot, the engine decides
+
+
+def test_a_project_naming_layers_by_their_aliases_opens_and_saves_under_the_keys(tmp_path: Path) -> None:
+    """The shipped catalog carries Keras' other names (MaxPool2D...), so the GUI reads them too."""
+    catalog = cached_catalog(tmp_path / "an-empty-cache")
+    assert catalog is not None and catalog.canonical_key("MaxPool2D") == "MaxPooling2D"
+    example = Path(__file__).resolve().parents[2] / "resources" / "examples" / "digits_cnn.json"
+    data = json.loads(example.read_text())
+    aliases = {"Conv2D": "Convolution2D", "MaxPooling2D": "MaxPool2D"}
+    for node in data["nodes"]:
+        node["type"] = aliases.get(node["type"], node["type"])
+    (tmp_path / "aliased.json").write_text(json.dumps(data))
+    document = Document(catalog)
+    document.open(tmp_path / "aliased.json")
+    document.save(tmp_path / "saved.json")
+    saved = json.loads((tmp_path / "saved.json").read_text())
+    original = json.loads(example.read_text())
+    assert [node["type"] for node in saved["nodes"]] == [node["type"] for node in original["nodes"]]
 
 
 def test_an_example_opened_at_start_is_readable_before_the_engine(qtbot: object, tmp_path: Path) -> None:

@@ -169,7 +169,7 @@ def load_imported_project(path: Path, catalog: Catalog) -> tuple[project.Project
     except (OSError, ValueError) as error:
         raise ImportRefused(f"Cannot read {path}: {error}") from error
     merged = catalog.with_project_specs(data)
-    return project.from_dict(data, merged.ports_of, str(path)), merged
+    return project.from_dict(data, merged.ports_of, str(path), type_key=merged.canonical_key), merged
 
 
 def project_weights(loaded: project.Project, project_file: Path) -> Path | None:
