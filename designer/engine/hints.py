@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -29,6 +29,9 @@ _CALLING = re.compile(r"Exception encountered when calling [\w.]+\(\)\.\s*")
 _KERAS_NAMES = re.compile(r"with name '[^']*' |of layer '[^']*' ")
 _KERAS_LAYER = re.compile(r"\blayer '[^']*'")
 _USER_LOCATION = re.compile(r"([^:\s]+\.py):(\d+): ")
+_TF_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\](?: name:(?: \S+)?)?")
+_TOO_LARGE = re.compile(r"^(The weight `(\w+)`|An output) would have shape (\(.*?\)): more than 2\*\*63 - 1")
+_INITIALIZER = re.compile(r"^Cannot initialize the weight `(\w+)` of shape (\(.*?\)): (.*)$", re.DOTALL)
 _SPATIAL = {3: "1D", 4: "2D", 5: "3D"}
 _LAYOUTS = {
     2: "(batch, features)",
@@ -82,6 +85,8 @@ def explain(problem: Problem) -> Explanation:
         _rank_rule,
         _merge_rule,
         _empty_output_rule,
+        _too_large_rule,
+        _initializer_rule,
         _param_rule,
     )
     for rule in rules:
@@ -96,7 +101,7 @@ def explain(problem: Problem) -> Explanation:
 
 def keras_text(message: str) -> str:
     """Keras' message without terminal colours, call banners or its placeholder names."""
-    text = _CALLING.sub("", _ANSI.sub("", message))
+    text = _TF_NODE.sub("", _CALLING.sub("", _ANSI.sub("", message)))
     text = _KERAS_LAYER.sub("the layer", _KERAS_NAMES.sub("", text))
     return " ".join(text.split())
 
@@ -208,6 +213,57 @@ def _empty_output_rule(problem: Problem) -> Explanation | None:
         f"Make `{window or 'the window'}` smaller, set `padding` to 'same', or feed {problem.node.name} a "
         "larger input.",
     )
+
+
+# ----------------------------------------------------------- what building refuses
+def _too_large_rule(problem: Problem) -> Explanation | None:
+    """A weight or output with more than 2**63 - 1 elements: no backend can make the tensor."""
+    match = _TOO_LARGE.match(problem.keras_message)
+    if match is None:
+        return None
+    what = f"its weight `{match.group(2)}`" if match.group(2) else "its output"
+    message = (
+        f"{problem.who} cannot be built: {what} would have shape {match.group(3)}, more than "
+        "2**63 - 1 numbers, which no tensor can hold."
+    )
+    largest = _largest_integer_param(problem.node.params)
+    name = problem.node.name
+    hint = f"Make `{largest}` of {name} smaller." if largest else f"Make {name} or its input smaller."
+    return Explanation(message, hint)
+
+
+def _largest_integer_param(params: Mapping[str, object]) -> str | None:
+    """The parameter holding the largest integer (in a tuple too): the one that made a tensor huge."""
+    sizes = {name: max(_integers(value), default=0) for name, value in params.items()}
+    largest = max(sizes, key=sizes.__getitem__, default=None)
+    return largest if largest is not None and sizes[largest] > 1 else None
+
+
+def _integers(value: object) -> list[int]:
+    if isinstance(value, list | tuple):
+        return [number for item in value for number in _integers(item)]
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
+def _initializer_rule(problem: Problem) -> Explanation | None:
+    """A weight's initializer refuses its shape or dtype (Identity on a conv kernel...)."""
+    match = _INITIALIZER.match(problem.keras_message)
+    if match is None:
+        return None
+    weight, shape, reason = match.groups()
+    message = (
+        f"{problem.who} cannot be built: the initializer of its weight `{weight}` {shape} refuses it: "
+        f"{keras_text(reason)}"
+    )
+    names = [param.name for param in problem.spec.params]
+    initializer = f"{weight}_initializer"
+    if initializer not in names:
+        initializer = next((name for name in names if name.endswith("_initializer")), "")
+    change = f"change `{initializer}`" if initializer else "change its initializer"
+    dtype = problem.node.params.get("dtype")
+    if isinstance(dtype, str) and not dtype.startswith(("float", "bfloat", "mixed")):
+        return Explanation(message, f"Set `dtype` of {problem.node.name} to a float type, or {change}.")
+    return Explanation(message, f"{change[0].upper()}{change[1:]} of {problem.node.name} in the inspector.")
 
 
 # ------------------------------------------------------------- parameters

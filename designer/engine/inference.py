@@ -6,6 +6,11 @@ initialisation, so Keras runs its own input_spec checks, `build` (merge shape
 checks included) and `compute_output_spec`, while no weight is allocated. The
 parameter counts are the products of the deferred variables' shapes.
 
+What building the model would still refuse is checked too (`check_buildable`): a
+tensor too large for any backend, or a weight its initializer refuses (run on
+shapes only, or for real on weights of at most SMALL_WEIGHT elements), so a
+design that validates also builds.
+
 Results are cached by (layer type, params, input specs), and `ShapeInference`
 re-infers only what lies downstream of an edit, stopping where a node's outputs
 come out unchanged.
@@ -16,11 +21,12 @@ from __future__ import annotations
 import heapq
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+from keras.src import backend
 from keras.src.backend.common import global_state
 
 from designer.catalog.keras_layers import construct
@@ -32,6 +38,17 @@ from designer.graph.model import Edge, ModelGraph, Node
 from designer.graph.validation import Diagnostic
 
 WeightShapes = tuple[tuple[str, tuple[int, ...], bool], ...]  # (path, shape, trainable): always known
+LARGEST_TENSOR = 2**63 - 1  # elements: the most a tensor's size can count (int64)
+SMALL_WEIGHT = 65_536  # elements: a weight this small is initialised for real while checking
+# Initializers that make a float weight of any shape (Constant does not, nor a random one of an
+# integer weight; Orthogonal and Identity by rank): checking them would cost time and find nothing.
+ANY_FLOAT_SHAPE = frozenset(
+    getattr(keras.initializers, name)
+    for name in (
+        "Zeros", "Ones", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
+        "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
+    )
+)  # fmt: skip
 
 
 @dataclass
@@ -190,12 +207,70 @@ def _call_symbolically(spec: LayerSpec, params: dict[str, Any], inputs: list[Ten
         layer = construct(spec, params, name="layer")  # a fixed name keeps weight paths comparable
         with keras.StatelessScope(initialize_variables=False):
             outputs = call_layer(layer, spec, [keras.KerasTensor(i.shape, dtype=i.dtype) for i in inputs])
-        result = _Computed(_tensor_specs(outputs), _weight_shapes(layer))
+            specs = _tensor_specs(outputs)
+            check_buildable(layer, specs)
+        result = _Computed(specs, _weight_shapes(layer))
     except Exception as error:  # Keras raises many types; the message is what counts
         result = _Computed((), (), error=_error_message(spec, error))
     finally:
         global_state.set_global_attribute("uninitialized_variables", [])
     return result
+
+
+def check_buildable(layer: keras.layers.Layer, outputs: Sequence[TensorSpec]) -> None:
+    """Raise what building the layer for real would raise, without allocating its weights.
+
+    The symbolic call runs `build` but defers each weight's initializer. Building the model
+    runs them: no tensor may have more than LARGEST_TENSOR elements (TensorFlow refuses,
+    JAX aborts the process), and an initializer may refuse its weight (Identity on a
+    kernel of rank 4, a Constant of another shape, a random one for an integer dtype).
+    Each weight's initializer runs here (but the built-in ones that make any float weight):
+    for real up to SMALL_WEIGHT elements, else symbolically (`compute_output_spec`: shapes only).
+    """
+    variables = list(getattr(layer, "weights", ()))  # keras.ops operations have none
+    for variable in variables:
+        _check_size(f"The weight `{variable.name}`", tuple(variable.shape))
+    for spec in outputs:
+        _check_size("An output", spec.shape[1:], " per sample")
+    for variable in variables:
+        _check_initializer(variable)
+
+
+def _check_size(what: str, shape: Shape, per: str = "") -> None:
+    known = [d for d in shape if d is not None]
+    if any(d > LARGEST_TENSOR for d in known) or math.prod(known) > LARGEST_TENSOR:
+        raise ValueError(
+            f"{what} would have shape {format_shape(shape)}: more than 2**63 - 1 elements{per}, "
+            "more than a tensor can hold."
+        )
+
+
+def _check_initializer(variable: keras.Variable) -> None:
+    """Run a deferred weight's initializer, unless it is one that takes any float weight."""
+    initializer = getattr(variable, "_initializer", None)  # Keras keeps a deferred one here
+    shape = tuple(variable.shape)
+    if initializer is None or _takes_any_float(initializer, shape, variable.dtype):
+        return
+    try:
+        if math.prod(shape) <= SMALL_WEIGHT:
+            variable.value  # noqa: B018  an uninitialised variable's value runs its initializer
+        else:
+            backend.compute_output_spec(lambda: variable.value)
+    except Exception as error:  # an initializer raises many types; the message is what counts
+        raise ValueError(
+            f"Cannot initialize the weight `{variable.name}` of shape {format_shape(shape)}: "
+            f"{_clean_message(error)}"
+        ) from error
+
+
+def _takes_any_float(initializer: Any, shape: Shape, dtype: str) -> bool:
+    """Whether a built-in initializer makes any float weight of this rank (no need to run it)."""
+    kind = type(initializer)
+    rank_ok = kind in ANY_FLOAT_SHAPE or (
+        (kind is keras.initializers.Orthogonal and len(shape) >= 2)
+        or (kind is keras.initializers.Identity and len(shape) == 2)
+    )
+    return rank_ok and str(dtype).startswith(("float", "bfloat"))
 
 
 def call_layer(layer: keras.layers.Layer, spec: LayerSpec, tensors: list[Any]) -> Any:

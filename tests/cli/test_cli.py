@@ -376,3 +376,41 @@ def test_import_of_a_config_naming_a_class_by_its_alias_saves_the_class_key(tmp_
     imported = json.loads((tmp_path / "imported.json").read_text())
     assert code == 0 and [node["type"] for node in imported["nodes"]] == ["Input", "MaxPooling2D", "Flatten"]
 
+
+# ------------------------------------------- validation agrees with building (item 8)
+def _dense_project(tmp_path: Path, **params: object) -> Path:
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    hidden = next(node for node in data["nodes"] if node["name"] == "hidden_1")
+    hidden["params"].update(params)
+    path = tmp_path / "dense.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_validate_refuses_a_layer_too_large_for_any_tensor(tmp_path: Path) -> None:
+    code, out, _ = run("validate", str(_dense_project(tmp_path, units=2**62)))
+    assert code == 1
+    assert (
+        "error [hidden_1]: hidden_1 (Dense) cannot be built: its weight `kernel` would have shape "
+        f"(64, {2**62}), more than 2**63 - 1 numbers, which no tensor can hold." in out
+    )
+    assert "hint: Make `units` of hidden_1 smaller." in out
+
+
+def test_validate_refuses_an_initializer_keras_refuses_when_building(tmp_path: Path) -> None:
+    code, out, _ = run("validate", str(_dense_project(tmp_path, units=10, kernel_initializer="identity")))
+    assert code == 0  # a 2-D kernel: Identity builds
+    data = json.loads((EXAMPLES / "digits_cnn.json").read_text())
+    conv = next(node for node in data["nodes"] if node["type"] == "Conv2D")
+    conv["params"]["kernel_initializer"] = "identity"
+    path = tmp_path / "conv.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("validate", str(path))
+    assert code == 1
+    assert (
+        f"error [{conv['name']}]: {conv['name']} (Conv2D) cannot be built: the initializer of its weight"
+        in out
+    )
+    assert "Identity matrix initializer can only be used for 2D matrices" in out
+    assert f"hint: Change `kernel_initializer` of {conv['name']} in the inspector." in out
+

@@ -17,7 +17,15 @@ from designer.graph.validation import Diagnostic
 if TYPE_CHECKING:
     from tests.engine.conftest import GraphBuilder
 
-KERAS_PLACEHOLDERS = ("'None'", "layer 'layer'", "ndim", "\x1b", "Exception encountered")
+KERAS_PLACEHOLDERS = (
+    "'None'",
+    "layer 'layer'",
+    "ndim",
+    "\x1b",
+    "Exception encountered",
+    "{{function_node",
+    "[Op:",
+)
 
 
 def conv_after_dense(b: GraphBuilder) -> str:
@@ -62,6 +70,19 @@ def reshape_to_another_size(b: GraphBuilder) -> str:
     return b.chain(b.add("Input", shape=[12]), b.add("Reshape", "reshape_1", target_shape=[5, 5]))
 
 
+def dense_too_large_for_any_tensor(b: GraphBuilder) -> str:
+    return b.chain(b.add("Input", shape=[64]), b.add("Dense", "dense_1", units=10**30))
+
+
+def identity_initializer_on_a_conv_kernel(b: GraphBuilder) -> str:
+    conv = b.add("Conv2D", "conv_1", filters=4, kernel_size=3, kernel_initializer="identity")
+    return b.chain(b.add("Input", shape=[8, 8, 3]), conv)
+
+
+def random_weights_of_an_integer_dtype(b: GraphBuilder) -> str:
+    return b.chain(b.add("Input", shape=[64]), b.add("Dense", "dense_1", units=10, dtype="int32"))
+
+
 MISTAKES = [
     conv_after_dense,
     lstm_after_dense,
@@ -71,6 +92,9 @@ MISTAKES = [
     concatenate_of_mismatched_axes,
     kernel_larger_than_image,
     reshape_to_another_size,
+    dense_too_large_for_any_tensor,
+    identity_initializer_on_a_conv_kernel,
+    random_weights_of_an_integer_dtype,
 ]
 
 
@@ -165,3 +189,11 @@ def test_keras_text_drops_colours_banners_and_placeholder_names() -> None:
         "'layer' is incompatible with the layer: expected ndim=3\x1b[0m"
     )
     assert keras_text(raw) == "Input 0 is incompatible with the layer: expected ndim=3"
+
+
+def test_keras_text_drops_tensorflow_kernel_names() -> None:
+    raw = (
+        "{{function_node __wrapped__StatelessRandomUniformIntV2_device_/job:localhost/replica:0/task:0/"
+        "device:CPU:0}} Need minval < maxval, got 0 >= 0 [Op:StatelessRandomUniformIntV2] name: "
+    )
+    assert keras_text(raw.strip()) == "Need minval < maxval, got 0 >= 0"

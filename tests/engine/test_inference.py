@@ -106,6 +106,94 @@ def test_inference_allocates_no_weights(builder) -> None:
     assert result.outputs[0].shape == (None, 100_000)
 
 
+# (layer, input shape, params, whether Keras refuses to build it): validation must agree.
+BUILD_CASES = [
+    ("Dense", [4], {"units": 10**30}, True),  # "Can't convert ... out-of-range integer to Tensor"
+    ("Dense", [4], {"units": 2**62}, True),  # "... would have more than 2**63 - 1 elements"
+    ("Embedding", [4], {"input_dim": 10**30, "output_dim": 2}, True),
+    ("Dense", [4], {"units": -1}, True),
+    ("Dense", [4], {"units": 8, "dtype": "int32"}, True),  # no random integers in [0, 0)
+    ("Conv2D", [8, 8, 3], {"filters": 4, "kernel_size": 0}, True),
+    ("Conv2D", [8, 8, 3], {"filters": 4, "kernel_size": 3, "kernel_initializer": "identity"}, True),
+    ("Conv2D", [8, 8, 3], {"filters": 4, "kernel_size": 16}, True),
+    ("MaxPooling2D", [8, 8, 3], {"pool_size": 16}, True),
+    ("Dropout", [4], {"rate": 2.0}, True),
+    ("Dense", [4], {"units": 4, "kernel_initializer": "identity"}, False),
+    ("Dense", [4], {"units": 8, "kernel_initializer": "orthogonal"}, False),
+    ("MaxPooling2D", [8, 8, 3], {"pool_size": 16, "padding": "same"}, False),
+    ("Embedding", [4], {"input_dim": 10, "output_dim": 2, "dtype": "int32"}, True),
+    ("BatchNormalization", [8, 8, 3], {"gamma_initializer": "orthogonal"}, True),  # rank 1
+    ("BatchNormalization", [8, 8, 3], {"gamma_initializer": "ones"}, False),
+]
+
+
+@pytest.mark.parametrize(("key", "shape", "params", "refused"), BUILD_CASES)
+def test_validation_agrees_with_building(builder, catalog, key, shape, params, refused: bool) -> None:
+    b = builder()
+    node = b.chain(b.add("Input", shape=shape), b.add(key, "probe", **params))
+    b.output(node)
+    errors = [d for d in analyze(b.graph, catalog).errors if d.node == node]
+    try:
+        build_model(b.graph, catalog)
+    except Exception as error:  # what Keras raises when it builds the model for real
+        keras_refused: Exception | None = error
+    else:
+        keras_refused = None
+    assert (keras_refused is not None) == refused
+    assert bool(errors) == refused, (errors, keras_refused)
+    assert all(d.code == "layer" and d.message.startswith("probe (") for d in errors)
+
+
+def test_a_tensor_too_large_for_any_backend_is_an_error_naming_its_parameter(builder, catalog) -> None:
+    b = builder()
+    dense = b.chain(b.add("Input", shape=[4]), b.add("Dense", "huge", units=10**30))
+    b.output(dense)
+    [error] = analyze(b.graph, catalog).errors
+    assert error.node == dense
+    assert error.message == (
+        f"huge (Dense) cannot be built: its weight `kernel` would have shape (4, {10**30}), "
+        "more than 2**63 - 1 numbers, which no tensor can hold."
+    )
+    assert error.hint == "Make `units` of huge smaller."
+    upsampling = b.chain(b.add("Input", shape=[8, 8, 3]), b.add("UpSampling2D", "wide", size=[2**40, 2**40]))
+    [result] = [infer(b.graph, catalog)[upsampling]]
+    assert "its output would have shape" in result.diagnostics[0].message
+    assert result.diagnostics[0].hint == "Make `size` of wide smaller."
+
+
+def test_an_initializer_keras_refuses_names_the_initializer_or_the_dtype(builder, catalog) -> None:
+    b = builder()
+    conv = b.chain(
+        b.add("Input", shape=[8, 8, 3]), b.add("Conv2D", "conv", filters=4, kernel_initializer="identity")
+    )
+    dense = b.chain(b.add("Input", shape=[4]), b.add("Dense", "counts", units=8, dtype="int32"))
+    results = infer(b.graph, catalog)
+    [conv_error], [dense_error] = results[conv].diagnostics, results[dense].diagnostics
+    assert conv_error.message.startswith(
+        "conv (Conv2D) cannot be built: the initializer of its weight `kernel` (3, 3, 3, 4) refuses it: "
+        "Identity matrix initializer can only be used for 2D matrices."
+    )
+    assert conv_error.hint == "Change `kernel_initializer` of conv in the inspector."
+    assert "{{function_node" not in dense_error.message and "[Op:" not in dense_error.message
+    assert dense_error.hint == "Set `dtype` of counts to a float type, or change `kernel_initializer`."
+
+
+def test_checking_what_building_refuses_allocates_no_large_weight(builder, catalog) -> None:
+    b = builder()
+    # 10 billion parameters whose initializer runs on shapes only: 40 GB if it ran for real.
+    huge = b.add(
+        "Dense", units=100_000, kernel_initializer={"class_name": "Constant", "config": {"value": 0.5}}
+    )
+    dense = b.chain(b.add("Input", shape=[100_000]), huge)
+    assert infer(b.graph, catalog)[dense].ok
+    wrong = b.add(
+        "Dense", units=100_000, kernel_initializer={"class_name": "Constant", "config": {"value": [1, 2]}}
+    )
+    refused = b.chain(b.add("Input", shape=[100_000]), wrong)
+    [error] = infer(b.graph, catalog)[refused].diagnostics
+    assert "the initializer of its weight `kernel` (100000, 100000) refuses it" in error.message
+
+
 def test_shared_layer_weights_count_once(builder, catalog) -> None:
     b = builder()
     left, right = b.add("Input", "left", shape=[6]), b.add("Input", "right", shape=[6])

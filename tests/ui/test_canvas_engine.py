@@ -187,3 +187,21 @@ def test_a_bad_parameter_shows_its_error_with_one_analysis(session: Session) -> 
         client.answered.disconnect(count_other)
     assert len(analyses) == 1 and others == []
     assert session.document.results[dense].param_errors  # from the document's results
+
+
+def test_a_layer_keras_would_refuse_to_build_shows_an_error_badge(session: Session) -> None:
+    image = session.add("Input", -300, 0, shape=[8, 8, 1])
+    conv = session.add("Conv2D", 0, 0, filters=4, kernel_size=[3, 3], kernel_initializer="identity")
+    session.window.editor.connect_edge(Edge(image, 0, conv, 0))
+    conv_item = session.scene.node_items[conv]
+    session.wait_until(lambda: conv_item.severity == "error")
+    assert conv_item.badge.isVisible()
+    assert "Identity matrix initializer" in conv_item.badge.toolTip()
+    assert "kernel_initializer" in conv_item.badge.toolTip()
+    graph = session.document.graph
+    from designer.ui.commands import SetParams
+
+    params = {**graph.node(conv).params, "kernel_initializer": "glorot_uniform"}
+    session.document.undo_stack.push(SetParams(graph, conv, params))
+    session.wait_until(lambda: conv_item.severity == "")
+    assert session.label(Edge(image, 0, conv, 0)) == "(None, 8, 8, 1)"
