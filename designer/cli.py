@@ -46,14 +46,20 @@ def _open(args: argparse.Namespace, out: TextIO) -> OpenedProject:
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    """The design's diagnostics, then what `designer train` would refuse in its training section."""
     from designer.engine.analysis import analyze
+    from designer.training.config import training_section_problems
 
     opened = _open(args, out)
     loaded, catalog = opened.project, opened.catalog
     analysis = analyze(loaded.graph, catalog)
     for diagnostic in analysis.diagnostics:
         out.write(format_diagnostic(loaded.graph, diagnostic) + "\n")
-    errors, warnings = len(analysis.errors), len(analysis.diagnostics) - len(analysis.errors)
+    training = training_section_problems(loaded)
+    for problem in training:
+        out.write(f"error [training]: {problem}\n")
+    errors = len(analysis.errors) + len(training)
+    warnings = len(analysis.diagnostics) - len(analysis.errors)
     out.write(f"{args.file}: {errors} error(s), {warnings} warning(s)\n")
     return EXIT_INVALID if errors else EXIT_OK
 
@@ -132,6 +138,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         fresh=args.fresh,
         match_weights=match_weights,
         out=out,
+        err=sys.stderr,  # this call's, not the one train_cli's default captured at import
     )
 
 

@@ -231,6 +231,18 @@ class TrainingConfig:
 _PLAIN_KEYS = tuple(key for key in DEFAULT_TRAINING_CONFIG if key not in ("optimizer", "callbacks"))
 
 
+def training_section_problems(loaded: project.Project) -> list[ConfigProblem]:
+    """What `designer train` refuses in a project's training section, in its words; [] when the
+    project has none (a run then starts from `TrainingConfig.for_graph`'s defaults)."""
+    if loaded.training is None:
+        return []
+    try:
+        config = TrainingConfig.from_dict(loaded.training)
+    except ConfigError as error:
+        return list(error.problems)
+    return config.problems(loaded.graph)
+
+
 # ------------------------------------------------------------------ defaults
 def guess_loss(
     graph: ModelGraph, mark: ModelOutput, shape: Shape | None = None

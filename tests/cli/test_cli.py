@@ -414,3 +414,42 @@ def test_validate_refuses_an_initializer_keras_refuses_when_building(tmp_path: P
     assert "Identity matrix initializer can only be used for 2D matrices" in out
     assert f"hint: Change `kernel_initializer` of {conv['name']} in the inspector." in out
 
+
+# ------------------------------------------------ the training section (item 8)
+def test_validate_checks_the_training_section_with_the_messages_of_train(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    training = data["training"]
+    training["optimizer"]["name"] = "adamm"
+    training["losses"] = {"digit": "msee"}
+    training["metrics"] = {"digit": ["acc"], "other": ["mae"]}
+    training["epochs"], training["batch_size"] = 0, 2.5
+    path = tmp_path / "training.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("validate", str(path))
+    assert code == 1 and out.strip().endswith("6 error(s), 0 warning(s)")
+    reported = [line.removeprefix("error [training]: ") for line in out.splitlines() if "[training]" in line]
+    capsys.readouterr()
+    train_code, _, _ = run("train", str(path), "--run-dir", str(tmp_path / "run"))
+    err = capsys.readouterr().err  # train writes its errors to sys.stderr
+    assert train_code == 2 and not (tmp_path / "run").exists()
+    assert reported == err.removeprefix("error: ").splitlines()
+    assert "optimizer.name: unknown optimizer 'adamm'; did you mean 'adam'?" in reported
+    assert "epochs: expected a whole number of at least 1, got 0" in reported
+
+
+def test_validate_reports_an_unknown_training_key_as_train_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["training"]["epoch"] = 5
+    path = tmp_path / "training.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("validate", str(path))
+    capsys.readouterr()
+    run("train", str(path), "--run-dir", str(tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"error [training]: {err.removeprefix('error: ').strip()}" in out
+    assert "training.epoch: unknown key" in out
