@@ -413,6 +413,21 @@ def test_check_data_shows_the_problem_and_fix_applies_the_reshape(
     assert config_view.data.reshape.text() == "Reshape: pixels → (64,)"
 
 
+def test_a_check_answer_goes_with_the_config_it_was_about_when_undo_changes_it(
+    config_view: TrainingConfigView, document: Document, qtbot: QtBot
+) -> None:
+    page = config_view.data.pages["sklearn"]
+    page.image.setChecked(True)
+    with qtbot.waitSignal(config_view.data_checked, timeout=60_000):
+        click(qtbot, config_view.data.check_button)
+    assert RESHAPE_PROBLEM in config_view.data.problems.messages and config_view.data.problems.fix_buttons
+
+    document.undo_stack.undo()  # flat data again: the reshape it proposed no longer fits
+
+    assert stored_training(document)["data"]["image"] is False
+    assert config_view.data.problems.messages == [] and config_view.data.problems.fix_buttons == []
+
+
 def test_switching_the_data_source_kind_keeps_the_last_source_of_each_kind(
     config_view: TrainingConfigView, document: Document
 ) -> None:

@@ -1020,12 +1020,12 @@ class TrainingConfigView(QWidget):
         self.data.problems.fix_requested.connect(self.apply_fix)
         self._debouncer = Debouncer(self.refresh, 50, self)
         self._graph_subscription = GraphSubscription(
-            document, self, dict.fromkeys(GRAPH_SIGNALS, self._debouncer.schedule)
+            document, self, dict.fromkeys(GRAPH_SIGNALS, self._design_changed)
         )
         self._project_subscription = ProjectSubscription(
             document,
             self,
-            {"training_changed": self.refresh, "extra_changed": self.refresh},
+            {"training_changed": self._training_changed, "extra_changed": self.refresh},
             on_replaced=self._project_replaced,
         )
         document.results_changed.connect(self._results_changed)
@@ -1135,11 +1135,24 @@ class TrainingConfigView(QWidget):
         messages += [str(problem) for problem in config.problems(graph)]
         self.config_problems.show_problems(messages, [])
 
+    def _training_changed(self) -> None:
+        """The stored config changed (an edit, Undo, Redo, a Fix): an answer of Check data, shown
+        or on its way, was about the config as it was, so it goes with its Fix buttons."""
+        self._drop_check_answer()
+        self.refresh()
+
+    def _design_changed(self) -> None:
+        self._drop_check_answer()
+        self._debouncer.schedule()
+
+    def _drop_check_answer(self) -> None:
+        self._forget_check()
+        self.data.problems.clear()
+
     def _project_replaced(self) -> None:
         """Another design is open: its config shows, and no answer of Check data about the last
         one stays (nor does one still on its way)."""
-        self._forget_check()
-        self.data.problems.clear()
+        self._drop_check_answer()
         self.refresh()
 
     def _results_changed(self) -> None:
