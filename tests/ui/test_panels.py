@@ -15,7 +15,6 @@ from pytestqt.qtbot import QtBot
 
 from designer.catalog.keras_layers import build_catalog
 from designer.catalog.spec import Catalog
-from designer.codegen import ExportRefused
 from designer.engine.results import NodeResult, TensorSpec
 from designer.graph.model import Edge, ModelGraph, Node
 from designer.graph.project import Project
@@ -556,15 +555,19 @@ def test_code_view_explains_when_there_is_no_code(qtbot: QtBot, document: Docume
     assert "#   - The model has no Input node." in view.text()
 
 
-def test_export_to_writes_the_code(qtbot: QtBot, document: Document, tmp_path: Path) -> None:
+def test_export_writes_the_code_shown_and_is_refused_while_the_design_has_errors(
+    qtbot: QtBot, document: Document, tmp_path: Path
+) -> None:
     dense_model(document)
     view = code_view_on(qtbot, document)
-    target = view.export_to(tmp_path / "model.py")
-    text = target.read_text(encoding="utf-8")
+    with qtbot.waitSignal(view.exported, timeout=30_000) as written:
+        assert view.start_export(tmp_path / "model.py")
+    text = Path(written.args[0]).read_text(encoding="utf-8")
     assert "layers.Dense(" in text and text == view.text()
     document.set_results({}, [Diagnostic("error", "Broken.", "Fix it.")])
-    with pytest.raises(ExportRefused):
-        view.export_to(tmp_path / "refused.py")
+    with qtbot.waitSignal(view.export_failed, timeout=1_000) as refused:
+        assert not view.start_export(tmp_path / "refused.py")
+    assert "Broken." in refused.args[0]
     assert not (tmp_path / "refused.py").exists()
 
 

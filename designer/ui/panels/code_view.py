@@ -8,8 +8,7 @@ the clipboard. Export is the one way the window writes code: the window asks
 where (File > Export Code or the panel's Export button, `export_requested`),
 `start_export` generates and writes the file atomically off the GUI thread in
 the style shown, and `exported` or `export_failed` tells the window. It is
-refused while the design has errors, as the CLI refuses it; `export_to` does
-the same synchronously for scripts and tests.
+refused while the design has errors, as the CLI refuses it.
 """
 
 from __future__ import annotations
@@ -207,20 +206,6 @@ class CodeView(QWidget):
 
     def copy_to_clipboard(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
-
-    def export_to(self, path: str | Path) -> Path:
-        """Write the model module in the current style to `path`.
-
-        Raises ExportRefused while the design has errors, CodegenError when the
-        code cannot be generated, OSError when the file cannot be written.
-        """
-        errors = [d for d in self.document.diagnostics if d.is_error]
-        if errors:
-            raise ExportRefused(errors)
-        code = generate_model(self.document.graph, self.document.catalog, self.code_style)
-        target = Path(path)
-        atomic_write_text(target, code)
-        return target
 
     def start_export(self, path: str | Path) -> bool:
         """Write the model module in the current style to `path` off the GUI thread; `exported`
