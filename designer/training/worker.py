@@ -78,7 +78,7 @@ from designer.training.runs import (
     next_batch_value,
     open_event_log,
 )
-from designer.training.script import training_script
+from designer.training.script import STEPS, ScriptInterfaceError, TrainingScript, training_script
 
 DEFAULT_BATCH_INTERVAL = 0.05  # seconds between batch events
 PROBE_SAMPLES = 64  # the fixed batch of the inspection records
@@ -556,7 +556,7 @@ def train(run: RunFolder, arguments: argparse.Namespace, events: EventWriter, st
     if resume_epoch:
         history.set_aside()
     try:
-        script = training_script(load_training_module(run), run.training_file)
+        script = run_script(run, resume_epoch)
         model = script.make_model()
         data = load_run_data(run, config, model)
         recorder.keep(data)
@@ -568,6 +568,21 @@ def train(run: RunFolder, arguments: argparse.Namespace, events: EventWriter, st
     final = callback.final_event(epochs)
     events.emit(final)
     return 0
+
+
+def run_script(run: RunFolder, resume_epoch: int) -> TrainingScript:
+    """The run's own train.py through its declared steps. A run folder written by a designer
+    from before the steps were declared cannot be resumed; the message says what can be done."""
+    try:
+        return training_script(load_training_module(run), run.training_file)
+    except ScriptInterfaceError as error:
+        if not resume_epoch:
+            raise
+        raise ScriptInterfaceError(
+            f"{run.path.name} was written by an earlier version of the designer: its train.py "
+            f"does not declare the steps a resume calls ({', '.join(STEPS)}), so it cannot be "
+            "resumed. Start a new run instead; this run's curves and checkpoints stay as they are."
+        ) from error
 
 
 # --------------------------------------------------------------------- main

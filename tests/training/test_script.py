@@ -64,3 +64,19 @@ def test_the_default_config_is_the_data_packages_defaults() -> None:
     assert DEFAULT_TRAINING_CONFIG["batch_size"] == data.DEFAULT_BATCH_SIZE
     assert DEFAULT_TRAINING_CONFIG["seed"] == data.DEFAULT_SEED
     assert DEFAULT_TRAINING_CONFIG["validation"] == data.DEFAULT_VALIDATION
+
+
+def test_a_run_of_an_earlier_version_is_refused_on_resume_with_what_can_be_done(tmp_path: Path) -> None:
+    from designer.training.runs import RunFolder
+    from designer.training.worker import run_script
+
+    run = RunFolder(tmp_path / "run_0001")
+    run.path.mkdir()
+    run.training_file.write_text("def main(argv=None, callbacks=()):\n    pass\n", encoding="utf-8")
+    with pytest.raises(ScriptInterfaceError) as raised:
+        run_script(run, resume_epoch=2)
+    message = str(raised.value)
+    assert message.startswith("run_0001 was written by an earlier version of the designer")
+    assert "cannot be resumed. Start a new run instead" in message
+    with pytest.raises(ScriptInterfaceError, match="Export the training script again"):
+        run_script(run, resume_epoch=0)  # a new run of such a script: the plain refusal
