@@ -92,7 +92,8 @@ class MainWindow(QMainWindow):
         self.catalog_known = len(document.catalog) > 1  # the disk cache's copy will do for most files
         self.engine_catalog_known = False  # the engine's, with the library and custom layers
         self._waiting: list[Callable[[], object]] = []  # what each returns is ignored
-        self._imports: dict[int, Path] = {}  # import requests in flight: the file each imports
+        # import requests in flight: the file each imports, and the undo index when it was asked
+        self._imports: dict[int, tuple[Path, int]] = {}
         self._busy: set[str] = set()  # what is under way ("engine", "import"...): the busy bar shows
         self.setAcceptDrops(True)
         self.theme_choice = str(self.settings.value("theme", "system"))
@@ -371,7 +372,7 @@ class MainWindow(QMainWindow):
         self.editor.message.connect(self.show_message)
         document.undo_stack.cleanChanged.connect(self._clean_changed)
         document.path_changed.connect(self._update_title)
-        document.project_replaced.connect(self._graph_replaced)
+        document.project_replaced.connect(self._project_replaced)
         document.results_changed.connect(self._update_totals)
         document.results_changed.connect(self._update_problems)
         hints = QGuiApplication.styleHints()
@@ -487,7 +488,11 @@ class MainWindow(QMainWindow):
             self.set_theme("system")
 
     # ----------------------------------------------------------------- files
-    def _graph_replaced(self) -> None:
+    def _project_replaced(self) -> None:
+        if self._imports:  # an import still on its way would replace the design now open
+            self._imports.clear()
+            self.set_busy("import", False)
+            self.statusBar().clearMessage()
         self._update_totals()
         self._update_problems()
         QTimer.singleShot(0, self.view.show_design)
@@ -518,16 +523,20 @@ class MainWindow(QMainWindow):
             return False
         weights_dir = imports_folder() / Path(path).stem
         request = self.client.import_source(str(Path(path).resolve()), str(weights_dir))
-        self._imports[request] = Path(path)
+        self._imports[request] = (Path(path), self.document.undo_stack.index())
         self.set_busy("import", True)
         self.statusBar().showMessage(f"Importing {Path(path).name}…")  # stays until the engine answers
         return True
 
     def _imported(self, request: int, answer: dict[str, Any]) -> None:
-        source = self._imports.pop(request, None)
-        if source is None:
+        asked = self._imports.pop(request, None)
+        if asked is None:
             return
         self.set_busy("import", bool(self._imports))
+        source, edits = asked
+        if self.document.undo_stack.index() != edits and not self.confirm_discard():
+            self.show_message(f"The import of {source.name} was dropped: the design was edited meanwhile.")
+            return
         catalog = self.document.catalog.merged([LayerSpec.from_dict(s) for s in answer["specs"]])
         try:
             loaded = project.from_dict(answer["project"], catalog.ports_of, str(source))
@@ -541,11 +550,11 @@ class MainWindow(QMainWindow):
         self.show_message(f"Imported {source.name}: {len(loaded.graph)} layers")
 
     def _import_failed(self, request: int, message: str) -> None:
-        source = self._imports.pop(request, None)
-        if source is not None:
+        asked = self._imports.pop(request, None)
+        if asked is not None:
             self.set_busy("import", bool(self._imports))
             self.statusBar().clearMessage()
-            self.report_error("Cannot import the model", f"{source}: {message}")
+            self.report_error("Cannot import the model", f"{asked[0]}: {message}")
 
     def ask_import_path(self) -> Path | None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a Keras model", self._folder(), IMPORT_FILTER)

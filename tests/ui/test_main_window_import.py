@@ -200,3 +200,25 @@ def test_a_design_changed_while_its_weights_load_asks_for_them_again(
     assert blocker.args[0]["status"] == "finished", blocker.args[0]
     assert len(asked) == 2 and asked[1] == graph_hash(window.document.graph) != asked[0]
     assert window.training_client.run.graph_hash == asked[1]
+
+
+def test_an_import_answer_never_replaces_a_design_opened_meanwhile(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    assert window.import_path(small_model_file(tmp_path))
+    window.new_design()  # opened while the engine imports
+    window.add_layer_at_centre("Dense")
+    assert not window.engine_progress.isVisible()
+    qtbot.wait(8000)  # type: ignore[attr-defined]  # long enough for the engine's answer
+    assert [n.type for n in window.document.graph] == ["Dense"]
+
+
+def test_an_import_answer_asks_before_it_replaces_edits_made_meanwhile(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    asked: list[bool] = []
+    window.confirm_discard = lambda: asked.append(True) or False  # type: ignore[method-assign]  # keep them
+    assert window.import_path(small_model_file(tmp_path))
+    window.add_layer_at_centre("Dense")  # an edit while the engine imports
+    qtbot.waitUntil(lambda: bool(asked), timeout=180_000)  # type: ignore[attr-defined]
+    assert [n.type for n in window.document.graph] == ["Dense"] and not window.engine_progress.isVisible()

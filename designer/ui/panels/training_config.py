@@ -1141,7 +1141,7 @@ class TrainingConfigView(QWidget):
         self._drop_check_answer()
         self.refresh()
 
-    def _design_changed(self) -> None:
+    def _design_changed(self, *_args: object) -> None:
         self._drop_check_answer()
         self._debouncer.schedule()
 
