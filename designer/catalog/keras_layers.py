@@ -14,6 +14,7 @@ layers from user modules are made the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -33,7 +34,7 @@ from keras.src.layers.merging.base_merge import Merge
 from keras.src.utils.naming import to_snake_case
 
 from designer.catalog.spec import CATALOG_CACHE_FORMAT, PROJECT_SOURCE, Catalog, LayerSpec, ParamSpec
-from designer.graph.model import MERGE_PORTS, PortLayout
+from designer.graph.model import MERGE_PORTS, OutputRule, PortLayout
 
 KERAS_MODULE = "keras.layers"
 
@@ -162,11 +163,22 @@ def spec_from_class(
 
 def ports_of_class(cls: type) -> tuple[PortLayout, str]:
     """The ports of a layer class and how its tensors are passed ("single", "positional", "list")."""
+    ports, convention = _fixed_ports_of_class(cls)
+    if ports.variadic:
+        return ports, convention
+    optional = _optional_ports(cls)
+    rules = _output_rules(cls)
+    if not optional and not rules:
+        return ports, convention
+    return dataclasses.replace(ports, optional=optional, output_rules=rules), convention
+
+
+def _fixed_ports_of_class(cls: type) -> tuple[PortLayout, str]:
     if issubclass(cls, Merge):
         if issubclass(cls, _TWO_INPUT_MERGES):
             return PortLayout(inputs=("x", "y"), min_inputs=2), "list"
         return MERGE_PORTS, "list"
-    if issubclass(cls, keras.layers.Attention):  # call([query, value]) or [query, value, key]
+    if issubclass(cls, (keras.layers.Attention, keras.layers.AdditiveAttention)):  # call([query, value])
         return PortLayout(inputs=("query", "value"), min_inputs=2), "list"
     if issubclass(cls, keras.layers.HashedCrossing):  # call((x, y)): crosses two features
         return PortLayout(inputs=("x", "y"), min_inputs=2), "list"
@@ -174,6 +186,59 @@ def ports_of_class(cls: type) -> tuple[PortLayout, str]:
     if len(required) > 1:
         return PortLayout(inputs=tuple(required), min_inputs=len(required)), "positional"
     return PortLayout(), "single"
+
+
+# The recurrent states of the RNN layers whose cell the class fixes, as their outputs are named.
+_RNN_STATES: tuple[tuple[type, tuple[str, ...]], ...] = (
+    (keras.layers.LSTM, ("state_h", "state_c")),
+    (keras.layers.GRU, ("state",)),
+    (keras.layers.SimpleRNN, ("state",)),
+    (keras.layers.ConvLSTM1D, ("state_h", "state_c")),
+    (keras.layers.ConvLSTM2D, ("state_h", "state_c")),
+    (keras.layers.ConvLSTM3D, ("state_h", "state_c")),
+)
+
+
+def _rnn_states(cls: type) -> tuple[str, ...]:
+    return next((states for base, states in _RNN_STATES if issubclass(cls, base)), ())
+
+
+def _optional_ports(cls: type) -> tuple[str, ...]:
+    """The optional tensor arguments of `call` (those defaulting to None but `training`), as ports.
+    A list argument gets one port per item: an RNN's `initial_state` one per state (none where
+    the states depend on the params: RNN's cell, Bidirectional's layer), Attention's `mask`
+    [query_mask, value_mask]."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names: list[str] = []
+    for parameter in list(_call_parameters(cls).values())[1:]:
+        if parameter.kind not in positional or parameter.default is not None or parameter.name == "training":
+            continue
+        if parameter.name == "initial_state":
+            names += [f"initial_state[{index}]" for index in range(len(_rnn_states(cls)))]
+        elif parameter.name == "mask" and issubclass(
+            cls, (keras.layers.Attention, keras.layers.AdditiveAttention)
+        ):
+            names += ["mask[0]", "mask[1]"]
+        else:
+            names.append(parameter.name)
+    return tuple(names)
+
+
+def _output_rules(cls: type) -> tuple[OutputRule, ...]:
+    """The outputs that follow the params: an RNN's states with `return_state`, a Bidirectional's
+    forward and backward states when its layer returns them."""
+    states = _rnn_states(cls)
+    if states:
+        return (OutputRule((("return_state", True),), states),)
+    if not issubclass(cls, keras.layers.Bidirectional):
+        return ()
+    return tuple(
+        OutputRule(
+            (("layer.class_name", base.__name__), ("layer.config.return_state", True)),
+            tuple(f"{direction}_{name}" for direction in ("forward", "backward") for name in names),
+        )
+        for base, names in _RNN_STATES
+    )
 
 
 def _call_parameters(cls: type[keras.layers.Layer]) -> dict[str, inspect.Parameter]:

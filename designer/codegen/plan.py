@@ -161,6 +161,21 @@ def layer_call(graph: ModelGraph, names: NameMap, node: Node, spec: LayerSpec) -
 
 
 def _arguments(node: Node, convention: str, tensors: dict[int, str]) -> str:
+    fixed = {port: tensor for port, tensor in tensors.items() if not node.ports.is_optional(port)}
+    _, keywords = node.ports.split_arguments(tensors)
+    return ", ".join([_fixed_arguments(node, convention, fixed), *_keyword_arguments(keywords)])
+
+
+def _keyword_arguments(keywords: Mapping[str, str | list[str | None]]) -> list[str]:
+    """Optional ports by keyword: `key=value_1`, `initial_state=[lstm_h, lstm_c]`."""
+    written = []
+    for name, value in keywords.items():
+        text = value if isinstance(value, str) else "[" + ", ".join(str(item) for item in value) + "]"
+        written.append(f"{name}={text}")
+    return written
+
+
+def _fixed_arguments(node: Node, convention: str, tensors: dict[int, str]) -> str:
     ports = sorted(tensors)
     if convention == "list":
         return "[" + ", ".join(tensors[port] for port in ports) + "]"

@@ -276,6 +276,13 @@ class InspectorView(QWidget):
         params = {**graph.node(node_id).params, name: value}
         if params == graph.node(node_id).params:
             return
+        try:
+            graph.check_params(node_id, params)  # would remove a connected output port
+        except GraphError as error:
+            if self.form is not None:
+                show_message(self.form.result_section.fix_error, str(error))
+            self._refresh_params()  # the editor shows the value the node kept
+            return
         command = EditParam(graph, node_id, params, name, self._gesture if merge else None)
         self.document.undo_stack.push(command)
 
