@@ -342,7 +342,7 @@ def _new_node(
         name=name,
         params={} if shares else copy.deepcopy(item["params"]),
         position=(position[0] + float(x), position[1] + float(y)),
-        ports=ports,
+        ports=ports.for_params(item["params"]),
         shares=shares,
     )
 

@@ -900,6 +900,9 @@ class ModelGraph:
     def _link_sharer(self, node: Node) -> None:
         if node.shares is not None:
             self._sharers.setdefault(node.shares, set()).add(node.id)
+            owner = self._nodes.get(node.shares)
+            if owner is not None:  # the owner's outputs (return_state...)
+                node.ports = node.ports.for_params(owner.params)
 
     def _unlink_sharer(self, node: Node) -> None:
         if node.shares is not None:
