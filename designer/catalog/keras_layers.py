@@ -225,11 +225,14 @@ def _optional_ports(cls: type) -> tuple[str, ...]:
 
 
 def _output_rules(cls: type) -> tuple[OutputRule, ...]:
-    """The outputs that follow the params: an RNN's states with `return_state`, a Bidirectional's
-    forward and backward states when its layer returns them."""
+    """The outputs that follow the params: an RNN's states with `return_state`, an attention
+    layer's scores with `return_attention_scores`, a Bidirectional's forward and backward
+    states when its layer returns them."""
     states = _rnn_states(cls)
     if states:
         return (OutputRule((("return_state", True),), states),)
+    if "return_attention_scores" in _call_parameters(cls):
+        return (OutputRule((("return_attention_scores", True),), ("attention_scores",)),)
     if not issubclass(cls, keras.layers.Bidirectional):
         return ()
     return tuple(
@@ -320,11 +323,23 @@ class _Parameter:
 
 def _param_specs(cls: type) -> Iterator[ParamSpec]:
     docs = _argument_docs(cls)
+    names = set()
     for parameter in _init_parameters(cls):
         doc = docs.get(parameter.name, "")
         spec = param_spec(_Parameter(parameter.name, parameter.default, doc, cls.__name__))
         if spec is not None:
+            names.add(spec.name)
             yield spec
+    yield from (spec for spec in _call_param_specs(cls) if spec.name not in names)
+
+
+def _call_param_specs(cls: type) -> Iterator[ParamSpec]:
+    """The switches of `call` (True/False arguments but `training`: MultiHeadAttention's
+    `return_attention_scores`, `use_causal_mask`), as params passed to the call."""
+    for parameter in list(_call_parameters(cls).values())[1:]:
+        if isinstance(parameter.default, bool) and parameter.name != "training":
+            doc = f"An argument of the layer's call: `{parameter.name}=True` or False."
+            yield ParamSpec(parameter.name, "bool", default=parameter.default, doc=doc, call=True)
 
 
 def _init_parameters(cls: type[keras.layers.Layer]) -> list[inspect.Parameter]:
@@ -781,8 +796,9 @@ def _with_module(value: Any) -> Any:
 
 
 def construct(spec: LayerSpec, params: Mapping[str, Any], name: str | None = None) -> keras.layers.Layer:
-    """The layer a node describes, constructed but not built (no weights)."""
-    kwargs = to_keras_kwargs(spec, params)
+    """The layer a node describes, constructed but not built (no weights); the params of its
+    call are left for the call."""
+    kwargs = to_keras_kwargs(spec, spec.constructor_params(params))
     if name is not None:
         kwargs["name"] = name
     return layer_class(spec)(**kwargs)

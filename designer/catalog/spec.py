@@ -64,7 +64,9 @@ class ParamSpec:
 
     `default` is Keras' default (a JSON value). `required` parameters have no
     default; `suggested` is the value a new node starts with. `nullable`
-    parameters accept None. `doc` is the docstring's Args text.
+    parameters accept None. `doc` is the docstring's Args text. A `call`
+    parameter is an argument of the layer's call, not of its constructor
+    (MultiHeadAttention's `return_attention_scores`).
     """
 
     name: str
@@ -77,6 +79,7 @@ class ParamSpec:
     length: int | None = None
     suggested: Any = None
     doc: str = ""
+    call: bool = False
 
     def initial_value(self) -> Any:
         return self.suggested if self.required else self.default
@@ -94,6 +97,8 @@ class ParamSpec:
             "suggested": self.suggested,
             "doc": self.doc,
         }
+        if self.call:
+            data["call"] = True
         return data
 
     @classmethod
@@ -138,6 +143,17 @@ class LayerSpec:
     def full_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Every parameter's value: the given ones over the defaults."""
         return {**{p.name: p.default for p in self.params if not p.required}, **params}
+
+    def call_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The given params that are arguments of the call, not the constructor, without
+        those equal to Keras' default."""
+        names = {p.name for p in self.params if p.call}
+        return {k: v for k, v in self.non_default_params(params).items() if k in names}
+
+    def constructor_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The given params without the call's."""
+        names = {p.name for p in self.params if p.call}
+        return {k: v for k, v in params.items() if k not in names}
 
     def non_default_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The given params without those equal to Keras' default, in spec order."""

@@ -155,6 +155,8 @@ def layer_call(graph: ModelGraph, names: NameMap, node: Node, spec: LayerSpec) -
         raise CodegenError(f"'{node.name}' ({node.type}) has no input connected; connect one or remove it.")
     tensors = {edge.target_port: names.tensor(edge.source, edge.source_port) for edge in edges}
     arguments = _arguments(node, call_convention(spec), tensors)
+    switches = [f"{key}={value!r}" for key, value in spec.call_params(owner.params).items()]
+    arguments = ", ".join([arguments, *switches])
     ports = node.ports.outputs or ("output",)
     targets = tuple(names.tensor(node.id, port) for port in range(len(ports)))
     return LayerCall(node, owner, spec, arguments, targets)

@@ -70,7 +70,7 @@ def _call_node(
         layers[owner.id] = construct(spec, owner.params, name=owner.name)
     arguments = {e.target_port: tensors[e.source][e.source_port] for e in graph.input_edges(node.id)}
     try:
-        result = call_layer(layers[owner.id], spec, arguments)
+        result = call_layer(layers[owner.id], spec, arguments, owner.params)
     except Exception as error:  # re-raised with the node's name
         raise BuildError(f"{node.name} ({node.type}): {error}") from error
     return list(keras.tree.flatten(result))

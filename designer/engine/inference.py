@@ -211,7 +211,7 @@ def _call_symbolically(spec: LayerSpec, params: dict[str, Any], inputs: dict[int
         layer = construct(spec, params, name="layer")  # a fixed name keeps weight paths comparable
         tensors = {port: keras.KerasTensor(i.shape, dtype=i.dtype) for port, i in inputs.items()}
         with keras.StatelessScope(initialize_variables=False):
-            outputs = call_layer(layer, spec, tensors)
+            outputs = call_layer(layer, spec, tensors, params)
             specs = _tensor_specs(outputs)
             check_buildable(layer, specs)
         result = _Computed(specs, _weight_shapes(layer))
@@ -278,11 +278,17 @@ def _takes_any_float(initializer: Any, shape: Shape, dtype: str) -> bool:
     return rank_ok and str(dtype).startswith(("float", "bfloat"))
 
 
-def call_layer(layer: keras.layers.Layer, spec: LayerSpec, tensors: list[Any] | Mapping[int, Any]) -> Any:
+def call_layer(
+    layer: keras.layers.Layer,
+    spec: LayerSpec,
+    tensors: list[Any] | Mapping[int, Any],
+    params: Mapping[str, Any] | None = None,
+) -> Any:
     """Call a layer on its input tensors (a list in port order, or a dict by port) the way its
-    spec says (single, list or positional); optional ports go by keyword."""
+    spec says (single, list or positional); optional ports and the call's params go by keyword."""
     by_port = tensors if isinstance(tensors, Mapping) else dict(enumerate(tensors))
-    fixed, keywords = spec.ports.split_arguments(by_port)
+    fixed, tensor_keywords = spec.ports.split_arguments(by_port)
+    keywords = {**tensor_keywords, **spec.call_params(params or {})}
     convention = getattr(spec, "call_convention", "single")
     if convention == "list":
         return layer(list(fixed), **keywords)

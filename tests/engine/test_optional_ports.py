@@ -95,6 +95,31 @@ def test_import_keeps_optional_ports_and_states(catalog: Catalog, tmp_path: Path
             np.testing.assert_allclose(mine, theirs, atol=1e-5)
 
 
+def test_import_keeps_a_call_switch_and_its_extra_output(catalog: Catalog, tmp_path: Path) -> None:
+    sequence = keras.Input((5, 8), name="sequence")
+    attended, scores = layers.MultiHeadAttention(2, key_dim=4, name="attention")(
+        sequence, sequence, return_attention_scores=True
+    )
+    original = keras.Model(sequence, [attended, scores], name="scores")
+    result = import_model(original, catalog)
+    node = next(n for n in result.graph.nodes.values() if n.name == "attention")
+    assert node.params["return_attention_scores"] is True
+    assert node.ports.outputs == ("output", "attention_scores")
+    shapes = infer(result.graph, result.catalog(catalog))[node.id].outputs
+    assert [s.shape for s in shapes] == [(None, 5, 8), (None, 2, 5, 5)]
+    data = np.random.default_rng(1).normal(size=(2, 5, 8)).astype("float32")
+    expected = [keras.ops.convert_to_numpy(t) for t in original(data)]
+    for style, generate in (("functional", generate_functional), ("subclassed", generate_subclassed)):
+        module = load_module(generate(result.graph, result.catalog(catalog)), tmp_path, f"scores_{style}")
+        exported = module.build_model()
+        load_weights_by_name(exported, original, result.origins)
+        got = exported(data)
+        marks = [mark.name for mark in result.graph.outputs]
+        values = [got[name] for name in marks] if isinstance(got, dict) else got
+        for mine, theirs in zip(values, expected, strict=True):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(mine), theirs, atol=1e-5)
+
+
 def test_inference_gives_every_port_its_shape(catalog: Catalog) -> None:
     result = import_model(attention_and_states(), catalog)
     graph = result.graph

@@ -292,7 +292,9 @@ class _Walker:
         list_call = _is_list_call(node_data)
         index = self.layer_call(name, entry, operation, arguments, list_call, scope)
         call = self.calls[index]
-        ports = self.spec(call.type).ports
+        spec = self.spec(call.type)
+        keywords = self.call_params(name, operation, spec, call, keywords)
+        ports = spec.ports
         if not ports.variadic:
             extra, call.inputs = call.inputs[len(ports.inputs) :], call.inputs[: len(ports.inputs)]
             call.optional = _optional_refs(name, ports, extra, keywords, produced)
@@ -383,15 +385,13 @@ class _Walker:
         return params
 
     def keyword_tensors(self, name: str, operation: Any, keywords: Mapping[str, Any]) -> dict[str, Any]:
-        """Keyword arguments of a call that pass tensors, for the optional ports: None is
-        nothing, `training` and a mask Keras derives itself are dropped, a value is refused."""
+        """Keyword arguments of a call that pass tensors (for the optional ports) or a switch
+        (for the call's params): None is nothing, `training` and a mask Keras derives itself are
+        dropped, another value is refused."""
         kept = {}
         for key, value in keywords.items():
             tensors = [leaf for leaf in _leaves(value) if _is_tensor(leaf)]
             if value is None or (key.endswith("mask") and tensors and self.derived(tensors)):
-                continue
-            if tensors and isinstance(operation, keras.layers.Layer) and not is_model(operation):
-                kept[key] = value
                 continue
             if key == "training":
                 if is_model(operation):
@@ -400,8 +400,33 @@ class _Walker:
                         "(set trainable=False on its layers to freeze them)."
                     )
                 continue
+            layer = isinstance(operation, keras.layers.Layer) and not is_model(operation)
+            if layer and (tensors or isinstance(value, bool)):  # ports, or params of the call
+                kept[key] = value
+                continue
             raise ImportRefused(_keyword_message(name, operation, key, bool(tensors)))
         return kept
+
+    def call_params(
+        self, name: str, operation: Any, spec: LayerSpec, call: _Call, keywords: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Move the switches of the call (`return_attention_scores=True`) into the params of the
+        node whose layer it is; return the other keywords. A switch the spec lacks is refused."""
+        switches = {p.name for p in spec.params if p.call}
+        rest = {}
+        for key, value in keywords.items():
+            if not isinstance(value, bool):
+                rest[key] = value
+            elif key not in switches:
+                raise ImportRefused(_keyword_message(name, operation, key, False))
+            elif call.owner is None:
+                call.params[key] = value
+            elif self.calls[call.owner].params.get(key, spec.full_params({}).get(key)) != value:
+                raise ImportRefused(
+                    f"{name} calls the layer of {self.calls[call.owner].name} with {key}={value}, "
+                    "which its first call does not pass; a shared layer's calls take the same switches."
+                )
+        return rest
 
     def derived(self, tensors: list[Any]) -> bool:
         """Tensors computed only to be masks (Embedding(mask_zero=True) -> not_equal): Keras
