@@ -341,9 +341,24 @@ def _check_ports(data: Any, path: str, file: str | None) -> None:
     _check_type(data, Mapping, path, file)
     for name, kind in PORT_FIELDS.items():
         _check_type(data.get(name), kind, f"{path}.{name}", file)
-    for name in ("inputs", "outputs"):
-        for index, port in enumerate(data[name]):
+    for name in ("inputs", "outputs", "optional"):
+        _check_type(data.get(name, []), list, f"{path}.{name}", file)
+        for index, port in enumerate(data.get(name, [])):
             _check_type(port, str, f"{path}.{name}[{index}]", file)
+    _check_type(data.get("output_rules", []), list, f"{path}.output_rules", file)
+    for index, rule in enumerate(data.get("output_rules", [])):
+        _check_output_rule(rule, f"{path}.output_rules[{index}]", file)
+
+
+def _check_output_rule(data: Any, path: str, file: str | None) -> None:
+    _check_type(data, Mapping, path, file)
+    _check_type(data.get("when"), list, f"{path}.when", file)
+    for index, condition in enumerate(data["when"]):
+        if not (isinstance(condition, list) and len(condition) == 2 and isinstance(condition[0], str)):
+            raise ProjectError("expected [param, value]", f"{path}.when[{index}]", file)
+    _check_type(data.get("outputs"), list, f"{path}.outputs", file)
+    for index, name in enumerate(data["outputs"]):
+        _check_type(name, str, f"{path}.outputs[{index}]", file)
 
 
 def _check_type(value: Any, kind: type, path: str, file: str | None) -> None:
