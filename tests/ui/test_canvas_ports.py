@@ -87,6 +87,9 @@ def test_return_state_adds_outputs_and_a_used_one_cannot_go(qtbot: QtBot, catalo
     graph = canvas.document.graph
     assert graph.node(encoder).ports.outputs == ("output", "state_h", "state_c")
     assert [p.name for p in canvas.scene.node_items[encoder].outputs] == ["output", "state_h", "state_c"]
+    assert inspector.form is not None and len(inspector.form.output_section.check_boxes) == 3
+    editor = inspector.editor("return_state")
+    assert isinstance(editor, BoolEditor)
     assert [p.name for p in canvas.scene.node_items[decoder].inputs][1:3] == [
         "initial_state[0]",
         "initial_state[1]",
