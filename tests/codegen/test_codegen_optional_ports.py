@@ -15,7 +15,7 @@ from codegen_helpers import GraphBuilder, import_module_from_source
 from keras import layers
 
 from designer.catalog.spec import Catalog
-from designer.codegen import generate_model
+from designer.codegen import CodegenError, generate_model
 from designer.graph.model import Edge, ModelGraph
 
 keras_layers = pytest.importorskip("designer.catalog.keras_layers")
@@ -164,3 +164,13 @@ def test_a_call_param_is_passed_to_the_call_not_the_constructor(keras_catalog: C
     flat = " ".join(source.split())
     assert 'key_dim=4, name="attention" )(sequence, sequence, return_attention_scores=True)' in flat
     assert scores_graph(keras_catalog).nodes["n2"].ports.outputs == ("output", "attention_scores")
+
+
+def test_sequential_export_refuses_a_call_param_it_cannot_pass(keras_catalog: Catalog) -> None:
+    b = GraphBuilder("tied", keras_catalog)
+    features = b.input("features", [4])
+    logits = b.add("ReversibleEmbedding", "logits", [features], input_dim=10, output_dim=4, reverse=True)
+    b.output(logits)
+    with pytest.raises(CodegenError, match="'logits' is called with reverse=True"):
+        generate_model(b.graph, keras_catalog, "sequential")
+    assert "features, reverse=True" in generate_model(b.graph, keras_catalog, "functional")
