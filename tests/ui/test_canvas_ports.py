@@ -94,7 +94,7 @@ def test_return_state_adds_outputs_and_a_used_one_cannot_go(qtbot: QtBot, catalo
         "initial_state[0]",
         "initial_state[1]",
     ]
-    assert canvas.editor.connect(Edge(encoder, 1, decoder, 1))
+    assert canvas.editor.connect_edge(Edge(encoder, 1, decoder, 1))
     editor.findChild(QCheckBox).setChecked(False)
     assert graph.node(encoder).params["return_state"] is True  # refused: state_h feeds the decoder
     assert len(canvas.scene.node_items[encoder].outputs) == 3
