@@ -14,6 +14,7 @@ layers from user modules are made the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -33,7 +34,7 @@ from keras.src.layers.merging.base_merge import Merge
 from keras.src.utils.naming import to_snake_case
 
 from designer.catalog.spec import CATALOG_CACHE_FORMAT, PROJECT_SOURCE, Catalog, LayerSpec, ParamSpec
-from designer.graph.model import MERGE_PORTS, PortLayout
+from designer.graph.model import MERGE_PORTS, OutputRule, PortLayout
 
 KERAS_MODULE = "keras.layers"
 
@@ -162,11 +163,22 @@ def spec_from_class(
 
 def ports_of_class(cls: type) -> tuple[PortLayout, str]:
     """The ports of a layer class and how its tensors are passed ("single", "positional", "list")."""
+    ports, convention = _fixed_ports_of_class(cls)
+    if ports.variadic:
+        return ports, convention
+    optional = _optional_ports(cls)
+    rules = _output_rules(cls)
+    if not optional and not rules:
+        return ports, convention
+    return dataclasses.replace(ports, optional=optional, output_rules=rules), convention
+
+
+def _fixed_ports_of_class(cls: type) -> tuple[PortLayout, str]:
     if issubclass(cls, Merge):
         if issubclass(cls, _TWO_INPUT_MERGES):
             return PortLayout(inputs=("x", "y"), min_inputs=2), "list"
         return MERGE_PORTS, "list"
-    if issubclass(cls, keras.layers.Attention):  # call([query, value]) or [query, value, key]
+    if issubclass(cls, (keras.layers.Attention, keras.layers.AdditiveAttention)):  # call([query, value])
         return PortLayout(inputs=("query", "value"), min_inputs=2), "list"
     if issubclass(cls, keras.layers.HashedCrossing):  # call((x, y)): crosses two features
         return PortLayout(inputs=("x", "y"), min_inputs=2), "list"
@@ -174,6 +186,62 @@ def ports_of_class(cls: type) -> tuple[PortLayout, str]:
     if len(required) > 1:
         return PortLayout(inputs=tuple(required), min_inputs=len(required)), "positional"
     return PortLayout(), "single"
+
+
+# The recurrent states of the RNN layers whose cell the class fixes, as their outputs are named.
+_RNN_STATES: tuple[tuple[type, tuple[str, ...]], ...] = (
+    (keras.layers.LSTM, ("state_h", "state_c")),
+    (keras.layers.GRU, ("state",)),
+    (keras.layers.SimpleRNN, ("state",)),
+    (keras.layers.ConvLSTM1D, ("state_h", "state_c")),
+    (keras.layers.ConvLSTM2D, ("state_h", "state_c")),
+    (keras.layers.ConvLSTM3D, ("state_h", "state_c")),
+)
+
+
+def _rnn_states(cls: type) -> tuple[str, ...]:
+    return next((states for base, states in _RNN_STATES if issubclass(cls, base)), ())
+
+
+def _optional_ports(cls: type) -> tuple[str, ...]:
+    """The optional tensor arguments of `call` (those defaulting to None but `training`), as ports.
+    A list argument gets one port per item: an RNN's `initial_state` one per state (none where
+    the states depend on the params: RNN's cell, Bidirectional's layer), Attention's `mask`
+    [query_mask, value_mask]."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names: list[str] = []
+    for parameter in list(_call_parameters(cls).values())[1:]:
+        if parameter.kind not in positional or parameter.default is not None or parameter.name == "training":
+            continue
+        if parameter.name == "initial_state":
+            names += [f"initial_state[{index}]" for index in range(len(_rnn_states(cls)))]
+        elif parameter.name == "mask" and issubclass(
+            cls, (keras.layers.Attention, keras.layers.AdditiveAttention)
+        ):
+            names += ["mask[0]", "mask[1]"]
+        else:
+            names.append(parameter.name)
+    return tuple(names)
+
+
+def _output_rules(cls: type) -> tuple[OutputRule, ...]:
+    """The outputs that follow the params: an RNN's states with `return_state`, an attention
+    layer's scores with `return_attention_scores`, a Bidirectional's forward and backward
+    states when its layer returns them."""
+    states = _rnn_states(cls)
+    if states:
+        return (OutputRule((("return_state", True),), states),)
+    if "return_attention_scores" in _call_parameters(cls):
+        return (OutputRule((("return_attention_scores", True),), ("attention_scores",)),)
+    if not issubclass(cls, keras.layers.Bidirectional):
+        return ()
+    return tuple(
+        OutputRule(
+            (("layer.class_name", base.__name__), ("layer.config.return_state", True)),
+            tuple(f"{direction}_{name}" for direction in ("forward", "backward") for name in names),
+        )
+        for base, names in _RNN_STATES
+    )
 
 
 def _call_parameters(cls: type[keras.layers.Layer]) -> dict[str, inspect.Parameter]:
@@ -255,11 +323,23 @@ class _Parameter:
 
 def _param_specs(cls: type) -> Iterator[ParamSpec]:
     docs = _argument_docs(cls)
+    names = set()
     for parameter in _init_parameters(cls):
         doc = docs.get(parameter.name, "")
         spec = param_spec(_Parameter(parameter.name, parameter.default, doc, cls.__name__))
         if spec is not None:
+            names.add(spec.name)
             yield spec
+    yield from (spec for spec in _call_param_specs(cls) if spec.name not in names)
+
+
+def _call_param_specs(cls: type) -> Iterator[ParamSpec]:
+    """The switches of `call` (True/False arguments but `training`: MultiHeadAttention's
+    `return_attention_scores`, `use_causal_mask`), as params passed to the call."""
+    for parameter in list(_call_parameters(cls).values())[1:]:
+        if isinstance(parameter.default, bool) and parameter.name != "training":
+            doc = f"An argument of the layer's call: `{parameter.name}=True` or False."
+            yield ParamSpec(parameter.name, "bool", default=parameter.default, doc=doc, call=True)
 
 
 def _init_parameters(cls: type[keras.layers.Layer]) -> list[inspect.Parameter]:
@@ -716,8 +796,9 @@ def _with_module(value: Any) -> Any:
 
 
 def construct(spec: LayerSpec, params: Mapping[str, Any], name: str | None = None) -> keras.layers.Layer:
-    """The layer a node describes, constructed but not built (no weights)."""
-    kwargs = to_keras_kwargs(spec, params)
+    """The layer a node describes, constructed but not built (no weights); the params of its
+    call are left for the call."""
+    kwargs = to_keras_kwargs(spec, spec.constructor_params(params))
     if name is not None:
         kwargs["name"] = name
     return layer_class(spec)(**kwargs)

@@ -19,7 +19,7 @@ from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
 # The format of the catalog's disk cache and shipped snapshots (keras_layers writes them, the GUI
 # reads them without Keras): bump when the specs keras_layers makes change for the same Keras.
-CATALOG_CACHE_FORMAT = 2  # 2: the catalog carries its aliases
+CATALOG_CACHE_FORMAT = 3  # 2: the catalog carries its aliases; 3: optional ports, output rules
 
 
 PROJECT_SOURCE = "project"  # a spec a project file carries for a class outside Keras
@@ -64,7 +64,9 @@ class ParamSpec:
 
     `default` is Keras' default (a JSON value). `required` parameters have no
     default; `suggested` is the value a new node starts with. `nullable`
-    parameters accept None. `doc` is the docstring's Args text.
+    parameters accept None. `doc` is the docstring's Args text. A `call`
+    parameter is an argument of the layer's call, not of its constructor
+    (MultiHeadAttention's `return_attention_scores`).
     """
 
     name: str
@@ -77,6 +79,7 @@ class ParamSpec:
     length: int | None = None
     suggested: Any = None
     doc: str = ""
+    call: bool = False
 
     def initial_value(self) -> Any:
         return self.suggested if self.required else self.default
@@ -94,6 +97,8 @@ class ParamSpec:
             "suggested": self.suggested,
             "doc": self.doc,
         }
+        if self.call:
+            data["call"] = True
         return data
 
     @classmethod
@@ -138,6 +143,17 @@ class LayerSpec:
     def full_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Every parameter's value: the given ones over the defaults."""
         return {**{p.name: p.default for p in self.params if not p.required}, **params}
+
+    def call_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The given params that are arguments of the call, not the constructor, without
+        those equal to Keras' default."""
+        names = {p.name for p in self.params if p.call}
+        return {k: v for k, v in self.non_default_params(params).items() if k in names}
+
+    def constructor_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The given params without the call's."""
+        names = {p.name for p in self.params if p.call}
+        return {k: v for k, v in params.items() if k not in names}
 
     def non_default_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The given params without those equal to Keras' default, in spec order."""
@@ -325,9 +341,24 @@ def _check_ports(data: Any, path: str, file: str | None) -> None:
     _check_type(data, Mapping, path, file)
     for name, kind in PORT_FIELDS.items():
         _check_type(data.get(name), kind, f"{path}.{name}", file)
-    for name in ("inputs", "outputs"):
-        for index, port in enumerate(data[name]):
+    for name in ("inputs", "outputs", "optional"):
+        _check_type(data.get(name, []), list, f"{path}.{name}", file)
+        for index, port in enumerate(data.get(name, [])):
             _check_type(port, str, f"{path}.{name}[{index}]", file)
+    _check_type(data.get("output_rules", []), list, f"{path}.output_rules", file)
+    for index, rule in enumerate(data.get("output_rules", [])):
+        _check_output_rule(rule, f"{path}.output_rules[{index}]", file)
+
+
+def _check_output_rule(data: Any, path: str, file: str | None) -> None:
+    _check_type(data, Mapping, path, file)
+    _check_type(data.get("when"), list, f"{path}.when", file)
+    for index, condition in enumerate(data["when"]):
+        if not (isinstance(condition, list) and len(condition) == 2 and isinstance(condition[0], str)):
+            raise ProjectError("expected [param, value]", f"{path}.when[{index}]", file)
+    _check_type(data.get("outputs"), list, f"{path}.outputs", file)
+    for index, name in enumerate(data["outputs"]):
+        _check_type(name, str, f"{path}.outputs[{index}]", file)
 
 
 def _check_type(value: Any, kind: type, path: str, file: str | None) -> None:

@@ -155,12 +155,29 @@ def layer_call(graph: ModelGraph, names: NameMap, node: Node, spec: LayerSpec) -
         raise CodegenError(f"'{node.name}' ({node.type}) has no input connected; connect one or remove it.")
     tensors = {edge.target_port: names.tensor(edge.source, edge.source_port) for edge in edges}
     arguments = _arguments(node, call_convention(spec), tensors)
+    switches = [f"{key}={value!r}" for key, value in spec.call_params(owner.params).items()]
+    arguments = ", ".join([arguments, *switches])
     ports = node.ports.outputs or ("output",)
     targets = tuple(names.tensor(node.id, port) for port in range(len(ports)))
     return LayerCall(node, owner, spec, arguments, targets)
 
 
 def _arguments(node: Node, convention: str, tensors: dict[int, str]) -> str:
+    fixed = {port: tensor for port, tensor in tensors.items() if not node.ports.is_optional(port)}
+    _, keywords = node.ports.split_arguments(tensors)
+    return ", ".join([_fixed_arguments(node, convention, fixed), *_keyword_arguments(keywords)])
+
+
+def _keyword_arguments(keywords: Mapping[str, str | list[str | None]]) -> list[str]:
+    """Optional ports by keyword: `key=value_1`, `initial_state=[lstm_h, lstm_c]`."""
+    written = []
+    for name, value in keywords.items():
+        text = value if isinstance(value, str) else "[" + ", ".join(str(item) for item in value) + "]"
+        written.append(f"{name}={text}")
+    return written
+
+
+def _fixed_arguments(node: Node, convention: str, tensors: dict[int, str]) -> str:
     ports = sorted(tensors)
     if convention == "list":
         return "[" + ", ".join(tensors[port] for port in ports) + "]"

@@ -88,7 +88,8 @@ class LayerWriter:
         """`layers.Dense(10, activation="relu", name="dense")`: parameters equal to
         Keras' defaults left out, a required first one positional."""
         callee = self.imports.layer_class(spec)
-        arguments = self.arguments(spec, {k: v for k, v in params.items() if k != "name"})
+        constructor = spec.constructor_params(params)
+        arguments = self.arguments(spec, {k: v for k, v in constructor.items() if k != "name"})
         arguments.append(f"name={string(name)}")
         return f"{callee}({', '.join(arguments)})"
 

@@ -60,6 +60,15 @@ def generate_sequential(
             f"'{graph.name}' cannot be written as keras.Sequential: {problem}. Use the Functional style."
         )
     plan = plan_model(graph, catalog, self_contained=self_contained)
+    switched = next((call for call in plan.layer_calls if call.spec.call_params(call.owner.params)), None)
+    if switched is not None:  # keras.Sequential calls each layer with its input alone
+        switches = ", ".join(
+            f"{k}={v!r}" for k, v in switched.spec.call_params(switched.owner.params).items()
+        )
+        raise CodegenError(
+            f"'{graph.name}' cannot be written as keras.Sequential: '{switched.node.name}' is called with "
+            f"{switches}. Use the Functional style."
+        )
     items = [plan.input_constructor(plan.inputs[0])]
     items += [plan.constructors[call.owner.id] for call in plan.layer_calls]
     definition = [

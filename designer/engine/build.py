@@ -68,9 +68,9 @@ def _call_node(
     owner = graph.layer_owner(node.id)
     if owner.id not in layers:
         layers[owner.id] = construct(spec, owner.params, name=owner.name)
-    arguments = [tensors[e.source][e.source_port] for e in graph.input_edges(node.id)]
+    arguments = {e.target_port: tensors[e.source][e.source_port] for e in graph.input_edges(node.id)}
     try:
-        result = call_layer(layers[owner.id], spec, arguments)
+        result = call_layer(layers[owner.id], spec, arguments, owner.params)
     except Exception as error:  # re-raised with the node's name
         raise BuildError(f"{node.name} ({node.type}): {error}") from error
     return list(keras.tree.flatten(result))

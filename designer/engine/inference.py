@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,7 +124,8 @@ class ShapeInference:
         if inputs is None:
             return BLOCKED
         owner = graph.layer_owner(node.id)
-        computed = self._compute(spec, owner.params, inputs, node.name)
+        ports = [edge.target_port for edge in graph.input_edges(node.id)]
+        computed = self._compute(spec, owner.params, dict(zip(ports, inputs, strict=True)), node.name)
         if computed.error is not None:
             edges = graph.input_edges(node.id)
             sources = [_source_name(graph, e) for e in edges]
@@ -171,8 +172,11 @@ class ShapeInference:
         return [Diagnostic("error", message, hint, node=node.id, edge=None, code="shared-shape")]
 
     def _input_specs(self, graph: ModelGraph, node: Node) -> list[TensorSpec] | None:
+        """The specs of the node's inputs in port order (those of the edges `input_edges` gives);
+        None while a fixed port is unfed or an upstream node has no result."""
         edges = graph.input_edges(node.id)
-        if not node.is_input and (not edges or len(edges) != max(e.target_port for e in edges) + 1):
+        fixed = [e.target_port for e in edges if not node.ports.is_optional(e.target_port)]
+        if not node.is_input and (not fixed or fixed != list(range(len(fixed)))):
             return None
         specs = []
         for edge in edges:
@@ -180,14 +184,14 @@ class ShapeInference:
             if upstream is None or not upstream.ok or edge.source_port >= len(upstream.outputs):
                 return None
             specs.append(upstream.outputs[edge.source_port])
-        if not node.is_input and len(specs) < node.ports.min_inputs:
+        if not node.is_input and len(fixed) < node.ports.min_inputs:
             return None
         return specs
 
     def _compute(
-        self, spec: LayerSpec, params: dict[str, Any], inputs: list[TensorSpec], name: str
+        self, spec: LayerSpec, params: dict[str, Any], inputs: dict[int, TensorSpec], name: str
     ) -> _Computed:
-        key = (spec.key, _freeze(params), tuple(inputs))
+        key = (spec.key, _freeze(params), tuple(inputs.items()))
         cached = self.cache.get(key)
         if cached is None:
             self.computed_count += 1
@@ -200,13 +204,14 @@ def owner_trainable(graph: ModelGraph, node: Node) -> bool:
 
 
 # ---------------------------------------------------------------- Keras calls
-def _call_symbolically(spec: LayerSpec, params: dict[str, Any], inputs: list[TensorSpec]) -> _Computed:
+def _call_symbolically(spec: LayerSpec, params: dict[str, Any], inputs: dict[int, TensorSpec]) -> _Computed:
     if spec.is_input:
         return _input_result(params)
     try:
         layer = construct(spec, params, name="layer")  # a fixed name keeps weight paths comparable
+        tensors = {port: keras.KerasTensor(i.shape, dtype=i.dtype) for port, i in inputs.items()}
         with keras.StatelessScope(initialize_variables=False):
-            outputs = call_layer(layer, spec, [keras.KerasTensor(i.shape, dtype=i.dtype) for i in inputs])
+            outputs = call_layer(layer, spec, tensors, params)
             specs = _tensor_specs(outputs)
             check_buildable(layer, specs)
         result = _Computed(specs, _weight_shapes(layer))
@@ -273,16 +278,23 @@ def _takes_any_float(initializer: Any, shape: Shape, dtype: str) -> bool:
     return rank_ok and str(dtype).startswith(("float", "bfloat"))
 
 
-def call_layer(layer: keras.layers.Layer, spec: LayerSpec, tensors: list[Any]) -> Any:
-    """Call a layer on its input tensors the way its spec says (single, list or positional)."""
+def call_layer(
+    layer: keras.layers.Layer,
+    spec: LayerSpec,
+    tensors: list[Any] | Mapping[int, Any],
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """Call a layer on its input tensors (a list in port order, or a dict by port) the way its
+    spec says (single, list or positional); optional ports and the call's params go by keyword."""
+    by_port = tensors if isinstance(tensors, Mapping) else dict(enumerate(tensors))
+    fixed, tensor_keywords = spec.ports.split_arguments(by_port)
+    keywords = {**tensor_keywords, **spec.call_params(params or {})}
     convention = getattr(spec, "call_convention", "single")
     if convention == "list":
-        return layer(list(tensors))
-    if convention == "positional":
-        return layer(*tensors)
-    if len(tensors) != 1:
-        return layer(*tensors)
-    return layer(tensors[0])
+        return layer(list(fixed), **keywords)
+    if convention == "positional" or len(fixed) != 1:
+        return layer(*fixed, **keywords)
+    return layer(fixed[0], **keywords)
 
 
 def _input_result(params: dict[str, Any]) -> _Computed:
@@ -346,7 +358,10 @@ def _port_count_diagnostic(node: Node, count: int) -> Diagnostic:
     message = (
         f"{node.name} returns {count} tensor(s) but its node has {len(node.ports.outputs)} output port(s)."
     )
-    hint = "Reload the layer's module so its ports follow its call signature."
+    hint = (
+        "Its outputs follow its parameters (return_state...) only for the layers the catalog knows; "
+        "reload the layer's module so its ports follow its call signature."
+    )
     return Diagnostic("error", message, hint, node=node.id, edge=None, code="output-ports")
 
 

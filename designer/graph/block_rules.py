@@ -79,12 +79,12 @@ def _boundary_inputs(graph: ModelGraph, group: Group, members: set[str]) -> tupl
 
 
 def _fed_ports(graph: ModelGraph, node_id: str) -> list[int]:
-    """The input ports a block declares for a member: all fixed ones; for a
-    variadic member the connected ones and at least `min_inputs`."""
+    """The input ports a block declares for a member: all fixed ones and the connected
+    optional ones; for a variadic member the connected ones and at least `min_inputs`."""
     node = graph.nodes[node_id]
-    if not node.ports.variadic:
-        return list(range(len(node.ports.inputs)))
     used = {edge.target_port for edge in graph.input_edges(node_id)}
+    if not node.ports.variadic:
+        return sorted(used | set(range(len(node.ports.inputs))))
     return sorted(used | set(range(node.ports.min_inputs)))
 
 

@@ -106,7 +106,7 @@ def _tensor_label(graph: ModelGraph, node_id: str, port: int, group: Group | Non
 
 def _input_label(graph: ModelGraph, group: Group, node_id: str, port: int) -> str:
     node = graph.nodes[node_id]
-    names = node.ports.inputs
+    names = node.ports.input_names()
     return f"{local_name(group, node.name)}.{names[port] if port < len(names) else port}"
 
 
@@ -342,7 +342,7 @@ def _new_node(
         name=name,
         params={} if shares else copy.deepcopy(item["params"]),
         position=(position[0] + float(x), position[1] + float(y)),
-        ports=ports,
+        ports=ports.for_params(item["params"]),
         shares=shares,
     )
 

@@ -37,9 +37,9 @@ import dataclasses
 import itertools
 import keyword
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 from psygnal import EmissionInfo, Signal, SignalGroup
@@ -63,6 +63,38 @@ from designer.graph.errors import (
 )
 
 INPUT_TYPE = "Input"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    """Output ports a layer adds when its params say so (LSTM's `return_state`).
+
+    `when` pairs a param with the value it must have: a key of the node's params,
+    or a dotted path into a nested layer ("layer.config.return_state"); when all
+    hold, `outputs` follow the layout's own outputs."""
+
+    when: tuple[tuple[str, Any], ...]
+    outputs: tuple[str, ...]
+
+    def matches(self, params: Mapping[str, Any]) -> bool:
+        return all(_param_at(params, path) == value for path, value in self.when)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"when": [[path, value] for path, value in self.when], "outputs": list(self.outputs)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutputRule:
+        return cls(tuple((str(path), value) for path, value in data["when"]), tuple(data["outputs"]))
+
+
+def _param_at(params: Mapping[str, Any], path: str) -> Any:
+    value: Any = params
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 @dataclass(frozen=True)
@@ -72,23 +104,74 @@ class PortLayout:
     `inputs` names the fixed input ports in call order. A `variadic` layer
     (Add, Concatenate...) takes a list: it has as many ports as are connected,
     at least `min_inputs`. `outputs` names the tensors the call returns.
+
+    `optional` names the optional tensor arguments of `call`, ports that follow
+    `inputs` and may stay unconnected; each is passed by keyword: "key" as
+    `key=tensor`, "initial_state[1]" as item 1 of `initial_state=[...]` (None where
+    an item is unconnected). `output_rules` add outputs that depend on the params;
+    `for_params` applies them (a node's own layout is the one for its params).
     """
 
     inputs: tuple[str, ...] = ("inputs",)
     outputs: tuple[str, ...] = ("output",)
     variadic: bool = False
     min_inputs: int = 1
+    optional: tuple[str, ...] = ()
+    output_rules: tuple[OutputRule, ...] = ()
 
     def accepts_input_port(self, index: int) -> bool:
-        return index >= 0 and (self.variadic or index < len(self.inputs))
+        return index >= 0 and (self.variadic or index < len(self.inputs) + len(self.optional))
+
+    def is_optional(self, index: int) -> bool:
+        """Whether input port `index` is an optional argument (it may stay unconnected)."""
+        return not self.variadic and len(self.inputs) <= index < len(self.inputs) + len(self.optional)
+
+    def input_names(self) -> tuple[str, ...]:
+        """The fixed input ports then the optional ones, in port order."""
+        return (*self.inputs, *self.optional)
+
+    def for_params(self, params: Mapping[str, Any]) -> PortLayout:
+        """This layout with the outputs its rules add for `params`."""
+        if not self.output_rules:
+            return self
+        added_names = {name for rule in self.output_rules for name in rule.outputs}
+        base = [name for name in self.outputs if name not in added_names]  # a layout for other params
+        added = [name for rule in self.output_rules if rule.matches(params) for name in rule.outputs]
+        return dataclasses.replace(self, outputs=(*base, *added))
+
+    def split_arguments(self, tensors: Mapping[int, T]) -> tuple[list[T], dict[str, T | list[T | None]]]:
+        """The tensors by port, as a call takes them: the fixed ports' in port order, and
+        the optional ports' by keyword (items of a list argument in their places)."""
+        fixed = [tensors[port] for port in sorted(tensors) if not self.is_optional(port)]
+        keywords: dict[str, T | list[T | None]] = {}
+        for port in sorted(tensors):
+            if not self.is_optional(port):
+                continue
+            name, index = _argument_item(self.optional[port - len(self.inputs)])
+            if index is None:
+                keywords[name] = tensors[port]
+                continue
+            items = keywords.setdefault(name, [None] * self._list_length(name))
+            assert isinstance(items, list)
+            items[index] = tensors[port]
+        return fixed, keywords
+
+    def _list_length(self, argument: str) -> int:
+        indexes = [_argument_item(name)[1] for name in self.optional if _argument_item(name)[0] == argument]
+        return max((i for i in indexes if i is not None), default=0) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
             "variadic": self.variadic,
             "min_inputs": self.min_inputs,
         }
+        if self.optional:
+            data["optional"] = list(self.optional)
+        if self.output_rules:
+            data["output_rules"] = [rule.to_dict() for rule in self.output_rules]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PortLayout:
@@ -97,7 +180,18 @@ class PortLayout:
             outputs=tuple(data["outputs"]),
             variadic=bool(data["variadic"]),
             min_inputs=int(data["min_inputs"]),
+            optional=tuple(data.get("optional", ())),
+            output_rules=tuple(OutputRule.from_dict(rule) for rule in data.get("output_rules", ())),
         )
+
+
+_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")
+
+
+def _argument_item(port_name: str) -> tuple[str, int | None]:
+    """("initial_state", 1) for "initial_state[1]", ("key", None) for "key"."""
+    match = _ITEM.match(port_name)
+    return (match.group(1), int(match.group(2))) if match else (port_name, None)
 
 
 INPUT_PORTS = PortLayout(inputs=(), min_inputs=0)
@@ -287,7 +381,7 @@ class ModelGraph:
         connected port plus one free port (and at least `min_inputs`)."""
         node = self.node(node_id)
         if not node.ports.variadic:
-            return len(node.ports.inputs)
+            return len(node.ports.inputs) + len(node.ports.optional)
         used = max(self._incoming.get(node_id, {}), default=-1) + 1
         return max(node.ports.min_inputs, used + 1)
 
@@ -489,8 +583,9 @@ class ModelGraph:
             )
         if not target.ports.accepts_input_port(edge.target_port):
             count = len(target.ports.inputs)
+            optional = f" and {len(target.ports.optional)} optional one(s)" if target.ports.optional else ""
             raise PortError(
-                f"'{target.name}' ({target.type}) takes {count} input(s); "
+                f"'{target.name}' ({target.type}) takes {count} input(s){optional}; "
                 f"there is no input {edge.target_port}."
             )
         if edge.source == edge.target:
@@ -513,6 +608,22 @@ class ModelGraph:
                 f"'{self._nodes[existing.source].name}'.",
                 existing,
             )
+
+    def check_params(self, node_id: str, params: dict[str, Any]) -> None:
+        """Raise a PortError when `params` would remove an output port of the node (or of a
+        node sharing its layer) that feeds a layer or is a model output (LSTM's states
+        when `return_state` is turned off): such a change is refused, not half-applied."""
+        for user in (self.node(node_id), *self.sharers(node_id)):
+            count = len(user.ports.for_params(params).outputs)
+            used = {e.source_port: self._nodes[e.target].name for e in self.output_edges(user.id)}
+            used.update({o.port: f"the model output '{o.name}'" for o in self._outputs if o.node == user.id})
+            lost = sorted(port for port in used if port >= count)
+            if lost:
+                port = lost[0]
+                raise PortError(
+                    f"This change removes output '{user.ports.outputs[port]}' of '{user.name}', "
+                    f"which feeds {used[port]}. Disconnect it first."
+                )
 
     def check_output(self, node_id: str, port: int = 0, name: str | None = None) -> str:
         """Raise the GraphError `mark_output` would, changing nothing; else return the name the
@@ -629,7 +740,10 @@ class ModelGraph:
             raise SharingError(f"'{node.name}' shares the layer of '{owner}': edit '{owner}' instead.")
         if params == node.params:
             return
+        self.check_params(node_id, params)
         old, node.params = node.params, copy.deepcopy(params)
+        for user in (node, *self.sharers(node_id)):
+            user.ports = user.ports.for_params(node.params)
         self.events.params_changed.emit(node_id, old, node.params)
 
     def rename(self, node_id: str, name: str) -> None:
@@ -786,6 +900,9 @@ class ModelGraph:
     def _link_sharer(self, node: Node) -> None:
         if node.shares is not None:
             self._sharers.setdefault(node.shares, set()).add(node.id)
+            owner = self._nodes.get(node.shares)
+            if owner is not None:  # the owner's outputs (return_state...)
+                node.ports = node.ports.for_params(owner.params)
 
     def _unlink_sharer(self, node: Node) -> None:
         if node.shares is not None:

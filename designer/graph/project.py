@@ -413,13 +413,14 @@ class _Reader:
             raise self.fail("a node id cannot be empty", f"{path}.id")
         type_key = self.field(data, "type", str, path)
         type_key = self.type_key(type_key) if self.type_key is not None else type_key
+        params = self.field(data, "params", dict, path)
         return Node(
             id=node_id,
             type=type_key,
             name=self.field(data, "name", str, path),
-            params=self.field(data, "params", dict, path),
+            params=params,
             position=self.read_position(data, path),
-            ports=self.read_ports(type_key, f"{path}.type"),
+            ports=self.read_ports(type_key, f"{path}.type").for_params(params),  # return_state...
         )
 
     def read_position(self, data: dict[str, Any], path: str) -> tuple[float, float]:

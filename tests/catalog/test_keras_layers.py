@@ -392,6 +392,39 @@ def test_spec_from_class_serves_custom_layers() -> None:
     assert spec.call_training and spec.summary == "Blends two tensors."
 
 
+def test_optional_tensor_arguments_of_call_are_optional_ports(catalog: Catalog) -> None:
+    attention = catalog["MultiHeadAttention"].ports
+    assert attention.inputs == ("query", "value")
+    assert attention.optional == ("key", "query_mask", "value_mask", "key_mask", "attention_mask")
+    assert catalog["LSTM"].ports.optional == ("initial_state[0]", "initial_state[1]", "mask")
+    assert catalog["GRU"].ports.optional == ("initial_state[0]", "mask")
+    assert catalog["Attention"].ports.optional == ("mask[0]", "mask[1]")
+    assert catalog["Dense"].ports.optional == () and catalog["Add"].ports.optional == ()
+
+
+def test_outputs_that_follow_the_params(catalog: Catalog) -> None:
+    assert catalog["LSTM"].ports.for_params({"return_state": True}).outputs == (
+        "output",
+        "state_h",
+        "state_c",
+    )
+    assert catalog["SimpleRNN"].ports.for_params({"return_state": True}).outputs == ("output", "state")
+    scores = catalog["MultiHeadAttention"].ports.for_params({"return_attention_scores": True})
+    assert scores.outputs == ("output", "attention_scores")
+    wrapped = {"layer": {"class_name": "LSTM", "config": {"units": 2, "return_state": True}}}
+    assert len(catalog["Bidirectional"].ports.for_params(wrapped).outputs) == 5
+
+
+def test_switches_of_call_are_call_params_kept_out_of_the_constructor(catalog: Catalog) -> None:
+    spec = catalog["MultiHeadAttention"]
+    switch = spec.param("return_attention_scores")
+    assert switch is not None and switch.call and switch.kind == "bool" and switch.default is False
+    params = {"num_heads": 2, "key_dim": 4, "return_attention_scores": True, "use_causal_mask": False}
+    assert spec.call_params(params) == {"return_attention_scores": True}
+    layer = construct(spec, params)
+    assert isinstance(layer, keras.layers.MultiHeadAttention)
+
+
 # --------------------------------------------------------------------- cache
 def test_cache_is_written_once_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     built = load_or_build_catalog(tmp_path)

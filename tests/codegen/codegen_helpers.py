@@ -241,7 +241,12 @@ class GraphBuilder:
     ) -> str:
         spec = self.catalog[type_]
         node = Node(
-            f"n{next(self._ids)}", type_, name, {} if shares else params, ports=spec.ports, shares=shares
+            f"n{next(self._ids)}",
+            type_,
+            name,
+            {} if shares else params,
+            ports=spec.ports.for_params(params),
+            shares=shares,
         )
         self.graph.add_node(node)
         for port, source in enumerate(sources):

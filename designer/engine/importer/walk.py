@@ -31,7 +31,7 @@ from designer.engine.importer.weights import save_imported_weights
 from designer.graph import project
 from designer.graph.errors import GraphError
 from designer.graph.layout import layered_positions
-from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node
+from designer.graph.model import INPUT_PORTS, INPUT_TYPE, Edge, Group, ModelGraph, Node, PortLayout
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class _Call:
     inputs: list[_Ref]
     owner: int | None = None  # the call whose layer this one calls again
     origin: str = ""  # the layer's path in the imported model: "encoder/dense"
+    optional: dict[int, _Ref] = field(default_factory=dict)  # tensors passed by keyword, by port
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,7 @@ class _Walker:
     ) -> int | list[_Ref]:
         """Add one call; a nested model's calls are added inline and its output refs returned."""
         name = _entry_name(entry)
-        self.check_keywords(name, operation, node_data.get("kwargs") or {})
+        keywords = self.keyword_tensors(name, operation, node_data.get("kwargs") or {})
         rescaling = scalar_arithmetic(operation, node_data)
         if rescaling is not None:
             return self.rescaling_call(name, rescaling, _ref_of(rescaling.tensor, produced), scope)
@@ -289,7 +290,17 @@ class _Walker:
         if is_model(operation):
             return self.nested(entry, operation, arguments, scope)
         list_call = _is_list_call(node_data)
-        return self.layer_call(name, entry, operation, arguments, list_call, scope)
+        index = self.layer_call(name, entry, operation, arguments, list_call, scope)
+        call = self.calls[index]
+        spec = self.spec(call.type)
+        keywords = self.call_params(name, operation, spec, call, keywords)
+        ports = spec.ports
+        if not ports.variadic:
+            extra, call.inputs = call.inputs[len(ports.inputs) :], call.inputs[: len(ports.inputs)]
+            call.optional = _optional_refs(name, ports, extra, keywords, produced)
+        elif keywords:
+            raise ImportRefused(_keyword_message(name, operation, next(iter(keywords))))
+        return index
 
     def nested(
         self, entry: Mapping[str, Any], model: Any, arguments: list[_Ref], scope: _Scope
@@ -315,11 +326,11 @@ class _Walker:
         index = len(self.calls)
         if owner is not None:
             spec = self.spec(self.calls[owner].type)
-            _check_arity(name, spec, len(arguments))
+            _check_arity(name, spec, len(arguments), list_call)
             self.calls.append(_Call(spec.key, "", {}, arguments, owner=owner))
             return index
         spec = self.spec_of(name, operation, list_call)
-        _check_arity(name, spec, len(arguments))
+        _check_arity(name, spec, len(arguments), list_call)
         params = self.params(name, spec, entry["config"])
         self.owners[id(operation)] = index
         self.calls.append(_Call(spec.key, scope.node_name(name), params, arguments, origin=scope.path + name))
@@ -373,12 +384,14 @@ class _Walker:
             )
         return params
 
-    def check_keywords(self, name: str, operation: Any, keywords: Mapping[str, Any]) -> None:
-        """Keyword arguments of a call: None is nothing, `training` and a mask Keras derives
-        itself are dropped, anything else is refused."""
+    def keyword_tensors(self, name: str, operation: Any, keywords: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of a call that pass tensors (for the optional ports) or a switch
+        (for the call's params): None is nothing, `training` and a mask Keras derives itself are
+        dropped, another value is refused."""
+        kept = {}
         for key, value in keywords.items():
             tensors = [leaf for leaf in _leaves(value) if _is_tensor(leaf)]
-            if value is None or (key == "mask" and tensors and self.derived(tensors)):
+            if value is None or (key.endswith("mask") and tensors and self.derived(tensors)):
                 continue
             if key == "training":
                 if is_model(operation):
@@ -387,12 +400,33 @@ class _Walker:
                         "(set trainable=False on its layers to freeze them)."
                     )
                 continue
-            what = "the tensor" if tensors else "the value"
-            raise ImportRefused(
-                f"{name} ({type(operation).__name__}) is called with {what} `{key}=`; a node takes tensors "
-                "through its ports only. Make it a constructor argument of a custom layer, or pass the "
-                "tensors positionally."
-            )
+            layer = isinstance(operation, keras.layers.Layer) and not is_model(operation)
+            if layer and (tensors or isinstance(value, bool)):  # ports, or params of the call
+                kept[key] = value
+                continue
+            raise ImportRefused(_keyword_message(name, operation, key, bool(tensors)))
+        return kept
+
+    def call_params(
+        self, name: str, operation: Any, spec: LayerSpec, call: _Call, keywords: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Move the switches of the call (`return_attention_scores=True`) into the params of the
+        node whose layer it is; return the other keywords. A switch the spec lacks is refused."""
+        switches = {p.name for p in spec.params if p.call}
+        rest = {}
+        for key, value in keywords.items():
+            if not isinstance(value, bool):
+                rest[key] = value
+            elif key not in switches:
+                raise ImportRefused(_keyword_message(name, operation, key, False))
+            elif call.owner is None:
+                call.params[key] = value
+            elif self.calls[call.owner].params.get(key, spec.full_params({}).get(key)) != value:
+                raise ImportRefused(
+                    f"{name} calls the layer of {self.calls[call.owner].name} with {key}={value}, "
+                    "which its first call does not pass; a shared layer's calls take the same switches."
+                )
+        return rest
 
     def derived(self, tensors: list[Any]) -> bool:
         """Tensors computed only to be masks (Embedding(mask_zero=True) -> not_equal): Keras
@@ -454,11 +488,13 @@ class _Walker:
         ids = [f"n{index + 1}" for index in range(len(self.calls))]
         names = _node_names(self.calls)
         for index, call in enumerate(self.calls):
-            ports = INPUT_PORTS if call.type == INPUT_TYPE else self.spec(call.type).ports
+            ports = (
+                INPUT_PORTS if call.type == INPUT_TYPE else self.spec(call.type).ports.for_params(call.params)
+            )
             shares = ids[call.owner] if call.owner is not None else None
             graph.add_node(Node(ids[index], call.type, names[index], call.params, ports=ports, shares=shares))
         for index, call in enumerate(self.calls):
-            for port, ref in enumerate(call.inputs):
+            for port, ref in [*enumerate(call.inputs), *call.optional.items()]:
                 self.check_port(graph, ids[ref.call], ref.port)
                 graph.connect(Edge(ids[ref.call], ref.port, ids[index], port))
         _mark_outputs(graph, outputs, ids)
@@ -731,15 +767,56 @@ def _single(refs: list[_Ref], name: str) -> _Ref:
     return refs[0]
 
 
-def _check_arity(name: str, spec: LayerSpec, count: int) -> None:
+def _check_arity(name: str, spec: LayerSpec, count: int, list_call: bool = False) -> None:
+    """A call passes each fixed port a tensor; positionally also optional ones, in order
+    (MultiHeadAttention(query, value, key), LSTM(x, [h, c])), unless it passes one list."""
     ports = spec.ports
     fits = count >= ports.min_inputs if ports.variadic else count == len(ports.inputs)
+    if not ports.variadic and not list_call:
+        fits = len(ports.inputs) <= count <= len(ports.input_names())
     if not fits:
         expected = f"at least {ports.min_inputs}" if ports.variadic else str(len(ports.inputs))
         raise ImportRefused(
             f"{name} ({spec.class_name}) is called with {count} tensor(s), but its node takes {expected} "
             f"({', '.join(ports.inputs)})."
         )
+
+
+def _keyword_message(name: str, operation: Any, key: str, tensors: bool = True) -> str:
+    what = "the tensor" if tensors else "the value"
+    return (
+        f"{name} ({type(operation).__name__}) is called with {what} `{key}=`; a node takes tensors "
+        "through its ports only. Make it a constructor argument of a custom layer, or pass the "
+        "tensors positionally."
+    )
+
+
+def _optional_refs(
+    name: str,
+    ports: PortLayout,
+    extra: list[_Ref],
+    keywords: Mapping[str, Any],
+    produced: Mapping[tuple[str, int], Any],
+) -> dict[int, _Ref]:
+    """The optional ports a call feeds: the positional tensors past the fixed ports (`extra`,
+    in port order) and the keyword tensors, each on the port of its argument (the items of a
+    list argument, `initial_state=[h, c]`, on theirs)."""
+    first = len(ports.inputs)
+    refs = {first + offset: ref for offset, ref in enumerate(extra)}
+    for key, value in keywords.items():
+        items = value if isinstance(value, (list, tuple)) else None
+        wanted = [(key, value)] if items is None else [(f"{key}[{i}]", item) for i, item in enumerate(items)]
+        for port_name, item in wanted:
+            if item is None:
+                continue
+            if port_name not in ports.optional:
+                known = ", ".join(ports.optional) or "none"
+                raise ImportRefused(
+                    f"{name} is called with the tensor `{port_name}=`, which its node has no port for "
+                    f"(its optional ports: {known})."
+                )
+            refs[first + ports.optional.index(port_name)] = _ref_of(item, produced)
+    return refs
 
 
 def _output_count(operation: Any) -> int:

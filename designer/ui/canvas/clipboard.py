@@ -179,7 +179,7 @@ def _fresh_node(
     params = copy.deepcopy(params) if isinstance(params, dict) else {}
     shares = item.get("shares") if isinstance(item.get("shares"), str) else None
     position = (x + offset[0], y + offset[1])
-    return Node(graph.new_id(), str(item["type"]), name, params, position, ports, shares)
+    return Node(graph.new_id(), str(item["type"]), name, params, position, ports.for_params(params), shares)
 
 
 def _unique_name(graph: ModelGraph, base: str, taken: set[str]) -> str:

@@ -75,7 +75,8 @@ class CanvasEditor(QObject):
             return None
         position = (round(centre.x() - WIDTH / 2), round(centre.y() - MIN_HEIGHT / 2))
         name = self.graph.unique_name(_name_base(spec))
-        return Node(self.graph.new_id(), key, name, spec.initial_params(), position, spec.ports)
+        params = spec.initial_params()
+        return Node(self.graph.new_id(), key, name, params, position, spec.ports.for_params(params))
 
     def add_layer(self, key: str, centre: QPointF) -> str | None:
         node = self.new_node(key, centre)

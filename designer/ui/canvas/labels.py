@@ -127,7 +127,7 @@ def input_port_names(node: Node, count: int) -> list[str]:
         return [
             f"{node.ports.inputs[0] if node.ports.inputs else 'inputs'}[{index}]" for index in range(count)
         ]
-    return list(node.ports.inputs[:count])
+    return list(node.ports.input_names()[:count])
 
 
 def _escape(text: str) -> str:

@@ -10,6 +10,8 @@ to see a large graph) it is a plain box, and the overview item paints it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontInfo, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
@@ -231,8 +233,11 @@ class NodeItem(QGraphicsItem):
         self.badge.setVisible(bool(self.severity) and not overview)
         self.health.setVisible(bool(self.health.health_flags) and not overview)
 
-    def set_input_ports(self, names: list[str]) -> None:
+    def set_input_ports(self, names: list[str], optional: Collection[int] = ()) -> None:
+        """Show input ports called `names`; those at the `optional` indexes may stay unconnected."""
         self.inputs = self._replace_ports(self.inputs, names, is_input=True)
+        for port in self.inputs:
+            port.set_optional(port.index in optional)
         self._relayout()
 
     def set_output_ports(self, names: list[str]) -> None:
@@ -249,7 +254,7 @@ class NodeItem(QGraphicsItem):
         kept = ports[: len(names)]
         for port, name in zip(kept, names, strict=False):
             port.name = name
-            port.setToolTip(f"{'input' if is_input else 'output'}: {name}")
+            port.set_optional(port.optional)  # the tooltip names the port
         extra = [
             PortItem(self, self.node_id, index, is_input, names[index])
             for index in range(len(kept), len(names))

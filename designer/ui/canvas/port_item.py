@@ -3,7 +3,7 @@
 A port knows which node and which index it stands for (a block's port stands
 for a member's: an output, or the member inputs it feeds, `consumers`); it paints a small disc
 that grows and takes the accent colour under the mouse or while a link drag
-could end on it. Links are drawn by interactions, not here.
+could end on it; an optional input is hollow, dotted and dimmed. Links are drawn by interactions, not here.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip(f"{'input' if is_input else 'output'}: {name}")
+        self.optional = False  # an optional call argument (MultiHeadAttention's key, an RNN's initial_state)
+        self.set_optional(False)
         self.setZValue(2)
 
     # ------------------------------------------------------------------- state
@@ -46,6 +47,13 @@ class PortItem(QGraphicsItem):
         if connected != self.connected:
             self.connected = connected
             self.update()
+
+    def set_optional(self, optional: bool) -> None:
+        """An optional port is drawn hollow and dimmed, and its tooltip says so."""
+        self.optional = optional
+        suffix = " (optional)" if optional else ""
+        self.setToolTip(f"{'input' if self.is_input else 'output'}: {self.name}{suffix}")
+        self.update()
 
     def set_highlighted(self, highlighted: bool) -> None:
         if highlighted != self.highlighted:
@@ -73,7 +81,11 @@ class PortItem(QGraphicsItem):
         radius = HOVER_RADIUS if active else PORT_RADIUS
         colour = colors.port_hover if active else colors.port
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(colour, 1.5))
+        pen = QPen(colour, 1.5)
+        if self.optional and not (self.connected or active):
+            pen.setStyle(Qt.PenStyle.DotLine)  # hollow and dotted: may stay unconnected
+            painter.setOpacity(0.6)
+        painter.setPen(pen)
         painter.setBrush(QBrush(colour if (self.connected or active) else colors.node_fill))
         painter.drawEllipse(QPointF(0, 0), radius, radius)
 

@@ -182,9 +182,12 @@ class GraphScene(QGraphicsScene):
         self.overview.invalidate()
 
     def _params_changed(self, node_id: str, old: object, new: object) -> None:
-        self._refresh_node(node_id)
-        for sharer in self._model.sharers(node_id):
-            self._refresh_node(sharer.id)
+        for changed in (node_id, *(sharer.id for sharer in self._model.sharers(node_id))):
+            self._refresh_node(changed)
+            item = self.node_items.get(changed)
+            if item is not None:  # outputs follow the params (LSTM's return_state)
+                item.set_output_ports(list(self._model.node(changed).ports.outputs))
+                self._refresh_ports(changed)
 
     def _node_renamed(self, node_id: str, old: str, new: str) -> None:
         self._refresh_node(node_id)
@@ -335,7 +338,8 @@ class GraphScene(QGraphicsScene):
         graph = self._model
         node = graph.node(node_id)
         before = len(item.inputs)
-        item.set_input_ports(labels.input_port_names(node, graph.input_port_count(node_id)))
+        names = labels.input_port_names(node, graph.input_port_count(node_id))
+        item.set_input_ports(names, {port for port in range(len(names)) if node.ports.is_optional(port)})
         connected_inputs = {edge.target_port for edge in graph.input_edges(node_id)}
         for port in item.inputs:
             port.set_connected(port.index in connected_inputs)

@@ -63,7 +63,7 @@ def _new_node(document: Document, fix: Fix) -> Node:
     graph, spec = document.graph, document.catalog[fix.insert]
     name = graph.unique_name(spec.class_name or fix.insert.rsplit(".", 1)[-1])
     params = {**spec.initial_params(), **fix.params}
-    return Node(graph.new_id(), fix.insert, name, params, _between(graph, fix), spec.ports)
+    return Node(graph.new_id(), fix.insert, name, params, _between(graph, fix), spec.ports.for_params(params))
 
 
 def _between(graph: ModelGraph, fix: Fix) -> tuple[float, float]:

@@ -276,6 +276,13 @@ class InspectorView(QWidget):
         params = {**graph.node(node_id).params, name: value}
         if params == graph.node(node_id).params:
             return
+        try:
+            graph.check_params(node_id, params)  # would remove a connected output port
+        except GraphError as error:
+            if self.form is not None:
+                show_message(self.form.result_section.fix_error, str(error))
+            self._refresh_params()  # the editor shows the value the node kept
+            return
         command = EditParam(graph, node_id, params, name, self._gesture if merge else None)
         self.document.undo_stack.push(command)
 
@@ -293,6 +300,9 @@ class InspectorView(QWidget):
     def _params_changed(self, node_id: str, _old: object = None, _new: object = None) -> None:
         if self.node_id is not None and node_id == self.document.graph.layer_owner(self.node_id).id:
             self._refresh_params()
+            outputs = self.document.graph.node(self.node_id).ports.outputs
+            if self.form is not None and len(self.form.output_section.check_boxes) != len(outputs):
+                self._rebuild()  # the params changed the outputs (return_state): one row per output
 
     def _node_renamed(self, *_: object) -> None:
         if self.form is not None:
