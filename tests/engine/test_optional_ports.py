@@ -149,3 +149,17 @@ def test_return_state_adds_outputs_and_dropping_a_used_one_is_refused(catalog: C
     graph.disconnect(Edge("a", 2, "b", 2))
     graph.set_params("a", {"units": 8})
     assert graph.node("a").ports.outputs == ("output",)
+
+
+def test_a_layer_whose_outputs_only_feed_keyword_arguments_is_imported(catalog: Catalog) -> None:
+    """The encoder's states reach the model only through the decoder's initial_state=."""
+    value = keras.Input((7, 8), name="value")
+    _, state_h, state_c = layers.LSTM(8, return_state=True, name="encoder")(value)
+    decoded = layers.LSTM(8, name="decoder")(value, initial_state=[state_h, state_c])
+    original = keras.Model(value, decoded, name="states_only")
+    graph = import_model(original, catalog).graph
+    encoder, decoder = graph.node_by_name("encoder"), graph.node_by_name("decoder")
+    assert encoder is not None and decoder is not None
+    fed = sorted((edge.source_port, edge.target_port) for edge in graph.input_edges(decoder.id))
+    assert [source for source, _ in fed if source] == [1, 2]  # state_h, state_c on initial_state
+    assert all(edge.source == encoder.id for edge in graph.input_edges(decoder.id) if edge.target_port)

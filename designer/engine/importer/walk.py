@@ -615,10 +615,14 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _argument_tensors(node_data: Mapping[str, Any]) -> list[Any]:
-    """The serialized tensors a call passes positionally."""
-    return [
-        leaf for leaf in _leaves(node_data.get("args", [])) if isinstance(leaf, Mapping) and _is_tensor(leaf)
+    """The serialized tensors a call passes, positionally or by keyword (`initial_state=[h, c]`,
+    `key=`: optional ports); not masks, which may be computed only to be masks (see `derived`)."""
+    keywords = node_data.get("kwargs") or {}
+    passed = [
+        node_data.get("args", []),
+        *(value for key, value in keywords.items() if not key.endswith("mask")),
     ]
+    return [leaf for leaf in _leaves(passed) if isinstance(leaf, Mapping) and _is_tensor(leaf)]
 
 
 def _ready_calls(
@@ -652,8 +656,8 @@ def _ready_calls(
 def _needed_calls(
     config: Mapping[str, Any], entries: Mapping[str, Any], operations: Mapping[str, Any]
 ) -> set[tuple[str, int]]:
-    """The (layer name, call) pairs that the outputs depend on through call arguments, and the
-    inputs; a computation that only feeds `mask=` keyword arguments is not among them."""
+    """The (layer name, call) pairs that the outputs depend on through call arguments (by
+    position or keyword), and the inputs; a computation that only feeds masks is not among them."""
     histories = _flatten(_map_histories(config["output_layers"], lambda history: history))
     stack = [tuple(_output_history(history, operations)[:2]) for history in histories]
     inputs = _flatten(_map_histories(config["input_layers"], lambda history: history))
