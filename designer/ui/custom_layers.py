@@ -14,7 +14,11 @@ Edit Custom Layer File…, and the Layer Editor dock, all run by one `CustomLaye
   "load_custom_layers", always all of them) when they change, when a project
   naming them opens (`prepare_open`), after an engine restart and when they
   change on disk. The engine's specs, and stand-ins for the layers whose code
-  did not run, join the document's catalog: the palette's Custom group.
+  did not run, join the document's catalog: the palette's Custom group. Each
+  survey and load is tagged with the design it is for (a generation counted
+  on `project_replaced`): one still under way when another design is shown is
+  dropped unanswered (no question about its files, nothing into the new
+  design's catalog), and the new design's own files are offered.
 - No file runs before the person trusts its content: `confirm_trust` (a method
   tests replace) names the files and the modules each imports from its folder;
   designer.trust remembers the answer per hash of a file with those modules,
@@ -134,6 +138,7 @@ class _Load:
     then: Callable[[], None] | None = None
     files: dict[Path, str | None] = field(default_factory=dict)
     only_if_changed: bool = False  # a file changed on disk: offered again only when its content did
+    generation: int = 0  # the design it is for: the controller's generation when it was asked
 
 
 @dataclass
@@ -161,6 +166,7 @@ class CustomLayerFiles(QObject):
         self.declined: set[str] = set()  # contents (hashes) the person would not run, this session
         self._pending: dict[int, _Load] = {}  # by request; a negative key: its files are being read
         self._surveys = 0
+        self._generation = 0  # counts the designs shown: a load of an earlier one is dropped
         self._consent_imports: Mapping[Path, list[Path]] = {}  # of the files confirm_trust asks about
         self._trust_jobs = BackgroundJobs("custom-layer-trust", self)
         self._checks: set[int] = set()
@@ -321,7 +327,7 @@ class CustomLayerFiles(QObject):
         """Offer the design's files (or those of `data`) to the engine, after asking about new ones.
         The files and their local imports are read and hashed off the GUI thread first (a load is
         under way meanwhile); without an engine nothing runs, so nothing is asked."""
-        load = _Load(self.paths(data, folder), data, then)
+        load = _Load(self.paths(data, folder), data, then, generation=self._generation)
         if self.client is None:
             load.files = {file: _hash_or_none(file) for file in layer_files(load.paths)}
             self._send(load)
@@ -342,8 +348,8 @@ class CustomLayerFiles(QObject):
     def _surveyed(self, key: int, survey: ConsentSurvey) -> None:
         """Back on the GUI thread: ask about the files not trusted, then offer them to the engine."""
         load = self._pending.pop(key, None)
-        if load is None or self.client is None:
-            return  # closed meanwhile
+        if load is None or self.client is None or load.generation != self._generation:
+            return  # closed meanwhile, or about a design no longer shown
         unchanged = set(survey.digests) == set(self.sent) and all(
             digest == self.sent[file] for file, digest in survey.digests.items()
         )
@@ -375,14 +381,19 @@ class CustomLayerFiles(QObject):
     def _engine_started(self) -> None:
         """A new engine knows no custom layers: offer them again (no question: nothing changed)."""
         if self.requested:
-            self._send(_Load(self.requested, None, None, dict(self.sent)))
+            self._send(_Load(self.requested, None, None, dict(self.sent), generation=self._generation))
+
+    def _current(self, request: int) -> _Load | None:
+        """The load `request` answers, unless it was about a design no longer shown (then dropped)."""
+        load = self._pending.pop(request, None)
+        return load if load is not None and load.generation == self._generation else None
 
     def _answered(self, request: int, op: str, result: Any) -> None:
         if request in self._checks:
             self._checks.discard(request)
             self.editor.show_result(dict(result))
             return
-        load = self._pending.pop(request, None)
+        load = self._current(request)
         if load is None:
             return
         self._apply(load, dict(result))
@@ -399,7 +410,7 @@ class CustomLayerFiles(QObject):
                 "Does build or call hang?"
             )
             return
-        load = self._pending.pop(request, None)
+        load = self._current(request)
         if load is None:
             return
         self.window.show_message(f"The engine did not load the custom layers: {message}")
@@ -525,11 +536,14 @@ class CustomLayerFiles(QObject):
         retry()
 
     def _follow_document(self) -> None:
-        """Another design is shown (New, Open, Recover): offer its files if they differ."""
+        """Another design is shown (New, Open, Recover): the surveys and loads still under way are
+        about the last one and are dropped when they answer; offer its files if they differ from
+        what is loaded, and always when one was under way (the engine may load the last design's)."""
+        self._generation += 1
         self._waiting = None  # an open still waiting for its files must not replace this design
         self._make_absolute()
         paths = self.paths()
-        if not self._pending and not self._in_effect(paths):
+        if self._pending or not self._in_effect(paths):
             self.sync()
         else:
             self._watch(paths)
@@ -565,7 +579,8 @@ class CustomLayerFiles(QObject):
             if set(files) != set(self.sent) or any(_hash_or_none(f) != self.sent.get(f) for f in files):
                 self.sync()
             return
-        self._survey(_Load(paths, only_if_changed=True))  # the hashes compared off the GUI thread
+        # the hashes compared off the GUI thread
+        self._survey(_Load(paths, only_if_changed=True, generation=self._generation))
 
     # ----------------------------------------------------------------- editor
     def new_layer(self) -> None:

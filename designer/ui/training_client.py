@@ -15,9 +15,10 @@ lines of its stderr. Nothing the worker does can take the design with it.
 
 `stop()` asks the worker to stop after the current batch (it keeps a
 checkpoint); `kill()` ends it at once; `resume(run)` continues a stopped run
-from its last checkpoint, epochs counting on (the records of the epochs it
-trains again are dropped on the worker thread first, as a start's folder is
-written there).
+from its last checkpoint, epochs counting on. Its checkpoint and free disk are
+looked at, the records of the epochs it trains again dropped and the log it
+keeps read on the worker thread first, as a start's folder is written there;
+`resuming(run, events)` hands that log over just before its worker starts.
 """
 
 from __future__ import annotations
@@ -152,6 +153,28 @@ def prepare(request: StartRequest) -> Preparation:
     return Preparation(run)
 
 
+@dataclass(frozen=True)
+class Resumption:
+    """What the background half of a resume found: the events the run's log keeps, or why it
+    cannot resume."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def prepare_resume(run: RunFolder) -> Resumption:
+    """Whether `run` can resume (a checkpoint, room for more), then its log and history.csv without
+    the epochs the checkpoint does not hold (`forget_epochs_from`), and the events the log keeps. It
+    reads and rewrites the log: never on the GUI thread."""
+    completed = run.completed_epochs()
+    if not completed:
+        return Resumption(messages=[f"{run.name} has no checkpoint to resume from."])
+    if shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES):
+        return Resumption(messages=[f"Cannot resume {run.name}: {shortage}."])
+    run.forget_epochs_from(completed)  # records of epochs the resume trains again go, before the tail starts
+    return Resumption(run.events())
+
+
 def _unprepared(error: Exception) -> Preparation:
     """What went wrong while preparing a start, as its refusal: the panel never waits on it."""
     return Preparation(None, [f"The run could not be prepared: {type(error).__name__}: {error}"])
@@ -165,6 +188,7 @@ class TrainingClient(QObject):
     """Starts, follows, stops and kills the training worker of one run at a time."""
 
     starting = Signal()  # a start was accepted: its data check and run folder are under way
+    resuming = Signal(object, list)  # RunFolder, the events its log keeps: a resume's worker starts next
     started = Signal(object)  # RunFolder: its worker is starting (a new run or a resumed one)
     logged = Signal(dict)  # each event the worker logs, in order
     finished = Signal(dict)  # exit report: run, exit_code, status, reason, stderr (last lines)
@@ -249,34 +273,33 @@ class TrainingClient(QObject):
 
     def resume(self, run: RunFolder, epochs: int | None = None) -> bool:
         """Continue `run` from its last checkpoint (to `epochs` in all, by default its config's).
-        Its log and history.csv lose the epochs the checkpoint does not hold off the GUI thread
-        (`forget_epochs_from` rewrites them); `started` follows, or `refused`. False when refused
-        at once."""
+        Off the GUI thread (`prepare_resume`): its checkpoint and free disk are looked at, its log
+        and history.csv lose the epochs the checkpoint does not hold, and its log is read; then
+        `resuming` and `started` follow, or `refused`. False when refused at once (a run in
+        progress)."""
         if self.running or self.preparing:
             self.refused.emit(["A run is in progress: stop it before resuming another."], [])
-            return False
-        completed = run.completed_epochs()
-        if not completed:
-            self.refused.emit([f"{run.name} has no checkpoint to resume from."], [])
-            return False
-        if shortage := disk_shortage(run.path, MINIMUM_FREE_BYTES):
-            self.refused.emit([f"Cannot resume {run.name}: {shortage}."], [])
             return False
         self._generation += 1
         self._preparing = generation = self._generation
         self._jobs.submit(
-            run.forget_epochs_from,  # records of epochs the resume trains again go, before the tail starts
-            completed,
-            done=lambda _: self._resumable(generation, run, epochs),
+            prepare_resume,
+            run,
+            done=lambda resumption: self._resumable(generation, run, epochs, resumption),
             failed=lambda error: self._prepared(generation, _unprepared(error)),
         )
         return True
 
-    def _resumable(self, generation: int, run: RunFolder, epochs: int | None) -> None:
-        """Back on the GUI thread: the run's records end at its checkpoint; start its worker."""
+    def _resumable(self, generation: int, run: RunFolder, epochs: int | None, resumption: Resumption) -> None:
+        """Back on the GUI thread: the run's records end at its checkpoint; start its worker, or say
+        why not."""
         if generation != self._preparing:
             return  # cancelled meanwhile: the epochs forgotten were not checkpointed anyway
         self._preparing = None
+        if resumption.messages:
+            self.refused.emit(resumption.messages, [])
+            return
+        self.resuming.emit(run, resumption.events)
         self._launch(run, resume=True, epochs=epochs)
 
     def _launch(self, run: RunFolder, *, resume: bool, epochs: int | None = None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -458,9 +459,11 @@ def test_the_palette_puts_custom_layers_first_and_greys_those_not_loaded(keras_c
 
 # ------------------------------------------------------------- without the engine process
 class LoadingEngine(FakeClient):
-    """The EngineClient's generic request API: records the custom-layer loads; the test answers."""
+    """The EngineClient's generic request API: records the custom-layer loads; the test answers
+    (them, and imports: `imported`)."""
 
     answered = Signal(int, str, object)
+    imported = Signal(int, object)
     started = Signal()
 
     def __init__(self) -> None:
@@ -475,6 +478,9 @@ class LoadingEngine(FakeClient):
 
     def answer(self, load: int) -> None:
         self.answered.emit(load, "load_custom_layers", {"specs": [], "problems": [], "stopped": []})
+
+    def import_source(self, source: str, weights_dir: str) -> int:
+        return 1
 
 
 @pytest.fixture
@@ -670,3 +676,44 @@ def test_a_changed_layer_file_is_hashed_with_its_imports_off_the_gui_thread(
         qtbot.waitUntil(lambda: len(consent.asked) == 2, timeout=ENGINE_MS)
     assert consent.asked[1] == [path]
     assert_loop_kept_turning(beat, slowed)
+
+
+def test_a_survey_under_way_when_another_design_is_shown_is_dropped_and_the_new_ones_files_offered(
+    qtbot: QtBot, waiting: tuple[MainWindow, LoadingEngine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Design 1's file changes on disk and is surveyed again; before the survey answers, an import
+    shows design 2, which names another file. Design 1's file is neither asked about nor offered
+    (nothing of it lands in design 2's catalog); design 2's file is asked about and offered."""
+    window, engine = waiting
+    consent = Consent()
+    window.custom_layers.confirm_trust = consent  # type: ignore[method-assign]
+    p, _ = two_designs(tmp_path)
+    p_layers = tmp_path / "p_layers.py"
+    q_layers = write(tmp_path / "q_layers.py", GOOD_LAYERS + "\n# design 2's: never trusted yet\n")
+    assert window.open_path(p)
+    offered(qtbot, engine, 1)
+    engine.answer(1)
+    assert window.document.path == p and consent.asked == [[p_layers]]
+
+    entered, release = threading.Event(), threading.Event()
+    survey = custom_layers.survey_consent
+
+    def held(files: list[Path]) -> Any:
+        entered.set()
+        release.wait(30)
+        return survey(files)
+
+    monkeypatch.setattr(custom_layers, "survey_consent", held)
+    save_by_rename(p_layers, GOOD_LAYERS + "\n# changed: asked about again\n")
+    qtbot.waitUntil(entered.is_set, timeout=10_000)  # design 1's files are being surveyed...
+    imported = json.loads(design(tmp_path, "imported.json", "Dense", [str(q_layers)], units=2).read_text())
+    assert window.import_path(tmp_path / "model.keras")
+    engine.imported.emit(1, {"specs": [], "project": imported})  # ...when design 2 is shown
+    assert window.document.model.custom_layers == (str(q_layers),)
+    release.set()
+    offered(qtbot, engine, 2)
+    qtbot.wait(300)  # a reload, a question or a load of design 1 would come by now
+    assert consent.asked == [[p_layers], [q_layers]]
+    assert engine.loads == [[str(p_layers)], [str(q_layers)]]
+    engine.answer(2)
+    assert not any(key.startswith("p_layers.") for key in window.document.catalog)

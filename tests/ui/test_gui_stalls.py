@@ -1,4 +1,4 @@
-"""The GUI thread is never held by slow work: Start, Resume, Export, the run list and a data fix.
+"""The GUI thread is never held by slow work: Start, Resume, Export, the run lists and a data fix.
 
 Each test makes the slow step deliberately slow (the real function of the code path, called after
 a one-second sleep) and keeps a 10 ms heartbeat timer on the GUI thread while the action runs: the
@@ -31,11 +31,12 @@ from designer.catalog.spec import Catalog
 from designer.graph import project
 from designer.graph.model import ModelGraph
 from designer.training.config import TrainingConfig
-from designer.training.runs import RunFolder
+from designer.training.runs import RunFolder, default_runs_root
 from designer.ui import training_client
 from designer.ui.document import Document
-from designer.ui.panels import code_view
+from designer.ui.panels import code_view, inspection_client
 from designer.ui.panels import training as training_panel
+from designer.ui.panels.inspection_client import InspectionClient, SourcePicker
 from designer.ui.panels.training import TrainingView
 from designer.ui.panels.training_config import SetTrainingConfig, current_config
 from designer.ui.training_client import TrainingClient, runs_root
@@ -133,6 +134,28 @@ def test_resume_rewrites_the_runs_records_off_the_gui_thread(
         view.client.kill()
 
 
+def test_resume_from_the_panel_reads_the_runs_log_off_the_gui_thread(
+    qtbot: QtBot, view: TrainingView, document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pressing Resume: the checkpoint, the free disk and the log (made a second slow to read) are
+    looked at on the client's worker thread; the curves so far show before the worker starts."""
+    run = finished_run(runs_root(document), "run_0001", epochs_done=1, epochs=3)
+    view.refresh_runs()
+    qtbot.waitUntil(lambda: len(view.run_model.runs) == 1, timeout=10_000)
+    view.run_table.selectRow(0)
+    slowed = Slowed(RunFolder.events)
+    monkeypatch.setattr(RunFolder, "events", lambda run: slowed(run))
+    with heartbeat() as beat, qtbot.waitSignal(view.client.started, timeout=WAIT_MS):
+        view.resume_button.click()
+        assert view.client.preparing and not view.client.running
+        assert view.run is not None and view.run.path == run.path
+    assert_loop_kept_turning(beat, slowed)
+    assert (view.curves.epochs, view.curves.epoch, view.curves.status) == (3, 1, "stopped")
+    assert view.plots.plots["loss"].train_curve.getOriginalDataset()[0].tolist() == [1.0]
+    with qtbot.waitSignal(view.client.finished, timeout=WAIT_MS):
+        view.client.kill()
+
+
 # ------------------------------------------------------------------- Export
 def test_export_from_the_code_view_never_holds_the_gui_thread(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -196,6 +219,55 @@ def test_a_run_list_of_the_last_design_never_lands_in_the_next(
     qtbot.waitUntil(lambda: len(slowed.calls) >= 2 and not view.listing_runs, timeout=WAIT_MS)
     qtbot.wait(100)
     assert view.run_model.rowCount() == 0  # the other design has no runs; the last one's never show
+
+
+def run_names(picker: SourcePicker) -> list[str]:
+    return [picker.run_combo.itemText(index) for index in range(picker.run_combo.count())]
+
+
+@pytest.fixture
+def picker(qtbot: QtBot, document: Document) -> Iterator[SourcePicker]:
+    """The Weights/Activations run picker of a client without an engine, its first list read."""
+    client = InspectionClient(document, None)
+    picker = SourcePicker(client)
+    qtbot.addWidget(picker)
+    qtbot.waitUntil(lambda: not client.listing_runs, timeout=10_000)
+    yield picker
+    client.close()
+
+
+def test_the_run_pickers_list_is_read_off_the_gui_thread(
+    qtbot: QtBot, picker: SourcePicker, document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finished_run(runs_root(document), "run_0001", epochs_done=1, epochs=3)
+    slowed = Slowed(inspection_client.list_runs)
+    monkeypatch.setattr(inspection_client, "list_runs", slowed)
+    with heartbeat() as beat:
+        picker.client.refresh_runs()
+        assert picker.client.listing_runs
+        qtbot.waitUntil(lambda: run_names(picker) == ["Initial weights", "run_0001"], timeout=WAIT_MS)
+    assert_loop_kept_turning(beat, slowed)
+    assert not picker.client.listing_runs
+
+
+def test_a_run_pickers_list_of_the_last_design_never_lands_in_the_next(
+    qtbot: QtBot, picker: SourcePicker, document: Document, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finished_run(runs_root(document), "run_0001", epochs_done=1, epochs=3)
+    other = tmp_path / "other" / "digits_mlp.json"
+    other.parent.mkdir()
+    shutil.copy(EXAMPLES / "digits_mlp.json", other)
+    finished_run(default_runs_root(other), "run_0002", epochs_done=1, epochs=3)
+    slowed = Slowed(inspection_client.list_runs)
+    monkeypatch.setattr(inspection_client, "list_runs", slowed)
+    shown: list[list[str]] = []
+    picker.client.runs_changed.connect(lambda runs: shown.append([run.name for run in runs]))
+    picker.client.refresh_runs()  # the last design's runs are read on the worker thread...
+    qtbot.wait(50)
+    document.open(other)  # ...while another design opens (its path and its model: one read)
+    assert run_names(picker) == ["Initial weights"]
+    qtbot.waitUntil(lambda: run_names(picker) == ["Initial weights", "run_0002"], timeout=WAIT_MS)
+    assert shown == [[], ["run_0002"]] and len(slowed.calls) == 2
 
 
 # ----------------------------------------------------------------- data fix

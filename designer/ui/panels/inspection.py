@@ -152,8 +152,7 @@ class Inspection(QObject):
             self._inspect_run(RunFolder(selected[0].path))
 
     def _run_finished(self, report: dict[str, Any]) -> None:
-        for picker in (self.weights.source_picker, self.activations.source_picker):
-            picker.refresh()
+        self.client.refresh_runs()  # both pickers show the client's run list
         if report.get("run"):
             self._inspect_run(RunFolder(Path(report["run"])))
 

@@ -10,6 +10,10 @@ files into its own folder of a temporary directory that lives as long as the
 client; a folder goes when a newer reply of the same op replaces it. Selection
 changes reach the panels folded into one `node_changed` per burst, so clicking
 through nodes fast asks the engine once. Nothing here waits on the engine.
+The design's runs (`list_runs` parses every run's log) are read off the GUI
+thread (`BackgroundJobs`), once per burst of asks (an Open's `path_changed` and
+`project_replaced` make one read); only the latest read shows, so a list about
+a design no longer open never lands in the next.
 `SourcePicker` is the pair of combo boxes (run, epoch) that sets the source.
 """
 
@@ -27,6 +31,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from designer.training.runs import RunFolder, RunSummary, list_runs
+from designer.ui.background import BackgroundJobs
 from designer.ui.document import Document
 from designer.ui.panels.subscription import Debouncer
 from designer.ui.training_client import runs_root
@@ -126,6 +131,7 @@ class InspectionClient(QObject):
     pending_changed = Signal(str, bool)  # op, whether a request of it is in flight
     source_changed = Signal(object)  # Source
     node_changed = Signal(object)  # the selected node id (None: none or several), after a burst
+    runs_changed = Signal(list)  # RunSummary list: cleared for another design, or read off the GUI thread
 
     def __init__(
         self,
@@ -149,11 +155,17 @@ class InspectionClient(QObject):
         self._exports: set[int] = set()
         self._closed = False
         self._selection = Debouncer(self._selection_settled, selection_delay_ms, self)
+        self.runs: list[RunSummary] = []  # the design's runs as last read, oldest first
+        self._runs_asked = self._runs_shown = 0  # run-list reads asked for, and the one shown
+        self._runs_listing = Debouncer(self._list_runs, 0, self)  # one read per burst of asks
+        self._list_jobs = BackgroundJobs("inspection-runs", self)
         document.selection_changed.connect(self._selection.schedule)
+        document.path_changed.connect(self.refresh_runs)  # another runs folder
         document.project_replaced.connect(self._graph_replaced)
         if self.available:
             engine.answered.connect(self._answered)
             engine.request_failed.connect(self._request_failed)
+        self.refresh_runs()
 
     # ------------------------------------------------------------- state
     @property
@@ -166,10 +178,6 @@ class InspectionClient(QObject):
 
     def project_data(self) -> dict[str, Any]:
         return self.document.to_project().to_dict()
-
-    def runs(self) -> list[RunSummary]:
-        """The design's runs, oldest first."""
-        return list_runs(runs_root(self.document))
 
     def set_source(self, source: Source) -> None:
         if source != self.source:
@@ -190,6 +198,41 @@ class InspectionClient(QObject):
         self._selection.cancel()
         self.node = None
         self.node_changed.emit(None)
+        self.runs = []  # the last design's runs go at once; this one's come when read
+        self.runs_changed.emit([])
+        self.refresh_runs()
+
+    # ------------------------------------------------------------ runs
+    @property
+    def listing_runs(self) -> bool:
+        """Whether the run list is being read (`runs` is the last list read)."""
+        return self._runs_shown != self._runs_asked
+
+    def refresh_runs(self, *_: object) -> None:
+        """Read the design's runs again off the GUI thread (a run started or ended, another design or
+        runs folder); `runs_changed` follows. A read still under way is moot from now on."""
+        self._runs_asked += 1
+        self._runs_listing.schedule()
+
+    def _list_runs(self) -> None:
+        number, root = self._runs_asked, runs_root(self.document)
+        self._list_jobs.submit(
+            list_runs,
+            root,
+            done=lambda runs: self._runs_listed(number, runs),
+            failed=lambda error: self._runs_not_listed(number, root, error),
+        )
+
+    def _runs_listed(self, number: int, runs: list[RunSummary]) -> None:
+        if number != self._runs_asked:
+            return  # about a design or a runs folder no longer shown, or a later read is on its way
+        self._runs_shown, self.runs = number, list(runs)
+        self.runs_changed.emit(self.runs)
+
+    def _runs_not_listed(self, number: int, root: Path, error: Exception) -> None:
+        if number == self._runs_asked:
+            self._runs_shown = number
+            self.failed.emit("source", f"The runs in {root} cannot be listed: {error}")
 
     def _forget_requests(self) -> None:
         for op, request_id in list(self._latest.items()):
@@ -275,6 +318,8 @@ class InspectionClient(QObject):
     def close(self) -> None:
         """Forget every request and remove the temporary folder (the window is closing)."""
         self._selection.cancel()
+        self._runs_listing.cancel()
+        self._runs_asked = self._runs_shown  # a read under way shows nothing
         self._latest.clear()
         self._folders.clear()
         self._current.clear()
@@ -308,15 +353,12 @@ class SourcePicker(QWidget):
         self.run_combo.activated.connect(self._run_picked)
         self.epoch_combo.activated.connect(self._epoch_picked)
         client.source_changed.connect(self._show)
-        client.document.path_changed.connect(self.refresh)  # another runs folder
-        client.document.project_replaced.connect(self.refresh)
-        self.refresh()
+        client.runs_changed.connect(self._show_runs)
+        self._show_runs(client.runs)
 
-    def refresh(self, *_: object) -> None:
-        """Re-read the runs (a run started or ended) and show the client's source."""
-        self._fill(
-            self.run_combo, [(INITIAL_LABEL, "")] + [(r.name, str(r.path)) for r in self.client.runs()]
-        )
+    def _show_runs(self, runs: list[RunSummary]) -> None:
+        """Initial weights and `runs` in the run box, and the client's source."""
+        self._fill(self.run_combo, [(INITIAL_LABEL, "")] + [(run.name, str(run.path)) for run in runs])
         self._show(self.client.source)
 
     def _show(self, source: Source) -> None:

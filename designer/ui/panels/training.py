@@ -19,9 +19,9 @@ followed run's row as the header and the progress line say it; selecting runs
 overlays their epoch curves on the plots. Opening another design resets the
 panel: no curve, status or run of the last design stays (a run of it still
 training is asked to stop, keeping its checkpoint). The run list (every run's log parsed),
-Resume's rewriting of the log and a fix's data check are read and written off the GUI thread
-(`BackgroundJobs`); their answers show when they come, and one about a design no longer open is
-dropped.
+Resume's rewriting and reading of the log (the client's `resuming` brings the curves so far) and
+a fix's data check are read and written off the GUI thread (`BackgroundJobs`); their answers show
+when they come, and one about a design no longer open is dropped.
 """
 
 from __future__ import annotations
@@ -632,6 +632,7 @@ class TrainingView(QWidget):
         self.kill_button.clicked.connect(self.kill)
         self.resume_button.clicked.connect(self.resume)
         self.client.starting.connect(self._starting)
+        self.client.resuming.connect(self.show_run)
         self.client.started.connect(self._started)
         self.client.logged.connect(self.add_event)
         self.client.finished.connect(self._finished)
@@ -752,13 +753,14 @@ class TrainingView(QWidget):
             QTimer.singleShot(STRAY_REFRESH_MS, self.refresh_runs)
 
     def resume(self) -> bool:
-        """Resume the selected run (or the last one) from its checkpoint."""
+        """Resume the selected run (or the last one) from its checkpoint: the panel follows it at
+        once; its curves so far come with the client's `resuming` (its log is read off the GUI thread)."""
         summary = self.resumable_run()
         if summary is None:
             return False
         run = RunFolder(summary.path)
         if self.run is None or self.run.path != run.path:
-            self.show_run(run)
+            self._reset(run)
         self.problems.clear()
         if not self.client.resume(run):
             return False
@@ -766,10 +768,10 @@ class TrainingView(QWidget):
         self._update_buttons()
         return True
 
-    def show_run(self, run: RunFolder) -> None:
-        """Show a run's curves as its event log has them."""
+    def show_run(self, run: RunFolder, events: list[dict[str, Any]]) -> None:
+        """Show a run's curves as the events of its log have them."""
         self._reset(run)
-        self.curves.add_all(run.events())
+        self.curves.add_all(events)
         self.redraw()
 
     # ------------------------------------------------------------- events
@@ -857,6 +859,8 @@ class TrainingView(QWidget):
         self.crash_text.show()
 
     def _refused(self, messages: list[str], problems: list[Any]) -> None:
+        if not self.client.running:
+            self.run_model.set_live(None)  # a resume refused: its row says what its folder says
         self.status_label.setText("Not started: fix these first.")
         self.progress_label.setText(progress_text(self.curves))
         self.problems.show_problems(messages, problems)
