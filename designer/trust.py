@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from designer.catalog.expressions import expression_digest, lambda_source
 from designer.catalog.spec import LayerSpec
 from designer.graph.model import PortLayout
 
@@ -175,6 +176,16 @@ class TrustStore:
         """Trust `content` about to be written to `file` (the app's own layer editor saves it),
         with the local imports it has now."""
         self._entries[trust_digest(file, content)] = _entry(file, local_imports(file, content))
+        self._write()
+
+    def trust_expressions(self, expressions: Iterable[str]) -> None:
+        """Trust Lambda expressions (`designer.catalog.expressions`), each by its own hash: the
+        same expression is trusted in every project, an edited one is asked about again."""
+        for expression in expressions:
+            self._entries[expression_digest(expression)] = {
+                "lambda": lambda_source(expression),
+                "trusted_at": time.time(),
+            }
         self._write()
 
     def _read(self) -> dict[str, dict[str, object]]:

@@ -33,15 +33,17 @@ import keras
 from keras.src.layers.merging.base_merge import Merge
 from keras.src.utils.naming import to_snake_case
 
+from designer.catalog.expressions import EXPRESSION_KIND, LAMBDA_KEY
+from designer.catalog.lambda_layer import lambda_function, lambda_spec
 from designer.catalog.spec import CATALOG_CACHE_FORMAT, PROJECT_SOURCE, Catalog, LayerSpec, ParamSpec
 from designer.graph.model import MERGE_PORTS, OutputRule, PortLayout
 
 KERAS_MODULE = "keras.layers"
 
 # Public classes that cannot be placed as a node: abstract bases, the input
-# layer (the catalog has its own Input spec), and Lambda, whose Python function
-# cannot be a JSON parameter (write a Layer subclass in a module instead).
-EXCLUDED_CLASSES = frozenset({"Layer", "Wrapper", "InputLayer", "Lambda"})
+# layer (the catalog has its own Input spec). Lambda is offered with its own
+# spec (`designer.catalog.lambda_layer`): its function is an expression of x.
+EXCLUDED_CLASSES = frozenset({"Layer", "Wrapper", "InputLayer"})
 _CATEGORY_OF_PACKAGE = {"rnn": "recurrent"}
 _TWO_INPUT_MERGES = (keras.layers.Subtract, keras.layers.Dot)
 
@@ -124,6 +126,7 @@ def build_catalog() -> Catalog:
         )
         for key, cls in classes.items()
     ]
+    specs = [lambda_spec(spec) if spec.key == LAMBDA_KEY else spec for spec in specs]
     return Catalog(specs, version=f"keras-{keras.__version__}", aliases=layer_aliases(classes))
 
 
@@ -769,6 +772,8 @@ def _to_keras_value(kind: str, value: Any) -> Any:
         return [_deserialize_layer(item) for item in value]
     if kind == "layer":
         return _deserialize_layer(value)
+    if kind == EXPRESSION_KIND:
+        return lambda_function(value)
     return value
 
 

@@ -19,7 +19,7 @@ from designer.graph.model import INPUT_PORTS, INPUT_TYPE, PortLayout
 IMPORTED_SPECS_KEY = "imported_specs"  # a project's specs made by an import (keras.ops nodes, ...)
 # The format of the catalog's disk cache and shipped snapshots (keras_layers writes them, the GUI
 # reads them without Keras): bump when the specs keras_layers makes change for the same Keras.
-CATALOG_CACHE_FORMAT = 3  # 2: the catalog carries its aliases; 3: optional ports, output rules
+CATALOG_CACHE_FORMAT = 4  # 2: the catalog carries its aliases; 3: optional ports, output rules; 4: Lambda
 
 
 PROJECT_SOURCE = "project"  # a spec a project file carries for a class outside Keras
@@ -48,6 +48,7 @@ PARAM_KINDS = (
     "dtype",
     "any",  # a JSON value taken as it is
     "layer",  # a nested layer {"class_name": ..., "config": {...}}, or a list of them
+    "expression",  # Python code: an expression of x, a Lambda's function (catalog.expressions)
 )
 
 # How a layer's call takes the tensors of its input ports.

@@ -7,11 +7,13 @@ and tuples where the parameter kind says Keras takes a tuple.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from designer.catalog.expressions import EXPRESSION_KIND, expression_problem, free_names, lambda_source
 from designer.catalog.spec import LayerSpec, ParamSpec
 from designer.codegen.errors import CodegenError
 from designer.codegen.imports import Imports
@@ -124,7 +126,18 @@ class LayerWriter:
     def value(self, param: ParamSpec | None, value: Any) -> str:
         if param is not None and param.kind == "layer":
             return self.layer_value(value)
+        if param is not None and param.kind == EXPRESSION_KIND:
+            return self.function_value(value)
         return literal(value, param.kind if param else None)
+
+    def function_value(self, expression: Any) -> str:
+        """A Lambda's expression as `lambda x: <expression>`; `keras` imported where it uses it."""
+        problem = expression_problem(expression)
+        if problem is not None:
+            raise CodegenError(f"A Lambda's function: {problem}.")
+        if "keras" in free_names(ast.parse(expression.strip(), mode="eval")):
+            self.imports.keras()
+        return lambda_source(expression)
 
     def layer_value(self, value: Any) -> str:
         """A nested layer ({"class_name", "config"}) as `layers.LSTM(8)`; a list of them as a list."""

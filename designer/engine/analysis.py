@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from designer.catalog.expressions import lambda_expressions
 from designer.catalog.keras_layers import build_catalog, check_params
+from designer.catalog.lambda_layer import trust_lambdas
 from designer.catalog.spec import Catalog, LayerSpec
 from designer.catalog.user_modules import (
     LoadedModules,
@@ -134,13 +136,17 @@ def open_project(
 ) -> OpenedProject:
     """A project with the catalog it needs: Keras' layers, the library, the specs its import
     made and its custom-layer files plus `layers` (files or folders, `designer ... --layers`),
-    which run only when `trust` is given or the user trusted them before (designer.trust)."""
+    which run only when `trust` is given or the user trusted them before (designer.trust).
+    `trust` is the consent to run the project's Lambda expressions too; without it, an untrusted
+    one is an error on its node."""
     data = project.read_data(path)
     catalog = default_catalog().with_project_specs(data, str(path))  # an import's keras.ops nodes and classes
     files = [*custom_layer_files(path, data), *map(Path, layers)]
     loaded = _trusted_layers(path, files, trust) if files else LoadedModules()
     catalog = catalog.merged(loaded.specs)
     loaded_project = project.from_dict(data, catalog.ports_of, str(path), type_key=catalog.canonical_key)
+    if trust:
+        trust_lambdas(lambda_expressions(loaded_project.graph))
     return OpenedProject(loaded_project, catalog, loaded.problems)
 
 

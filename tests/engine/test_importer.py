@@ -442,11 +442,29 @@ def test_a_constant_that_is_no_rescaling_is_refused(catalog: Catalog) -> None:
         import_model(original, catalog)
 
 
-def test_lambda_layer_is_refused(catalog: Catalog) -> None:
+def test_a_lambda_of_one_expression_is_an_expression_node(catalog: Catalog) -> None:
     inputs = keras.Input((3,), name="x")
     original = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2, name="double")(inputs))
-    with pytest.raises(ImportRefused, match="double is a Lambda layer"):
+    graph = import_model(original, catalog).graph
+    node = next(node for node in graph.nodes.values() if node.name == "double")
+    assert node.type == "Lambda" and node.params == {"function": "x * 2"}  # its argument renamed x
+
+
+def _doubled(tensor: object) -> object:
+    return tensor * 2  # type: ignore[operator]
+
+
+def test_lambda_layer_of_a_def_or_other_names_is_refused(catalog: Catalog) -> None:
+    inputs = keras.Input((3,), name="x")
+    original = keras.Model(inputs, keras.layers.Lambda(_doubled, name="double")(inputs))
+    with pytest.raises(
+        ImportRefused, match="double is a Lambda layer whose function is _doubled, not a lambda"
+    ):
         import_model(original, catalog)
+    factor = 3.0
+    scaled = keras.Model(inputs, keras.layers.Lambda(lambda t: t * factor, name="scaled")(inputs))
+    with pytest.raises(ImportRefused, match=r"scaled is a Lambda layer .* Rewrite it as a Layer subclass"):
+        import_model(scaled, catalog)
 
 
 def test_subclassed_model_is_refused(catalog: Catalog) -> None:

@@ -137,3 +137,17 @@ def test_highlighter_tells_strings_comments_and_keywords_apart(qtbot: QtBot) -> 
     assert colour_at(document, 1, 32) == formats["comment"]
     assert colour_at(document, 3, 2) == formats["string"]
     assert colour_at(document, 4, 1) == formats["decorator"]
+
+
+FUNCTION = ParamSpec("function", "expression", required=True, suggested="x")
+
+
+def test_a_lambda_expression_is_text_checked_as_python_and_never_run() -> None:
+    assert parse_value(FUNCTION, " keras.ops.mean(x, axis=-1) ") == "keras.ops.mean(x, axis=-1)"
+    assert format_value(FUNCTION, "x * 2 + 1") == "x * 2 + 1" and fits(FUNCTION, "x * 2")
+    with pytest.raises(ValueError, match="not a Python expression"):
+        parse_value(FUNCTION, "x; import os")
+    with pytest.raises(ValueError, match="uses os"):
+        parse_value(FUNCTION, "os.getcwd()")
+    with pytest.raises(ValueError, match="needs a value"):
+        parse_value(FUNCTION, "")

@@ -14,7 +14,8 @@ only those that differ from Keras' defaults are kept, so `construct(spec,
 params)` gives back a layer with the same config. A `training=` call argument
 is dropped, and so is a `mask=` that Keras computed itself (Embedding ->
 LSTM): it computes it again when the design is built. What cannot be
-represented (a subclassed model, a Lambda layer, a constant or any other
+represented (a subclassed model, a Lambda layer that is not one expression
+of x, a constant or any other
 keyword argument in a call, an unregistered class) is refused with an
 `ImportRefused` that says why and what to do instead.
 
@@ -31,6 +32,8 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from designer.catalog.expressions import lambda_expressions
+from designer.catalog.lambda_layer import trust_lambdas
 from designer.catalog.spec import Catalog, LayerSpec
 from designer.catalog.user_modules import expand_paths, load_paths
 from designer.engine.importer.base import (
@@ -98,7 +101,7 @@ def import_source(
     """Import a .keras (or legacy .h5) file, a .json model config, or, with `run_code` (it runs
     the code), `module:function` (`path/to/file.py:function` too); weights go to `weights_dir`
     when given. `as_file`: `source` is a file's path, whatever its name."""
-    model = load_file(Path(source)) if as_file else load_source(source, run_code=run_code)
+    model = load_file(Path(source), run_code=run_code) if as_file else load_source(source, run_code=run_code)
     return import_model(model, catalog, weights_dir=weights_dir)
 
 
@@ -131,6 +134,9 @@ def import_to_project(
         if run_code:
             with contextlib.suppress(OSError):  # --trust is the consent; an unwritable store forgets it
                 TrustStore().trust([Path(file) for file in result.custom_layers])
+    expressions = lambda_expressions(result.graph)
+    if expressions and run_code:  # --trust let the file's Lambdas load: their expressions are trusted
+        trust_lambdas(expressions)
     if on_message is not None:
         for message in messages:
             on_message(message)

@@ -1,6 +1,9 @@
 """Where a Keras model to import comes from: a .keras or .h5 file, a JSON config, `module:function`.
 
-A file is read as data (`load_file`: Keras' safe mode, no code of the file runs).
+A file is read as data (`load_file`: Keras' safe mode, no code of the file runs),
+unless it holds a Lambda layer: its function is bytecode that runs when loaded,
+so such a file loads only with `run_code` (Keras' safe mode off for that load
+alone, in the engine process), else the refusal says why and how to allow it.
 `module:function` (or `file.py:function`) imports and calls Python code, so
 `load_source` takes it only with `run_code` (the CLI's --trust, the GUI's consent);
 a name that is an existing file is always that file, never `module:function`
@@ -20,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import keras
+from keras.src.saving.serialization_lib import SafeModeScope  # Model.from_config takes no safe_mode
 
+from designer.catalog.expressions import LAMBDA_FILE_REFUSAL
 from designer.catalog.user_modules import USER_FILE_ATTRIBUTE, module_name_problem
 from designer.engine.importer.base import _REGISTER_HINT, MODEL_FILE_SUFFIXES, ImportRefused, first_line
 
@@ -32,7 +37,7 @@ def load_source(source: str, *, run_code: bool = False) -> keras.Model:
     model file's suffix, is a file (`load_file`)."""
     path = Path(source)
     if path.is_file() or path.suffix.lower() in (*MODEL_FILE_SUFFIXES, ".json"):
-        return load_file(path)
+        return load_file(path, run_code=run_code)
     if ":" not in source:
         raise ImportRefused(
             f"Cannot import {source!r}: expected a .keras file, a .json model config "
@@ -46,45 +51,48 @@ def load_source(source: str, *, run_code: bool = False) -> keras.Model:
     return _load_attribute(source)
 
 
-def load_file(path: Path) -> keras.Model:
+def load_file(path: Path, *, run_code: bool = False) -> keras.Model:
     """The Keras model in a .keras or .h5 file or a .json config; any other file is refused (a
-    picked file is read, never run: Python code is imported only as module:function)."""
+    picked file is read, never run: Python code is imported only as module:function). A Lambda's
+    bytecode in the file is loaded only with `run_code`."""
     suffix = path.suffix.lower()
     if suffix in MODEL_FILE_SUFFIXES:
-        return _load_model_file(path)
+        return _load_model_file(path, run_code)
     if suffix == ".json":
-        return _load_json(path)
+        return _load_json(path, run_code)
     raise ImportRefused(
         f"Cannot import {path}: expected a .keras or .h5 model file or a .json model config "
         "(model.to_json() or model.get_config())."
     )
 
 
-def _load_model_file(path: Path) -> keras.Model:
+def _load_model_file(path: Path, run_code: bool) -> keras.Model:
     _require_file(path)
     if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
         raise ImportRefused(
             f"{path} is not a Keras model file: a .keras file is a zip archive written by model.save()."
         )
-    return _deserialized(path, lambda: keras.saving.load_model(path, compile=False, safe_mode=True))
+    return _deserialized(path, lambda: keras.saving.load_model(path, compile=False, safe_mode=not run_code))
 
 
-def _load_json(path: Path) -> keras.Model:
+def _load_json(path: Path, run_code: bool) -> keras.Model:
     _require_file(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ImportRefused(f"{path} is not a JSON file: {error}.") from None
-    return _deserialized(path, lambda: model_from_config_data(data, str(path)))
+    return _deserialized(path, lambda: model_from_config_data(data, str(path), run_code=run_code))
 
 
-def model_from_config_data(data: Any, where: str = "the config") -> keras.Model:
-    """A model from `model.to_json()` data ({"class_name", "config"}) or `model.get_config()` data."""
+def model_from_config_data(data: Any, where: str = "the config", *, run_code: bool = False) -> keras.Model:
+    """A model from `model.to_json()` data ({"class_name", "config"}) or `model.get_config()` data;
+    a Lambda's bytecode in it is loaded only with `run_code`."""
     if isinstance(data, dict) and isinstance(data.get("class_name"), str) and "config" in data:
-        model = keras.saving.deserialize_keras_object(data, safe_mode=True)
+        model = keras.saving.deserialize_keras_object(data, safe_mode=not run_code)
     elif isinstance(data, dict) and isinstance(data.get("layers"), list):
         model_class = keras.Model if "input_layers" in data else keras.Sequential
-        model = model_class.from_config(data)
+        with SafeModeScope(not run_code):
+            model = model_class.from_config(data)
     else:
         raise ImportRefused(
             f"{where} is not a Keras model config: expected the output of model.to_json() "
@@ -110,12 +118,19 @@ def _deserialized(path: Path, load: Callable[[], keras.Model]) -> keras.Model:
         raise ImportRefused(_load_failure(path, error)) from error
 
 
+_LAMBDA_REFUSED = "Requested the deserialization of a `Lambda` layer"  # Keras' safe-mode refusal
+LAMBDA_CONSENT_MESSAGE = (
+    "{path} " + LAMBDA_FILE_REFUSAL + " (stored as bytecode), which runs when the model is loaded. "
+    "Pass --trust if you trust the file (in the editor, allow it when asked)."
+)
 _UNKNOWN_CLASS = re.compile(r"Could not locate (class|function) '([^']+)'")
 _UNKNOWN_MODULE = re.compile(r"'module': '([^']+)'")
 
 
 def _load_failure(path: Path, error: Exception) -> str:
     text = str(error)
+    if _LAMBDA_REFUSED in text:
+        return LAMBDA_CONSENT_MESSAGE.format(path=path)
     unknown = _UNKNOWN_CLASS.search(text)
     if unknown is not None:
         module = _UNKNOWN_MODULE.search(text[unknown.end() :])

@@ -25,6 +25,7 @@ from designer.engine.importer.base import (
     identifier,
     is_model,
 )
+from designer.engine.importer.lambdas import lambda_params
 from designer.engine.importer.modules import defining_file
 from designer.engine.importer.params import layer_params, policy_name
 from designer.engine.importer.weights import save_imported_weights
@@ -331,7 +332,10 @@ class _Walker:
             return index
         spec = self.spec_of(name, operation, list_call)
         _check_arity(name, spec, len(arguments), list_call)
-        params = self.params(name, spec, entry["config"])
+        if isinstance(operation, keras.layers.Lambda):  # its function is bytecode in the config
+            params = lambda_params(name, operation)
+        else:
+            params = self.params(name, spec, entry["config"])
         self.owners[id(operation)] = index
         self.calls.append(_Call(spec.key, scope.node_name(name), params, arguments, origin=scope.path + name))
         return index
@@ -441,12 +445,6 @@ class _Walker:
         key = self.type_keys.get(cls)
         if key is not None:
             return self.catalog[key]
-        if isinstance(operation, keras.layers.Lambda):
-            raise ImportRefused(
-                f"{name} is a Lambda layer: its Python function cannot be kept in a design. Rewrite it "
-                "as a Layer subclass registered with @keras.saving.register_keras_serializable(), or as "
-                "keras.ops calls, and import again."
-            )
         layer = isinstance(operation, keras.layers.Layer)
         key = f"{cls.__module__}.{cls.__name__}" if layer else f"ops.{to_snake_case(cls.__name__)}"
         if key not in self.extra:

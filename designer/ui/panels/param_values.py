@@ -13,6 +13,7 @@ import ast
 import json
 from typing import Any
 
+from designer.catalog.expressions import EXPRESSION_KIND, expression_problem
 from designer.catalog.spec import ParamSpec
 from designer.graph import project
 from designer.graph.errors import ProjectError
@@ -176,7 +177,16 @@ def _check_layer_config(value: Any) -> None:
             )
 
 
+def _parse_expression(spec: ParamSpec, text: str) -> str:
+    """A Lambda's function: one Python expression of x, kept as the text typed (never run here)."""
+    problem = expression_problem(text)
+    if problem is not None:
+        raise ValueError(f"{problem[0].upper()}{problem[1:]}.")
+    return text
+
+
 _PARSERS = {
+    EXPRESSION_KIND: _parse_expression,
     "int": _parse_int,
     "float": _parse_float,
     "str": _parse_str,
@@ -195,7 +205,7 @@ def format_value(spec: ParamSpec, value: Any) -> str:
         return "" if spec.kind in SEQUENCE_KINDS or spec.kind in JSON_KINDS else NONE_TEXT
     if spec.kind in SEQUENCE_KINDS and isinstance(value, (list, tuple)):
         return _format_sequence(spec, value)
-    if spec.kind in ("str", "dtype", "choice") and isinstance(value, str):
+    if spec.kind in ("str", "dtype", "choice", EXPRESSION_KIND) and isinstance(value, str):
         return value
     if spec.kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(value)
@@ -219,6 +229,7 @@ def fits(spec: ParamSpec, value: Any) -> bool:
         "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
         "bool": lambda v: isinstance(v, bool),
         "str": lambda v: isinstance(v, str),
+        EXPRESSION_KIND: lambda v: isinstance(v, str),
         "dtype": lambda v: isinstance(v, str),
         "choice": lambda v: isinstance(v, str) or v in spec.choices,
         "tuple": lambda v: _is_int(v) or _all(v, _is_int),
