@@ -117,6 +117,7 @@ class EngineHost:
         self.cache_dir = cache_dir
         self._catalog: Catalog | None = None
         self._inference: ShapeInference | None = None
+        self._untrusted_lambdas: frozenset[str] = frozenset()  # the design's, at the last analysis
         self._previous: dict[str, Any] | None = None
         self._inspection: InspectionOps | None = None
         self._custom: CustomLayers | None = None
@@ -149,13 +150,18 @@ class EngineHost:
     def import_model(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """A Keras model (.keras, JSON config, module:function) as project data, its weights
         saved in `weights_dir`; the specs it adds join this engine's catalog."""
+        from designer.catalog.expressions import lambda_expressions
+        from designer.catalog.lambda_layer import trust_lambdas
         from designer.engine.importer import import_source
 
         weights_dir = Path(_field(request, "weights_dir", str))
         weights_dir.mkdir(parents=True, exist_ok=True)
         code = request.get("code") is True
         source, catalog = _field(request, "source", str), self._current_catalog()
-        result = import_source(source, catalog, weights_dir, run_code=code, as_file=not code)
+        lambdas = request.get("lambdas") is True  # the user consented to the file's Lambda code
+        result = import_source(source, catalog, weights_dir, run_code=code or lambdas, as_file=not code)
+        if code or lambdas:
+            trust_lambdas(lambda_expressions(result.graph))
         if result.extra_specs:
             self._catalog = self._current_catalog().merged(result.extra_specs)
             self._inference = None
@@ -209,6 +215,7 @@ class EngineHost:
         catalog = self._catalog_for(data)
         custom = self._custom_layers()
         graph = project.from_dict(data, custom.ports_of(catalog, data)).graph
+        self._follow_lambda_trust(graph)
         inference = self._current_inference()
         changed = changed_nodes(self._previous, data)
         self._previous = None  # a failing pass leaves no state to diff against
@@ -218,6 +225,17 @@ class EngineHost:
         reply = _analysis_reply(graph, with_param_errors(graph, inference.catalog, results))
         reply["diagnostics"] += [diagnostic.to_dict() for diagnostic in custom.file_diagnostics()]
         return reply
+
+    def _follow_lambda_trust(self, graph: ModelGraph) -> None:
+        """Infer afresh when the user trusted a Lambda expression that the last pass could not run
+        (its error is no longer the answer, though nothing in the design changed)."""
+        from designer.catalog.expressions import lambda_expressions
+        from designer.catalog.lambda_layer import trusted_lambdas
+
+        trusted = trusted_lambdas(graph)
+        if self._untrusted_lambdas & trusted:
+            self._inference, self._previous = None, None
+        self._untrusted_lambdas = frozenset(lambda_expressions(graph)) - trusted
 
     def _custom_layers(self) -> CustomLayers:
         """The design's custom layers, made on first use (they import Keras)."""

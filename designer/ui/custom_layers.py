@@ -47,7 +47,7 @@ from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTemporaryDir, QTimer
 from PySide6.QtGui import QAction, QUndoCommand
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from designer.catalog.spec import Catalog, LayerSpec
 from designer.graph import project
@@ -92,6 +92,19 @@ def consent_text(files: list[Path], imports: Mapping[Path, list[Path]] | None = 
         found = imports[file] if imports is not None and file in imports else _local_imports_or_none(file)
         lines += [f"        imports {module}" for module in found]
     return "The design uses Python code from:\n\n" + "\n".join(lines)
+
+
+def ask_to_run_code(parent: QWidget, title: str, text: str, details: str) -> bool:
+    """The consent dialog: a warning with Trust and load, or Don't load; True for trust."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setInformativeText(details)
+    trust = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Don't load", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is trust
 
 
 def _local_imports_or_none(file: Path) -> list[Path]:
@@ -272,19 +285,14 @@ class CustomLayerFiles(QObject):
     # ---------------------------------------------------------------- consent
     def confirm_trust(self, files: list[Path]) -> bool:
         """Ask before code from `files` runs: Trust and load, or Don't load."""
-        box = QMessageBox(self.window.window())
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Run custom layer code?")
-        box.setText(consent_text(files, self._consent_imports))
-        box.setInformativeText(
+        return ask_to_run_code(
+            self.window.window(),
+            "Run custom layer code?",
+            consent_text(files, self._consent_imports),
             "Loading runs this code, and the modules it imports from its folder, with your permissions. "
             "Trust it only if you know where it comes from; the answer is remembered until one of "
-            "these files changes."
+            "these files changes.",
         )
-        trust = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Don't load", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        return box.clickedButton() is trust
 
     def _ask_consent(self, survey: ConsentSurvey) -> None:
         """Trust or decline the files not trusted yet (a declined content is not asked about again),

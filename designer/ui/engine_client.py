@@ -249,10 +249,11 @@ class EngineClient(QObject):
         """Ask for the catalog; `catalog_ready` brings it."""
         return self._submit(_Request(next(self._ids), "catalog", timeout_s=self.request_timeout_s))
 
-    def import_source(self, source: str, weights_dir: str) -> int:
+    def import_source(self, source: str, weights_dir: str, *, lambdas: bool = False) -> int:
         """Import the Keras model in the file `source` (a path, whatever its name: the host runs
-        no module:function for it) in the engine; `imported` brings {"project", "specs", "messages"}."""
-        fields = {"source": source, "weights_dir": weights_dir, "code": False}
+        no module:function for it) in the engine; `imported` brings {"project", "specs", "messages"}.
+        `lambdas`: the user consented to load the file's Lambda layers (their code)."""
+        fields = {"source": source, "weights_dir": weights_dir, "code": False, "lambdas": lambdas}
         return self._submit(_Request(next(self._ids), "import", fields, self.request_timeout_s))
 
     def request(self, op: str, fields: dict[str, Any] | None = None, timeout_s: float | None = None) -> int:

@@ -53,6 +53,7 @@ from designer.ui.engine_client import EngineClient, EngineSync
 from designer.ui.examples import is_example
 from designer.ui.groups_ui import install_group_actions
 from designer.ui.help import install_help_menu
+from designer.ui.lambda_consent import LambdaConsent, is_lambda_refusal
 from designer.ui.panels.code_view import CodeView
 from designer.ui.panels.diagnostics import DiagnosticsView
 from designer.ui.panels.history import HistoryView
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._close_checks: list[Callable[[], bool]] = []
         self.custom_layers = install_custom_layers(self)
+        self.lambda_consent = LambdaConsent(self, document, self.reanalyze)
+        self.inspector.expression_typed.connect(self.lambda_consent.trust_typed)
         self.block_library = install_group_actions(self, self.view, self.editor)
         self.inspection = install_inspection(
             self, self.scene, self.summary, self.training, self.training_client
@@ -517,16 +520,28 @@ class MainWindow(QMainWindow):
 
     def import_path(self, path: Path) -> bool:
         """Ask the engine to import the Keras model in the file `path` (always a file, whatever its
-        name: never module:function); the design is replaced when it answers."""
+        name: never module:function); the design is replaced when it answers. A file that holds
+        a Lambda is imported again once the person consents to load its code."""
         if self.client is None or not hasattr(self.client, "import_source"):
             self.report_error("Cannot import", "The Keras engine is not running.")
             return False
-        weights_dir = imports_folder() / Path(path).stem
-        request = self.client.import_source(str(Path(path).resolve()), str(weights_dir))
-        self._imports[request] = (Path(path), self.document.undo_stack.index())
-        self.set_busy("import", True)
-        self.statusBar().showMessage(f"Importing {Path(path).name}…")  # stays until the engine answers
+        self._request_import(Path(path), self.document.undo_stack.index(), lambdas=False)
         return True
+
+    def _request_import(self, path: Path, edits: int, *, lambdas: bool) -> None:
+        """Send the import of `path` to the engine; `edits`: the undo index when the person asked.
+        `lambdas`: they consented to load its Lambda layers' code (asked when the engine refused)."""
+        if self.client is None:
+            return
+        weights_dir = imports_folder() / path.stem
+        source = str(path.resolve())
+        if lambdas:
+            request = self.client.import_source(source, str(weights_dir), lambdas=True)
+        else:
+            request = self.client.import_source(source, str(weights_dir))
+        self._imports[request] = (path, edits)
+        self.set_busy("import", True)
+        self.statusBar().showMessage(f"Importing {path.name}…")  # stays until the engine answers
 
     def _imported(self, request: int, answer: dict[str, Any]) -> None:
         asked = self._imports.pop(request, None)
@@ -554,6 +569,9 @@ class MainWindow(QMainWindow):
         if asked is not None:
             self.set_busy("import", bool(self._imports))
             self.statusBar().clearMessage()
+            if is_lambda_refusal(message) and self.lambda_consent.confirm_file(asked[0]):
+                self._request_import(*asked, lambdas=True)
+                return
             self.report_error("Cannot import the model", f"{asked[0]}: {message}")
 
     def ask_import_path(self) -> Path | None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from designer.catalog.expressions import EXPRESSION_KIND
 from designer.catalog.spec import LayerSpec
 from designer.graph.errors import GraphError
 from designer.graph.groups import port_labels
@@ -180,6 +181,8 @@ def node_values(spec: LayerSpec | None, node: Node) -> dict[str, Any]:
 class InspectorView(QWidget):
     """Edits the single selected node of `document`; shows a hint when none or several are selected."""
 
+    expression_typed = Signal(str)  # a Lambda's expression the person typed, before it is committed
+
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
@@ -283,6 +286,10 @@ class InspectorView(QWidget):
                 show_message(self.form.result_section.fix_error, str(error))
             self._refresh_params()  # the editor shows the value the node kept
             return
+        spec = self.document.catalog.get(graph.node(node_id).type)
+        param = spec.param(name) if spec is not None else None
+        if param is not None and param.kind == EXPRESSION_KIND and isinstance(value, str):
+            self.expression_typed.emit(value)  # the person's own code: trusted before it is analysed
         command = EditParam(graph, node_id, params, name, self._gesture if merge else None)
         self.document.undo_stack.push(command)
 
