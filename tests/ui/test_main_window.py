@@ -187,9 +187,8 @@ def test_inspector_edits_are_checked_by_the_engine(qtbot: object, tmp_path: Path
     window = make_window(qtbot, tmp_path, client=client)
     node_id = window.add_layer_at_centre("Dense")
     assert node_id is not None and window.inspector.node_id == node_id
-    window.inspector.params_edited.emit(
-        node_id, {"units": -1}
-    )  # no second request: the client has no check_params
+    window.inspector.editor("units").spin_box.setValue(3)  # type: ignore[union-attr]
+    assert window.document.graph.node(node_id).params["units"] == 3  # no second request: no check_params
     # the engine's analysis of the edit brings Keras' complaint with the shapes
     window.document.set_results(
         {node_id: NodeResult(param_errors=(("units", "units must be positive"),))}, []
