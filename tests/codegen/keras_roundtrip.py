@@ -24,7 +24,7 @@ from designer.codegen import generate_model
 from designer.codegen.blocks import layer_paths
 from designer.engine.analysis import default_catalog
 from designer.engine.build import build_model
-from designer.engine.importer import import_model, load_weights_by_name
+from designer.engine.importer import ImportResult, import_model, load_weights_by_name
 
 STYLES = ("functional", "subclassed")
 _modules = itertools.count()
@@ -46,6 +46,8 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "normalization": normalization_model,
     "EfficientNetB0": lambda: keras.applications.EfficientNetB0(weights=None, **SMALL),
     "ConvNeXtTiny": lambda: keras.applications.ConvNeXtTiny(weights=None, **SMALL),
+    "EfficientNetV2B0": lambda: keras.applications.EfficientNetV2B0(weights=None, **SMALL),
+    "MobileNetV3Small": lambda: keras.applications.MobileNetV3Small(weights=None, **SMALL),
 }
 
 
@@ -65,12 +67,14 @@ def largest_difference(first: list[np.ndarray], second: list[np.ndarray]) -> flo
 
 
 # ----------------------------------------------------------------- checks
-def round_trip(original: keras.Model, folder: Path) -> dict[str, dict[str, float]]:
+def round_trip(
+    original: keras.Model, folder: Path, imported: ImportResult | None = None
+) -> dict[str, dict[str, float]]:
     """Each style's parameter count and largest output difference from `original`, the
     exported model given the original's weights (through the engine's flat model, whose
-    layers keep the original's names)."""
+    layers keep the original's names); `imported` spares importing it again."""
     catalog = default_catalog()
-    result = import_model(original, catalog)
+    result = imported or import_model(original, catalog)
     merged = result.catalog(catalog)
     flat = build_model(result.graph, merged)
     load_weights_by_name(flat, original, result.origins)
