@@ -63,8 +63,9 @@ from designer.trust import (
     trust_digest,
 )
 from designer.ui.background import BackgroundJobs
-from designer.ui.document import Document, ProjectSubscription
+from designer.ui.document import Document
 from designer.ui.panels.layer_editor import CLASS_NAME, LayerEditor
+from designer.ui.panels.subscription import ProjectSubscription
 from designer.ui.services import WindowServices
 
 SECTION = "custom_layers"

@@ -10,10 +10,7 @@ results the engine sent back. New, Open and Recover replace the model, and
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -113,53 +110,3 @@ class Document(QObject):
         if path != self.path:
             self.path = path
             self.path_changed.emit(path)
-
-
-class ProjectSubscription:
-    """A view's callbacks by project event name ("training_changed"...), connected to the events of
-    `document.model`, moved to the new model on `project_replaced` (then `on_replaced` runs), and
-    dropped when the view's QObject is destroyed."""
-
-    def __init__(
-        self,
-        document: Document,
-        owner: QObject,
-        callbacks: Mapping[str, Callable[..., Any]],
-        on_replaced: Callable[[], None] | None = None,
-    ) -> None:
-        self._document = document
-        self._callbacks = dict(callbacks)
-        self._on_replaced = on_replaced
-        self._model: ProjectModel | None = None
-        self._released = False
-        self.connect()
-        document.project_replaced.connect(self._replaced)
-        owner.destroyed.connect(lambda *_: self.release())
-
-    def connect(self) -> None:
-        """Listen to the document's current model (and no longer to an older one)."""
-        self.disconnect()
-        self._model = self._document.model
-        for name, callback in self._callbacks.items():
-            getattr(self._model.events, name).connect(callback)
-
-    def disconnect(self) -> None:
-        if self._model is None:
-            return
-        for name, callback in self._callbacks.items():
-            getattr(self._model.events, name).disconnect(callback, missing_ok=True)
-        self._model = None
-
-    def release(self) -> None:
-        """Stop listening for good (the owner closes, or is going away); once is enough."""
-        self.disconnect()
-        if self._released:
-            return
-        self._released = True
-        with contextlib.suppress(RuntimeError, TypeError, RuntimeWarning):  # the document went first
-            self._document.project_replaced.disconnect(self._replaced)
-
-    def _replaced(self) -> None:
-        self.connect()
-        if self._on_replaced is not None:
-            self._on_replaced()

@@ -59,9 +59,9 @@ from designer.training.data import (
     npz_headers,
 )
 from designer.ui.background import BackgroundJobs
-from designer.ui.document import Document, ProjectSubscription
+from designer.ui.document import Document
 from designer.ui.panels.narrow import narrow_combo, narrow_spin_box, vertical_scroll_area, wrapping_form
-from designer.ui.panels.subscription import Debouncer, GraphSubscription
+from designer.ui.panels.subscription import Debouncer, GraphSubscription, ProjectSubscription
 from designer.ui.training_client import project_folder
 
 TRAINING_CONFIG_ID = 1001  # QUndoCommand.id() of merging config edits
